@@ -1,0 +1,92 @@
+"""Per-job stdout/stderr: capped buffers, and streams that take writes from one thread only."""
+
+from __future__ import annotations
+
+import io
+import threading
+from typing import Any, Callable
+
+# Called with (stream name, text) for every accepted chunk; feeds the job's event stream.
+ChunkListener = Callable[[str, str], None]
+
+
+class OutputBuffer:
+    """Text written to one stream of one job, kept up to a cap; the rest is counted, not kept."""
+
+    def __init__(self, name: str, cap_bytes: int, listener: ChunkListener | None = None) -> None:
+        self.name = name
+        self.cap = cap_bytes
+        self.listener = listener
+        self._parts: list[str] = []
+        self._size = 0
+        self.truncated = False
+        self.dropped_bytes = 0
+
+    def write(self, text: str) -> None:
+        """Keep text while under the cap; past it, mark truncated."""
+        if not text:
+            return
+        if self._size >= self.cap:  # already full: count cheaply, keep nothing
+            self.truncated = True
+            self.dropped_bytes += len(text)
+            return
+        size = len(text.encode("utf-8", "surrogatepass"))
+        room = self.cap - self._size
+        if size > room:
+            self.truncated = True
+            self.dropped_bytes += size - max(room, 0)
+            if room <= 0:
+                return
+            text = text.encode("utf-8", "surrogatepass")[:room].decode("utf-8", "ignore")
+            size = len(text.encode("utf-8", "surrogatepass"))
+        self._parts.append(text)
+        self._size += size
+        if self.listener is not None:
+            self.listener(self.name, text)
+
+    def getvalue(self) -> str:
+        """Everything kept so far."""
+        if len(self._parts) > 1:
+            self._parts = ["".join(self._parts)]
+        return self._parts[0] if self._parts else ""
+
+
+class ThreadStream(io.TextIOBase):
+    """Stands in for sys.stdout/err during a job: writes from the job's thread go to the
+    job's buffer, writes from any other thread go on to the stream that was there before,
+    so prints from the server's or user-started threads never leak into a job's output."""
+
+    def __init__(self, buffer: OutputBuffer, fallback: Any, owner: int | None = None) -> None:
+        super().__init__()
+        self._buffer = buffer
+        self._fallback = fallback
+        self._owner = threading.get_ident() if owner is None else owner
+
+    def write(self, text: str) -> int:  # type: ignore[override]
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        if threading.get_ident() == self._owner:
+            self._buffer.write(text)
+        elif self._fallback is not None:
+            try:
+                self._fallback.write(text)
+            except Exception:
+                pass
+        return len(text)
+
+    def flush(self) -> None:
+        if threading.get_ident() != self._owner and self._fallback is not None:
+            try:
+                self._fallback.flush()
+            except Exception:
+                pass
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return False
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return "utf-8"

@@ -1,0 +1,105 @@
+"""Every setting of the server in one object; the CLI, env and preferences only build it."""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+from typing import Any, Mapping
+
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")
+
+MIB = 1024 * 1024
+
+
+class ConfigError(ValueError):
+    """A setting is invalid or unsafe; the server refuses to start."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 7777
+    token: str | None = None
+    # Extra names the Host header may carry ("*" allows any); loopback names always pass.
+    allowed_hosts: tuple[str, ...] = ()
+    # Origins a browser page may call from; CORS headers are sent for these only.
+    allowed_origins: tuple[str, ...] = ()
+    # Folder of /files and WORKDIR; None means a scratch folder removed at shutdown.
+    workdir: str | None = None
+    max_body_bytes: int = 16 * MIB
+    max_file_bytes: int = 4096 * MIB
+    max_queue: int = 64
+    max_output_bytes: int = 1 * MIB
+    job_retention: int = 1000
+    max_connections: int = 64
+    # Seconds a kept-alive connection may sit idle between requests.
+    idle_timeout: float = 60.0
+    # Seconds a client has to send headers and body of one request before 408.
+    request_timeout: float = 30.0
+    # Written once the port is bound: {"pid", "port", "url", "mode"}; lets a launcher use port 0.
+    ready_file: str | None = None
+
+    def validate(self) -> None:
+        """Refuse settings that are unsafe or impossible."""
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"port {self.port} is out of range 0-65535")
+        if self.token is not None and not self.token.strip():
+            raise ConfigError("token is empty")
+        if not is_loopback(self.host) and not self.token:
+            raise ConfigError(
+                f"refusing to bind {self.host!r} without a token: anyone who can reach the port "
+                "could run code as this user. Set BLENDER_HTTP_TOKEN (or --token), "
+                "or bind 127.0.0.1."
+            )
+        for name in ("max_body_bytes", "max_file_bytes", "max_queue", "max_output_bytes",
+                     "job_retention", "max_connections"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1")
+        for name in ("idle_timeout", "request_timeout"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be positive")
+
+    def replace(self, **changes: Any) -> "Config":
+        """A copy with some settings changed; None values are ignored."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, *, base: "Config | None" = None,
+                 **overrides: Any) -> "Config":
+        """base (defaults, or the add-on preferences), then BLENDER_HTTP_* variables, then
+        explicit overrides (None = not given): the later wins."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for field in dataclasses.fields(cls):
+            raw = env.get("BLENDER_HTTP_" + field.name.upper())
+            if raw is None or raw == "":
+                continue
+            values[field.name] = _parse(field.name, field.type, raw)
+        config = (base or cls()).replace(**values)
+        return config.replace(**overrides)
+
+
+def _parse(name: str, kind: Any, raw: str) -> Any:
+    kind = str(kind)
+    try:
+        if kind.startswith("int"):
+            return int(raw)
+        if kind.startswith("float"):
+            return float(raw)
+        if kind.startswith("tuple"):
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+    except ValueError as exc:
+        raise ConfigError(f"BLENDER_HTTP_{name.upper()}={raw!r}: {exc}") from None
+    return raw
+
+
+def is_loopback(host: str) -> bool:
+    """True for names and addresses that only this machine can reach."""
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

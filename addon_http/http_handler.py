@@ -1,0 +1,160 @@
+"""One HTTP connection: read requests, check who is asking, dispatch, write answers.
+
+Every answer goes out in one write (headers and body together): with keep-alive,
+separate small writes meet Nagle's algorithm and the peer's delayed ACK (~40 ms).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import time
+from http.server import BaseHTTPRequestHandler
+from typing import Any, Iterator
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from . import routes
+from .errors import HttpError, error_body
+from .request import Request
+from .response import Response
+
+log = logging.getLogger("blender_http")
+
+_REASONS = BaseHTTPRequestHandler.responses
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "blender-http"
+    sys_version = ""
+
+    def setup(self) -> None:
+        super().setup()
+        self.app = self.server.app  # type: ignore[attr-defined]
+        self.connection.settimeout(self.app.config.idle_timeout)
+
+    # BaseHTTPRequestHandler looks up do_<METHOD>; all of them share one dispatcher.
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
+
+    def _dispatch(self) -> None:
+        server = self.server
+        server.request_started()  # type: ignore[attr-defined]
+        started = time.perf_counter()
+        request = None
+        try:
+            request = self._request()
+            response = self._answer(request)
+            self._send(response, head_only=self.command == "HEAD")
+        except (ConnectionError, socket.timeout):
+            self.close_connection = True
+        finally:
+            server.request_finished()  # type: ignore[attr-defined]
+            if request is not None and not request.body_done:
+                # Unread body bytes would be taken for the next request: close instead.
+                self.close_connection = True
+            log.debug("%s %s %.2f ms", self.command, self.path, (time.perf_counter() - started) * 1e3)
+
+    def _request(self) -> Request:
+        parts = urlsplit(self.path)
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        return Request(method=self.command, path=unquote(parts.path), query=query,
+                       headers=self.headers, rfile=self.rfile, connection=self.connection,
+                       config=self.app.config)
+
+    def _answer(self, request: Request) -> Response:
+        cors_origin = None
+        try:
+            route, params = routes.match(request.method, request.path)
+            if not route.open:
+                self.app.guard.check_host(request.headers.get("Host"))
+            cors_origin = self.app.guard.check_origin(request.headers)
+            if request.method == "OPTIONS":
+                return routes.preflight(request, route, cors_origin)
+            if not route.open:
+                self.app.guard.check_token(request.headers.get("Authorization"))
+            request.params = params
+            response = route.handler(self.app, request)
+        except HttpError as exc:
+            if exc.close:
+                self.close_connection = True
+            response = Response.json(exc.body(), status=exc.status, headers=exc.headers)
+        except Exception as exc:  # a bug in a route must not take the connection down silently
+            log.exception("error answering %s %s", request.method, request.path)
+            response = Response.json(error_body("InternalError", f"{type(exc).__name__}: {exc}"),
+                                     status=500)
+        if cors_origin:
+            response.headers["Access-Control-Allow-Origin"] = cors_origin
+            response.headers["Vary"] = "Origin"
+        request_id = request.headers.get("X-Request-ID")
+        if request_id:
+            response.headers["X-Request-ID"] = request_id[:200]
+        return response
+
+    def _send(self, response: Response, *, head_only: bool = False) -> None:
+        if response.close:
+            self.close_connection = True
+        lines = [f"HTTP/1.1 {response.status} {_REASONS.get(response.status, ('',))[0]}",
+                 f"Server: {self.server_version}"]
+        if response.status != 204:
+            lines.append(f"Content-Type: {response.content_type}")
+        lines += [f"{k}: {v}" for k, v in response.headers.items()]
+        chunked = False
+        if response.status == 204:
+            pass
+        elif response.stream is None:
+            lines.append(f"Content-Length: {len(response.body)}")
+        elif response.length is not None:
+            lines.append(f"Content-Length: {response.length}")
+        else:
+            chunked = True
+            lines.append("Transfer-Encoding: chunked")
+        if self.close_connection:
+            lines.append("Connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        if head_only:
+            self.wfile.write(head)
+            response.discard()
+        elif response.stream is None:
+            self.wfile.write(head + response.body)
+        else:
+            self._send_stream(head, response.stream, chunked)
+
+    def _send_stream(self, head: bytes, stream: Iterator[bytes], chunked: bool) -> None:
+        try:
+            first = next(stream, b"")
+            if chunked:
+                self.wfile.write(head + (_chunk(first) if first else b""))
+                for block in stream:
+                    if block:
+                        self.wfile.write(_chunk(block))
+                self.wfile.write(b"0\r\n\r\n")
+            else:
+                self.wfile.write(head + first)
+                for block in stream:
+                    self.wfile.write(block)
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Errors found while parsing the request line and headers, in the JSON shape."""
+        self.close_connection = True
+        text = message or _REASONS.get(code, ("error",))[0]
+        err = HttpError(code, text)
+        body = json.dumps(err.body()).encode()
+        try:
+            self._send(Response(status=code, body=body))
+        except OSError:
+            pass
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s - %s", self.address_string(), format % args)
+
+
+def _chunk(block: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(block), block)

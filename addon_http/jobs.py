@@ -1,0 +1,203 @@
+"""A job: one piece of code to run on the main thread, its state, output and answer."""
+
+from __future__ import annotations
+
+import collections
+import secrets
+import threading
+import time
+from typing import Any, Iterator
+
+from .capture import OutputBuffer
+
+QUEUED, RUNNING = "queued", "running"
+SUCCEEDED, FAILED, CANCELLED, TIMED_OUT = "succeeded", "failed", "cancelled", "timed_out"
+FINISHED = frozenset({SUCCEEDED, FAILED, CANCELLED, TIMED_OUT})
+
+
+class Job:
+    """State shared by the HTTP thread that waits and the main thread that runs it."""
+
+    def __init__(self, code: str, *, args: dict[str, Any] | None = None,
+                 session: str | None = None, timeout: float | None = None,
+                 want_binary: bool = False, keep_result: bool = True,
+                 max_output_bytes: int = 1024 * 1024) -> None:
+        self.id = secrets.token_hex(8)
+        self.code = code
+        self.args = args if args is not None else {}
+        self.session = session
+        self.timeout = timeout
+        self.want_binary = want_binary
+        # /exec answers are delivered once; only /jobs keep theirs for later reads.
+        self.keep_result = keep_result
+        self.status = QUEUED
+        self.created_at = time.time()
+        self.started_at: float | None = None
+        self.finished_at: float | None = None
+        self.deadline = time.monotonic() + timeout if timeout else None
+        # Why the job was stopped from outside: CANCELLED, TIMED_OUT or "shutdown".
+        self.stop_reason: str | None = None
+        self.envelope: dict[str, Any] | None = None
+        self.binary: tuple[bytes, dict[str, str]] | None = None
+        self.done = threading.Event()
+        self._events: list[tuple[str, Any]] = []
+        self._changed = threading.Condition()
+        self.stdout = OutputBuffer("stdout", max_output_bytes, self._add_event)
+        self.stderr = OutputBuffer("stderr", max_output_bytes, self._add_event)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+    def finish(self, status: str, envelope: dict[str, Any],
+               binary: tuple[bytes, dict[str, str]] | None = None) -> None:
+        """Record the outcome and wake everyone waiting on the job."""
+        self.status = status
+        self.finished_at = time.time()
+        envelope["job"] = self.id
+        self.envelope = envelope
+        self.binary = binary
+        self._add_event("done", envelope)
+        self.done.set()
+
+    def forget_result(self) -> None:
+        """Drop the answer once delivered, keeping the summary, so retention stays small."""
+        if not self.keep_result and self.envelope is not None:
+            error = self.envelope.get("error")
+            self.envelope = {"ok": self.envelope.get("ok"), "job": self.id}
+            if error is not None:
+                self.envelope["error"] = {"type": error.get("type"), "message": error.get("message")}
+            self.binary = None
+            self._events = []
+
+    def _add_event(self, kind: str, data: Any) -> None:
+        with self._changed:
+            self._events.append((kind, data))
+            self._changed.notify_all()
+
+    def events(self, start: int = 0, *, heartbeat: float = 15.0) -> Iterator[tuple[int, str, Any]]:
+        """(index, kind, data) for every event from start on, blocking for new ones until
+        "done"; yields (index, "heartbeat", None) when nothing happened for a while."""
+        index = start
+        while True:
+            with self._changed:
+                if index >= len(self._events):
+                    if self.done.is_set() and index >= len(self._events):
+                        return
+                    self._changed.wait(heartbeat)
+                batch = self._events[index:]
+            if not batch:
+                yield index, "heartbeat", None
+                continue
+            for kind, data in batch:
+                yield index, kind, data
+                index += 1
+                if kind == "done":
+                    return
+
+    def view(self, *, with_envelope: bool = True) -> dict[str, Any]:
+        """The JSON description of the job for /jobs."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "status": self.status,
+            "session": self.session,
+            "created_at": self.created_at,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+        }
+        if self.stop_reason and not self.finished:
+            out["stop_requested"] = self.stop_reason
+        if with_envelope and self.envelope is not None:
+            out["envelope"] = self.envelope
+        return out
+
+
+class JobStore:
+    """The recent jobs by id, oldest finished ones dropped past the retention bound."""
+
+    def __init__(self, retention: int) -> None:
+        self.retention = retention
+        self._jobs: collections.OrderedDict[str, Job] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, job: Job) -> None:
+        with self._lock:
+            self._jobs[job.id] = job
+            if len(self._jobs) > self.retention:
+                self._evict()
+
+    def _evict(self) -> None:
+        # Unfinished jobs are never dropped: someone may still be waiting for them.
+        for key in [k for k, j in self._jobs.items() if j.finished]:
+            if len(self._jobs) <= self.retention:
+                break
+            del self._jobs[key]
+
+    def get(self, job_id: str) -> Job | None:
+        with self._lock:
+            return self._jobs.get(job_id)
+
+    def recent(self, limit: int, status: str | None = None) -> list[Job]:
+        """Newest first."""
+        with self._lock:
+            jobs = list(reversed(self._jobs.values()))
+        if status is not None:
+            jobs = [j for j in jobs if j.status == status]
+        return jobs[:limit]
+
+
+class QueueFull(Exception):
+    """More jobs wait than the configured bound."""
+
+
+class JobQueue:
+    """Jobs waiting for the main thread, bounded; a queued job can be taken out again."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._items: collections.deque[Job | None] = collections.deque()
+        self._cond = threading.Condition(threading.Lock())
+
+    def __len__(self) -> int:
+        return sum(1 for item in self._items if item is not None)
+
+    def put(self, job: Job) -> None:
+        """Enqueue, or raise QueueFull."""
+        with self._cond:
+            if len(self._items) >= self.maxsize:
+                raise QueueFull
+            self._items.append(job)
+            self._cond.notify()
+
+    def wake(self) -> None:
+        """Make a blocked get() return None (used to stop the blocking pump)."""
+        with self._cond:
+            self._items.append(None)
+            self._cond.notify()
+
+    def get(self, timeout: float | None = None) -> Job | None:
+        """The next job, blocking; None when woken or timed out."""
+        with self._cond:
+            if not self._items and not self._cond.wait_for(lambda: self._items, timeout):
+                return None
+            return self._items.popleft()
+
+    def get_nowait(self) -> Job | None:
+        with self._cond:
+            return self._items.popleft() if self._items else None
+
+    def remove(self, job: Job) -> bool:
+        """Take a job out before it starts; False when it already left the queue."""
+        with self._cond:
+            try:
+                self._items.remove(job)
+            except ValueError:
+                return False
+            return True
+
+    def drain(self) -> list[Job]:
+        """Take out every waiting job."""
+        with self._cond:
+            jobs = [j for j in self._items if j is not None]
+            self._items.clear()
+            return jobs

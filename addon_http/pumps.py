@@ -1,0 +1,83 @@
+"""Who calls Service.step() on Blender's main thread, per mode.
+
+background and module: the main thread blocks on the job queue (no polling sleep) until
+shutdown; bpy.app.timers never fire under `blender -b`.
+gui: a persistent bpy.app.timers function that drains the queue on every event-loop turn.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from typing import Any
+
+from .interrupt import JobInterrupt
+from .service import Service
+
+log = logging.getLogger("blender_http")
+
+# A GUI timer call runs queued jobs for at most this long, so the interface stays responsive.
+GUI_BUDGET_S = 0.05
+
+
+def run_blocking(service: Service) -> None:
+    """Run jobs on this (main) thread until shutdown, then stop the service."""
+    if threading.current_thread() is threading.main_thread():
+        _install_signal_handlers(service)
+    try:
+        while not service.should_exit.is_set():
+            try:
+                service.step(timeout=None)
+            except JobInterrupt:  # an interrupt that arrived after its job ended
+                continue
+    finally:
+        service.stop()
+
+
+def _install_signal_handlers(service: Service) -> None:
+    def graceful(signum: int, frame: Any) -> None:
+        log.info("signal %s: finishing the running job, then stopping", signum)
+        # Not shutdown() itself: it takes locks the interrupted main thread may hold.
+        threading.Thread(target=service.shutdown, daemon=True).start()
+        signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT
+                      else signal.SIG_DFL)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, graceful)
+
+
+class TimerPump:
+    """The GUI pump: a persistent timer that returns 0.0 to run on every event-loop turn."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self._tick_fn = self._tick  # one bound-method object, so is_registered finds it
+
+    def attach(self) -> None:
+        import bpy
+
+        bpy.app.timers.register(self._tick_fn, first_interval=0.0, persistent=True)
+
+    def detach(self) -> None:
+        import bpy
+
+        if bpy.app.timers.is_registered(self._tick_fn):
+            bpy.app.timers.unregister(self._tick_fn)
+
+    def _tick(self) -> float | None:
+        service = self.service
+        if service.should_exit.is_set():
+            # stop() waits for in-flight answers: not on the thread that draws the UI.
+            threading.Thread(target=service.stop, daemon=True).start()
+            return None
+        deadline = time.perf_counter() + GUI_BUDGET_S
+        try:
+            while service.step(0) and time.perf_counter() < deadline:
+                pass
+        except JobInterrupt:
+            pass
+        except Exception:  # an exception would unregister the timer for good
+            log.exception("blender-http pump")
+        return 0.0

@@ -1,0 +1,103 @@
+"""A parsed request as route handlers see it: path, query, headers and a lazy body."""
+
+from __future__ import annotations
+
+import socket
+from email.message import Message
+from typing import BinaryIO, Iterator
+
+from .config import Config
+from .errors import HttpError
+
+CHUNK = 256 * 1024
+
+
+class Request:
+    def __init__(self, *, method: str, path: str, query: dict[str, str], headers: Message,
+                 rfile: BinaryIO, connection: socket.socket, config: Config) -> None:
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.params: dict[str, str] = {}
+        self._rfile = rfile
+        self._connection = connection
+        self._config = config
+        self._length, self._chunked = self._framing()
+        # True once every body byte was read, so the connection can serve another request.
+        self.body_done = self._length == 0 and not self._chunked
+
+    def _framing(self) -> tuple[int, bool]:
+        encoding = self.headers.get("Transfer-Encoding", "").lower()
+        if encoding:
+            if encoding != "chunked":
+                raise HttpError(501, f"Transfer-Encoding {encoding!r} is not supported", close=True)
+            return 0, True
+        raw = self.headers.get("Content-Length")
+        if raw is None:
+            return 0, False
+        if not raw.strip().isdigit():
+            raise HttpError(400, "invalid Content-Length", close=True)
+        return int(raw), False
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("Content-Type")
+
+    def accepts(self, media: str) -> bool:
+        return media in self.headers.get("Accept", "")
+
+    def body(self, limit: int | None = None) -> bytes:
+        """The whole body, at most limit bytes (413 beyond it)."""
+        return b"".join(self.iter_body(limit))
+
+    def iter_body(self, limit: int | None = None) -> Iterator[bytes]:
+        """The body in chunks as it arrives; 413 past limit, 408 if the client stalls."""
+        limit = self._config.max_body_bytes if limit is None else limit
+        if self._length > limit:
+            raise HttpError(413, f"the body is {self._length} bytes; the limit is {limit}", close=True)
+        self._connection.settimeout(self._config.request_timeout)
+        try:
+            if self._chunked:
+                yield from self._read_chunked(limit)
+            else:
+                remaining = self._length
+                while remaining:
+                    block = self._rfile.read(min(CHUNK, remaining))
+                    if not block:
+                        raise HttpError(400, "the body ended before Content-Length bytes", close=True)
+                    remaining -= len(block)
+                    yield block
+            self.body_done = True
+        except socket.timeout:
+            raise HttpError(408, f"the body was not sent within {self._config.request_timeout:g} s",
+                            close=True) from None
+        finally:
+            self._connection.settimeout(self._config.idle_timeout)
+
+    def _read_chunked(self, limit: int) -> Iterator[bytes]:
+        total = 0
+        while True:
+            line = self._rfile.readline(1026)
+            if not line.endswith(b"\n"):
+                raise HttpError(400, "malformed chunked body", close=True)
+            try:
+                size = int(line.split(b";")[0].strip(), 16)
+            except ValueError:
+                raise HttpError(400, "malformed chunk size", close=True) from None
+            if size == 0:
+                while self._rfile.readline(1026) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers are read and ignored
+                return
+            total += size
+            if total > limit:
+                raise HttpError(413, f"the body is over the limit of {limit} bytes", close=True)
+            remaining = size
+            while remaining:
+                block = self._rfile.read(min(CHUNK, remaining))
+                if not block:
+                    raise HttpError(400, "the body ended inside a chunk", close=True)
+                remaining -= len(block)
+                yield block
+            if self._rfile.readline(3) not in (b"\r\n", b"\n"):
+                raise HttpError(400, "malformed chunked body", close=True)

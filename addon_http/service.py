@@ -1,0 +1,191 @@
+"""The service: one object that owns the HTTP server, the job queue and the executor.
+
+Life cycle (the same in every mode):
+  start()      bind (port 0 allowed; read the real one from .port), serve HTTP in a thread
+  step()/pump  the main thread runs queued jobs (pumps.py decides how it is called)
+  shutdown()   refuse new jobs with 503, fail queued ones with 503, let the running one end
+  stop()       close the listener and connections, remove a scratch work folder
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+from typing import Any, Callable
+
+from . import execution, jobs
+from .config import Config
+from .errors import HttpError
+from .exec_request import ExecRequest
+from .files import WorkFolder
+from .http_handler import Handler
+from .http_server import Server
+from .interrupt import JobCancelled, JobInterrupt, JobTimedOut
+from .security import Guard
+from .sessions import SessionStore
+from .watchdog import Watchdog
+
+ADDON_VERSION = "0.1.0"
+
+
+class Service:
+    def __init__(self, config: Config, *, mode: str, blender_version: str = "",
+                 bindings: Callable[[], dict[str, Any]] = dict) -> None:
+        config.validate()
+        self.config = config
+        self.mode = mode
+        self.blender_version = blender_version
+        self.queue = jobs.JobQueue(config.max_queue)
+        self.store = jobs.JobStore(config.job_retention)
+        self.sessions = SessionStore()
+        self._scratch = config.workdir is None
+        self.files = WorkFolder(config.workdir or tempfile.mkdtemp(prefix="blender-http-"))
+        self.executor = execution.Executor(bindings=bindings, workdir=str(self.files.root),
+                                           sessions=self.sessions)
+        self.watchdog = Watchdog(self._expire)
+        self.accepting = False
+        self.started_at = 0.0
+        self.stopped = threading.Event()
+        # Set by shutdown(): the pump finishes its job and returns; stop() follows.
+        self.should_exit = threading.Event()
+        self.server: Server | None = None
+        self.guard: Guard | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- life cycle ---------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None, "start() first"
+        return self.server.port
+
+    @property
+    def url(self) -> str:
+        host = self.config.host
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1"
+        return f"http://{'[' + host + ']' if ':' in host else host}:{self.port}"
+
+    def start(self) -> None:
+        """Bind and serve HTTP on a background thread; jobs wait for a pump."""
+        self.server = Server((self.config.host, self.config.port), Handler,
+                             max_connections=self.config.max_connections, app=self)
+        self.guard = Guard(self.config, self.server.port)
+        self.started_at = time.time()
+        self.accepting = True
+        self.watchdog.start()
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2},
+                                        name="blender-http", daemon=True)
+        self._thread.start()
+        if self.config.ready_file:
+            _write_atomic(self.config.ready_file, json.dumps(
+                {"pid": os.getpid(), "port": self.port, "url": self.url, "mode": self.mode}))
+
+    def shutdown(self) -> None:
+        """Refuse new jobs, fail the queued ones with 503, and let the pump return after
+        the running job. Safe from any thread except a signal handler."""
+        if self.should_exit.is_set():
+            return
+        self.accepting = False
+        self.should_exit.set()
+        for job in self.queue.drain():
+            execution.stopped_before_start(job, jobs.CANCELLED, "Unavailable",
+                                           "the server is shutting down; the job did not run")
+        self.queue.wake()
+
+    def stop(self, grace: float = 5.0) -> None:
+        """Close the server after answering the requests in flight (up to grace seconds)."""
+        self.shutdown()
+        if self.server is not None and not self.stopped.is_set():
+            self.server.wait_idle(grace)
+            self.server.shutdown()
+            self.server.server_close()
+            self.server.drop_connections()
+        self.watchdog.stop()
+        if self._scratch:
+            shutil.rmtree(self.files.root, ignore_errors=True)
+        if self.config.ready_file:
+            try:
+                os.unlink(self.config.ready_file)
+            except OSError:
+                pass
+        self.stopped.set()
+
+    # -- main-thread side ---------------------------------------------------------
+
+    def step(self, timeout: float | None = 0.0) -> bool:
+        """Run the next queued job on the calling thread. timeout None blocks until a job
+        or shutdown; 0 returns at once. True when a job ran."""
+        job = self.queue.get_nowait() if timeout == 0 else self.queue.get(timeout)
+        if job is None or job.status != jobs.QUEUED:
+            return False
+        self.executor.run(job)
+        self.watchdog.discard(job)
+        return True
+
+    # -- job manager (HTTP threads) -----------------------------------------------
+
+    def submit(self, request: ExecRequest, *, want_binary: bool = False,
+               keep_result: bool = True) -> jobs.Job:
+        """Queue a job, or 503 when shutting down or the queue is full."""
+        if not self.accepting:
+            raise HttpError(503, "the server is shutting down", headers={"Retry-After": "5"})
+        job = jobs.Job(request.code, args=request.args, session=request.session,
+                       timeout=request.timeout, want_binary=want_binary, keep_result=keep_result,
+                       max_output_bytes=self.config.max_output_bytes)
+        try:
+            self.queue.put(job)
+        except jobs.QueueFull:
+            raise HttpError(503, f"the queue is full ({self.config.max_queue} jobs wait); retry shortly",
+                            headers={"Retry-After": "1"}) from None
+        self.store.add(job)
+        if job.deadline is not None:
+            self.watchdog.add(job)
+        return job
+
+    def cancel(self, job: jobs.Job, exc_type: type[JobInterrupt] = JobCancelled) -> None:
+        """Drop a queued job or interrupt a running one; no-op for finished jobs."""
+        status = jobs.TIMED_OUT if exc_type is JobTimedOut else jobs.CANCELLED
+        if job.finished:
+            return
+        job.stop_reason = status
+        if self.queue.remove(job):
+            message = ("the job waited in the queue past its timeout" if status == jobs.TIMED_OUT
+                       else "the job was cancelled before it started")
+            execution.stopped_before_start(job, status, "Timeout" if status == jobs.TIMED_OUT
+                                           else "Cancelled", message)
+            return
+        self.executor.interrupt(job, exc_type)
+
+    def _expire(self, job: jobs.Job) -> None:
+        self.cancel(job, JobTimedOut)
+
+    def get_job(self, job_id: str) -> jobs.Job:
+        job = self.store.get(job_id)
+        if job is None:
+            raise HttpError(404, f"no job {job_id!r} (unknown, or dropped from the recent-jobs list)")
+        return job
+
+    def health(self) -> dict[str, Any]:
+        """Answered from the HTTP thread without waiting on the main thread."""
+        return {
+            "status": "ok" if self.accepting else "stopping",
+            "mode": self.mode,
+            "blender": self.blender_version,
+            "addon": ADDON_VERSION,
+            "busy": self.executor.busy,
+            "queued": len(self.queue),
+            "uptime_s": round(time.time() - self.started_at, 3),
+        }
+
+
+def _write_atomic(path: str, text: str) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".ready-", dir=folder)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    os.replace(tmp, path)
