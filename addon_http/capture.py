@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 # Called with (stream name, text) for every accepted chunk; feeds the job's event stream.
 ChunkListener = Callable[[str, str], None]

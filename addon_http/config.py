@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")
 
@@ -60,13 +61,13 @@ class Config:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
 
-    def replace(self, **changes: Any) -> "Config":
+    def replace(self, **changes: Any) -> Config:
         """A copy with some settings changed; None values are ignored."""
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, *, base: "Config | None" = None,
-                 **overrides: Any) -> "Config":
+    def from_env(cls, env: Mapping[str, str] | None = None, *, base: Config | None = None,
+                 **overrides: Any) -> Config:
         """base (defaults, or the add-on preferences), then BLENDER_HTTP_* variables, then
         explicit overrides (None = not given): the later wins."""
         env = os.environ if env is None else env

@@ -12,8 +12,8 @@ Rules (documented in the README):
 - bytes, bytearray, memoryview -> {"$bytes": "<base64>"}.
 - numpy arrays -> nested lists; numpy scalars -> Python numbers.
 - anything else (or anything whose conversion raised) -> {"$repr": "..."}.
-Blender types are recognised by name or through an already-imported bpy, so this
-module imports and unit-tests without Blender.
+Blender types are recognised through an already-imported bpy/mathutils (or by type
+name), so this module imports and unit-tests without Blender.
 """
 
 from __future__ import annotations
@@ -25,8 +25,6 @@ from typing import Any
 
 MAX_DEPTH = 64
 MAX_REPR = 2000
-
-_MATHUTILS_SEQUENCES = {"Vector", "Color", "Euler", "Quaternion"}
 
 
 def to_json(value: Any) -> Any:
@@ -71,11 +69,14 @@ def _convert_container(value: Any, depth: int, seen: set[int]) -> Any:
         return _convert(float(value), depth, seen)
     if isinstance(value, str):
         return str(value)
-    module = kind.__module__
     name = kind.__name__
-    if module == "mathutils":
-        return _mathutils(value, name, depth, seen)
-    if module == "numpy":
+    mathutils = sys.modules.get("mathutils")
+    if mathutils is not None:
+        if isinstance(value, (mathutils.Vector, mathutils.Color, mathutils.Euler, mathutils.Quaternion)):
+            return [_convert(float(v), depth + 1, seen) for v in value]
+        if isinstance(value, mathutils.Matrix):
+            return [[_convert(float(v), depth + 2, seen) for v in row] for row in value]
+    if kind.__module__ == "numpy":
         return _numpy(value, depth, seen)
     id_ref = _blender_id(value)
     if id_ref is not None:
@@ -84,14 +85,6 @@ def _convert_container(value: Any, depth: int, seen: set[int]) -> Any:
         return [_convert(v, depth + 1, seen) for v in value]
     if name == "bpy_prop_collection":
         return [_convert(v, depth + 1, seen) for v in value.values()]
-    return _repr(value)
-
-
-def _mathutils(value: Any, name: str, depth: int, seen: set[int]) -> Any:
-    if name in _MATHUTILS_SEQUENCES:
-        return [_convert(float(v), depth + 1, seen) for v in value]
-    if name == "Matrix":
-        return [[_convert(float(v), depth + 2, seen) for v in row] for row in value]
     return _repr(value)
 
 

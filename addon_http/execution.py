@@ -14,8 +14,9 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from types import CodeType, TracebackType
-from typing import Any, Callable
+from typing import Any
 
 from . import convert, interrupt, jobs
 from .capture import ThreadStream

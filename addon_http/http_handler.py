@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from . import routes
@@ -49,7 +49,7 @@ class Handler(BaseHTTPRequestHandler):
             request = self._request()
             response = self._answer(request)
             self._send(response, head_only=self.command == "HEAD")
-        except (ConnectionError, socket.timeout):
+        except (TimeoutError, ConnectionError):
             self.close_connection = True
         finally:
             server.request_finished()  # type: ignore[attr-defined]

@@ -6,7 +6,8 @@ import collections
 import secrets
 import threading
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from .capture import OutputBuffer
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 from email.message import Message
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 from .config import Config
 from .errors import HttpError
@@ -69,7 +70,7 @@ class Request:
                     remaining -= len(block)
                     yield block
             self.body_done = True
-        except socket.timeout:
+        except TimeoutError:
             raise HttpError(408, f"the body was not sent within {self._config.request_timeout:g} s",
                             close=True) from None
         finally:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 
 class Response:
@@ -22,13 +23,13 @@ class Response:
         self.close = close
 
     @classmethod
-    def json(cls, data: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> "Response":
+    def json(cls, data: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> Response:
         # ensure_ascii keeps lone surrogates from user strings encodable.
         body = json.dumps(data, separators=(",", ":")).encode("ascii")
         return cls(status=status, body=body, headers=dict(headers or {}))
 
     @classmethod
-    def empty(cls, status: int = 204) -> "Response":
+    def empty(cls, status: int = 204) -> Response:
         return cls(status=status, content_type="application/json")
 
     def discard(self) -> None:

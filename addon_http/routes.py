@@ -7,7 +7,8 @@ import json
 import mimetypes
 import re
 import time
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from . import jobs
 from .errors import HttpError

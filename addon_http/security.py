@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from typing import Mapping
+from collections.abc import Mapping
 
 from .config import LOOPBACK_NAMES, Config, is_loopback
 from .errors import HttpError

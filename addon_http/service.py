@@ -15,7 +15,8 @@ import shutil
 import tempfile
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import execution, jobs
 from .config import Config

@@ -6,7 +6,7 @@ import heapq
 import itertools
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from .jobs import Job
 

@@ -1,0 +1,140 @@
+"""The `blender-http` command. Exit codes: 0 ok, 1 the code failed, 2 usage, 3 cannot
+reach or start Blender."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+from blender_http_addon.config import Config, ConfigError
+
+from . import __version__, launcher, state
+
+EXIT_UNREACHABLE = 3
+
+
+class Unreachable(click.ClickException):
+    exit_code = EXIT_UNREACHABLE
+
+
+def _server_options(func: Any) -> Any:
+    func = click.option("--token", default=None,
+                        help="Bearer token for every route but /health [env BLENDER_HTTP_TOKEN].")(func)
+    func = click.option("--port", type=int, default=None,
+                        help="Port; 0 picks a free one [env BLENDER_HTTP_PORT, default 7777].")(func)
+    func = click.option("--host", default=None,
+                        help="Address to bind [env BLENDER_HTTP_HOST, default 127.0.0.1].")(func)
+    func = click.option("--workdir", default=None, type=click.Path(file_okay=False),
+                        help="Folder behind /files and WORKDIR [default: a scratch folder].")(func)
+    return func
+
+
+@click.group()
+@click.version_option(__version__, prog_name="blender-http")
+def main() -> None:
+    """Run Python inside a live Blender from anything that speaks HTTP."""
+
+
+@main.command()
+@_server_options
+@click.option("--ready-file", default=None, type=click.Path(dir_okay=False),
+              help="Write {pid, port, url, mode} here once listening (useful with --port 0).")
+def serve(host: str | None, port: int | None, token: str | None, workdir: str | None,
+          ready_file: str | None) -> None:
+    """Serve from Blender as a Python module (bpy) in this process."""
+    from . import embedded
+
+    config = _config(host=host, port=port, token=token, workdir=workdir, ready_file=ready_file)
+
+    def ready(url: str, version: str) -> None:
+        click.echo(f"blender-http: Blender {version} (module mode) listening on {url}", err=True)
+
+    try:
+        embedded.serve(config, on_ready=ready)
+    except embedded.BpyMissing as exc:
+        raise Unreachable(str(exc)) from exc
+    except OSError as exc:
+        raise Unreachable(f"cannot listen on {config.host}:{config.port}: {exc}") from exc
+
+
+@main.command()
+@_server_options
+@click.option("--background", "-b", is_flag=True, help="Headless: blender --background.")
+@click.option("--blender", "blender_path", default=None, help="Blender executable [env BLENDER_PATH].")
+@click.option("--file", "blend_file", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="A .blend file to open.")
+@click.option("--factory-startup", is_flag=True, help="Ignore user preferences and startup file.")
+@click.option("--timeout", type=float, default=120.0, show_default=True,
+              help="Seconds to wait for Blender to answer /health.")
+def start(host: str | None, port: int | None, token: str | None, workdir: str | None,
+          background: bool, blender_path: str | None, blend_file: str | None,
+          factory_startup: bool, timeout: float) -> None:
+    """Start a Blender with the server inside; return once /health answers."""
+    _config(host=host, port=port, token=token, workdir=workdir)  # refuse unsafe settings early
+    env = {f"BLENDER_HTTP_{k.upper()}": str(v) for k, v in
+           {"host": host, "port": port, "token": token, "workdir": workdir}.items() if v is not None}
+    try:
+        blender = launcher.find_blender(blender_path)
+        with _spinner(f"starting {blender}"):
+            launched = launcher.start(blender=blender, background=background, env_overrides=env,
+                                      blend_file=blend_file, factory_startup=factory_startup,
+                                      timeout=timeout)
+    except launcher.LaunchError as exc:
+        raise Unreachable(str(exc)) from exc
+    click.echo(f"blender-http: {launched.mode} Blender (pid {launched.pid}) listening on "
+               f"{launched.url}", err=True)
+    click.echo(launched.url)
+
+
+@main.command()
+@click.option("--port", type=int, default=None, help="Which started server (default: the only one).")
+@click.option("--all", "stop_all", is_flag=True, help="Stop every server `start` launched.")
+@click.option("--timeout", type=float, default=30.0, show_default=True,
+              help="Seconds for the running job to finish before SIGTERM.")
+def stop(port: int | None, stop_all: bool, timeout: float) -> None:
+    """Stop a Blender that `start` launched: the running job finishes first."""
+    records = state.load_all()
+    if port is not None:
+        records = [r for r in records if r.get("port") == port]
+    if not records:
+        raise Unreachable("no server started by `blender-http start` is recorded"
+                          + (f" on port {port}" if port is not None else ""))
+    if len(records) > 1 and not stop_all:
+        ports = ", ".join(str(r["port"]) for r in records)
+        raise click.UsageError(f"several servers run (ports {ports}): give --port or --all")
+    for record in records:
+        how = launcher.stop(record, timeout=timeout)
+        click.echo(f"blender-http: {record['url']} (pid {record['pid']}) {how}")
+
+
+def _config(**overrides: Any) -> Config:
+    try:
+        config = Config.from_env(**overrides)
+        config.validate()
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+    return config
+
+
+class _spinner:
+    """A rich spinner on a terminal; nothing when output is piped or captured."""
+
+    def __init__(self, text: str) -> None:
+        self._status: Any = None
+        if sys.stderr.isatty():
+            from rich.console import Console
+
+            self._status = Console(stderr=True).status(text)
+
+    def __enter__(self) -> None:
+        if self._status is not None:
+            self._status.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._status is not None:
+            self._status.__exit__(*exc)
+
+
+if __name__ == "__main__":
+    main()

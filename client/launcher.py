@@ -1,0 +1,183 @@
+"""Starting a Blender executable with the server inside it, and stopping it again."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from . import state
+
+
+class LaunchError(Exception):
+    """Blender could not be found, started, or did not answer /health in time."""
+
+
+@dataclasses.dataclass
+class Launched:
+    pid: int
+    port: int
+    url: str
+    mode: str
+    blender: str
+    log: str
+
+
+def find_blender(explicit: str | None = None) -> str:
+    """The Blender executable: the given path, $BLENDER_PATH, or `blender` on PATH."""
+    if explicit:
+        if not _executable(explicit):
+            raise LaunchError(f"{explicit} is not an executable file")
+        return explicit
+    for candidate in (os.environ.get("BLENDER_PATH"), shutil.which("blender")):
+        if candidate and _executable(candidate):
+            return candidate
+    raise LaunchError("no Blender found: pass --blender PATH or set BLENDER_PATH")
+
+
+def _executable(path: str) -> bool:
+    return Path(path).is_file() and os.access(path, os.X_OK)
+
+
+def launch_script() -> Path:
+    """The script Blender runs with --python to bring the server up."""
+    import blender_http_addon
+
+    return Path(blender_http_addon.__file__).parent / "launch.py"
+
+
+def start(*, blender: str, background: bool, env_overrides: dict[str, str],
+          blend_file: str | None = None, factory_startup: bool = False,
+          timeout: float = 60.0) -> Launched:
+    """Launch Blender detached, wait until /health answers, and record it for stop()."""
+    folder = state.state_dir()
+    tag = uuid.uuid4().hex[:12]
+    ready = folder / f".ready-{tag}.json"
+    log = folder / f"blender-{tag}.log"
+    cmd = [blender]
+    if background:
+        cmd.append("--background")
+    if factory_startup:
+        cmd.append("--factory-startup")
+    if blend_file:
+        cmd.append(blend_file)
+    cmd += ["--python", str(launch_script())]
+    env = {**os.environ, **env_overrides, "BLENDER_HTTP_READY_FILE": str(ready)}
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                env=env, start_new_session=True)
+    try:
+        info = _wait_ready(proc, ready, log, timeout)
+        _wait_healthy(info["url"], proc, log, deadline=time.monotonic() + timeout)
+    except BaseException:
+        _kill(proc.pid)
+        proc.wait()
+        raise
+    launched = Launched(pid=proc.pid, port=int(info["port"]), url=info["url"], mode=info["mode"],
+                        blender=blender, log=str(log))
+    state.save(launched.port, {**dataclasses.asdict(launched),
+                               "token": env_overrides.get("BLENDER_HTTP_TOKEN") or os.environ.get(
+                                   "BLENDER_HTTP_TOKEN")})
+    return launched
+
+
+def _wait_ready(proc: subprocess.Popen[bytes], ready: Path, log: Path, timeout: float) -> dict[str, str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ready.exists():
+            info: dict[str, str] = json.loads(ready.read_text())
+            return info
+        if proc.poll() is not None:
+            raise LaunchError(f"Blender exited with status {proc.returncode} before the server "
+                              f"started:\n{_tail(log)}")
+        time.sleep(0.01)
+    raise LaunchError(f"Blender did not start the server within {timeout:g} s:\n{_tail(log)}")
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, deadline: float) -> None:
+    with httpx.Client(timeout=2.0) as client:
+        while True:
+            try:
+                if client.get(url + "/health").status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None:
+                raise LaunchError(f"Blender exited with status {proc.returncode}:\n{_tail(log)}")
+            if time.monotonic() > deadline:
+                raise LaunchError(f"{url}/health did not answer in time:\n{_tail(log)}")
+            time.sleep(0.01)
+
+
+def stop(record: dict[str, object], timeout: float = 30.0) -> str:
+    """Ask the server to shut down (it finishes the running job), then make sure the
+    process is gone: SIGTERM, and SIGKILL as the last resort. Returns how it ended."""
+    pid, port = int(record["pid"]), int(record["port"])  # type: ignore[call-overload]
+    how = "shut down"
+    headers = {"Authorization": f"Bearer {record['token']}"} if record.get("token") else {}
+    try:
+        httpx.post(f"{record['url']}/shutdown", headers=headers, timeout=5.0)
+    except httpx.HTTPError:
+        how = "terminated"
+    if not _wait_gone(pid, timeout):
+        how = "terminated"
+        _signal(pid, signal.SIGTERM)
+        if not _wait_gone(pid, 5.0):
+            how = "killed"
+            _kill(pid)
+            _wait_gone(pid, 5.0)
+    state.remove(port)
+    return how
+
+
+def alive(pid: int) -> bool:
+    """True while pid runs (a zombie counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+    except OSError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _wait_gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def _signal(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def _kill(pid: int) -> None:
+    _signal(pid, signal.SIGKILL)
+
+
+def _tail(log: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"

@@ -1,0 +1,53 @@
+"""Records of the Blenders that `blender-http start` launched, so `stop` can find them."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def state_dir() -> Path:
+    """$BLENDER_HTTP_STATE_DIR, else $XDG_STATE_HOME/blender-http, else ~/.local/state/blender-http."""
+    explicit = os.environ.get("BLENDER_HTTP_STATE_DIR")
+    if explicit:
+        path = Path(explicit)
+    else:
+        base = os.environ.get("XDG_STATE_HOME") or os.path.join(Path.home(), ".local", "state")
+        path = Path(base) / "blender-http"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def record_path(port: int) -> Path:
+    return state_dir() / f"server-{port}.json"
+
+
+def save(port: int, record: dict[str, Any]) -> Path:
+    """Write the record atomically, readable by this user only (it may hold the token)."""
+    path = record_path(port)
+    fd, tmp = tempfile.mkstemp(prefix=".server-", dir=path.parent)
+    with os.fdopen(fd, "w") as out:
+        json.dump(record, out, indent=2)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+    return path
+
+
+def load_all() -> list[dict[str, Any]]:
+    records = []
+    for path in sorted(state_dir().glob("server-*.json")):
+        try:
+            records.append(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            continue
+    return records
+
+
+def remove(port: int) -> None:
+    try:
+        record_path(port).unlink()
+    except FileNotFoundError:
+        pass
