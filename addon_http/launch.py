@@ -26,7 +26,14 @@ def _load_package() -> object:
     module = importlib.util.module_from_spec(spec)
     sys.modules[PACKAGE] = module
     spec.loader.exec_module(module)
+    # addon_utils.enable() reloads a module whose __time__ differs from its file's mtime,
+    # and a reload by name cannot find a package loaded by location.
+    module.__time__ = os.path.getmtime(module.__file__)
     return module
+
+
+def _reraise(exc: BaseException) -> None:
+    raise exc
 
 
 def main() -> None:
@@ -42,11 +49,12 @@ def main() -> None:
             service.start()
         else:
             import addon_utils
+
             from blender_http_addon import gui
 
-            addon_utils.enable(PACKAGE, default_set=True, persistent=True)
+            addon_utils.enable(PACKAGE, default_set=True, persistent=True, handle_error=_reraise)
             service = gui.start_server(settings)
-    except (config.ConfigError, OSError) as exc:
+    except Exception as exc:  # any start failure: say why and exit non-zero
         print(f"blender-http: cannot start: {exc}", file=sys.stderr, flush=True)
         sys.exit(2)
     print(f"blender-http: listening on {service.url} ({service.mode})", flush=True)

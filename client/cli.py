@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 import click
+
 from blender_http_addon.config import Config, ConfigError
 
 from . import __version__, launcher, state

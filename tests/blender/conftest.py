@@ -10,7 +10,8 @@ from tests.conftest import missing
 
 
 @pytest.fixture(scope="session", params=servers.MODES)
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.Running]:
+def server(request: pytest.FixtureRequest,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.Running]:
     """One real Blender per mode, shared by the tests of this folder."""
     mode: str = request.param
     reason = servers.availability(mode)

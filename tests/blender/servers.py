@@ -97,7 +97,8 @@ def start(mode: str, folder: Path, *, env: dict[str, str] | None = None) -> Runn
             raise RuntimeError(f"{mode} server exited with {proc.returncode}:\n{log.read_text()}")
         if ready.exists():
             url = json.loads(ready.read_text())["url"]
-            running = Running(mode=mode, url=url, proc=proc, log=log, token=full_env.get("BLENDER_HTTP_TOKEN"))
+            running = Running(mode=mode, url=url, proc=proc, log=log,
+                              token=full_env.get("BLENDER_HTTP_TOKEN"))
             try:
                 if httpx.get(url + "/health", timeout=2.0).status_code == 200:
                     return running
