@@ -34,7 +34,8 @@ def compile_cell(source: str) -> tuple[CodeType, CodeType | None]:
     tree = ast.parse(source, FILENAME, "exec")
     last: ast.Expression | None = None
     if tree.body and isinstance(tree.body[-1], ast.Expr):
-        last = ast.Expression(tree.body.pop().value)
+        last = ast.Expression(tree.body[-1].value)
+        del tree.body[-1]
     # dont_inherit: this module's own __future__ flags must not change the user's code.
     body = compile(tree, FILENAME, "exec", dont_inherit=True)
     expr = compile(last, FILENAME, "eval", dont_inherit=True) if last is not None else None

@@ -74,7 +74,7 @@ class WorkFolder:
 
     def listing(self) -> list[dict[str, Any]]:
         """Every file under the folder, with size and modification time."""
-        out = []
+        out: list[dict[str, Any]] = []
         for dirpath, dirnames, filenames in os.walk(self.root):
             dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
             for name in filenames:
@@ -87,5 +87,5 @@ class WorkFolder:
                     continue
                 out.append({"path": full.relative_to(self.root).as_posix(),
                             "size": stat.st_size, "modified": stat.st_mtime})
-        out.sort(key=lambda item: item["path"])
+        out.sort(key=lambda item: str(item["path"]))
         return out

@@ -46,7 +46,12 @@ class Handler(BaseHTTPRequestHandler):
         started = time.perf_counter()
         request = None
         try:
-            request = self._request()
+            try:
+                request = self._request()
+            except HttpError as exc:  # framing we cannot read past: answer, then close
+                self.close_connection = True
+                self._send(Response.json(exc.body(), status=exc.status, headers=exc.headers))
+                return
             response = self._answer(request)
             self._send(response, head_only=self.command == "HEAD")
         except (TimeoutError, ConnectionError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import itertools
 import secrets
 import threading
 import time
@@ -128,11 +129,16 @@ class JobStore:
                 self._evict()
 
     def _evict(self) -> None:
-        # Unfinished jobs are never dropped: someone may still be waiting for them.
-        for key in [k for k, j in self._jobs.items() if j.finished]:
-            if len(self._jobs) <= self.retention:
+        # Look at the oldest few only (this runs on every submit); unfinished jobs are
+        # never dropped, someone may still wait for them, so the store can briefly
+        # hold more than the bound while old jobs run.
+        excess = len(self._jobs) - self.retention
+        for key, job in list(itertools.islice(self._jobs.items(), excess + 16)):
+            if excess <= 0:
                 break
-            del self._jobs[key]
+            if job.finished:
+                del self._jobs[key]
+                excess -= 1
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:

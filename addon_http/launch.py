@@ -10,6 +10,7 @@ serves them.
 import importlib.util
 import os
 import sys
+from typing import Any
 
 PACKAGE = "blender_http_addon"
 
@@ -23,7 +24,7 @@ def _load_package() -> object:
     spec = importlib.util.spec_from_file_location(
         PACKAGE, os.path.join(here, "__init__.py"), submodule_search_locations=[here])
     assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
+    module: Any = importlib.util.module_from_spec(spec)
     sys.modules[PACKAGE] = module
     spec.loader.exec_module(module)
     # addon_utils.enable() reloads a module whose __time__ differs from its file's mtime,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import socket
 from collections.abc import Iterator
 from email.message import Message
-from typing import BinaryIO
 
 from .config import Config
 from .errors import HttpError
@@ -15,7 +15,7 @@ CHUNK = 256 * 1024
 
 class Request:
     def __init__(self, *, method: str, path: str, query: dict[str, str], headers: Message,
-                 rfile: BinaryIO, connection: socket.socket, config: Config) -> None:
+                 rfile: io.BufferedIOBase, connection: socket.socket, config: Config) -> None:
         self.method = method
         self.path = path
         self.query = query

@@ -218,8 +218,8 @@ def exec_response(job: jobs.Job) -> Response:
         data, headers = job.binary
         return Response(body=data, content_type=OCTET, headers={**headers, "X-Job-Id": job.id})
     status = exec_status(job)
-    headers = {"Retry-After": "5"} if status == 503 else None
-    return Response.json(job.envelope, status=status, headers=headers)
+    return Response.json(job.envelope, status=status,
+                         headers={"Retry-After": "5"} if status == 503 else {})
 
 
 def _wait_for(job: jobs.Job) -> bool:

@@ -1,0 +1,196 @@
+"""Exec round trip: blender-http in each mode against the floor, side by side in one run.
+
+The floor is a stdlib ThreadingHTTPServer (TCP_NODELAY, one write per answer) that runs
+the same code in its own request thread: no main-thread hop, no Blender. Every target
+gets the same client: one kept-alive http.client connection, sequential requests.
+
+    .venv/bin/python benchmarks/exec_latency.py [--requests 1000] [--modes module,background,gui]
+
+Writes benchmarks/RESULTS.md unless --no-write.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import http.client
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from blender_http.launcher import launch_script
+
+CODE = b"1 + 1"
+HERE = Path(__file__).resolve().parent
+
+
+class _FloorHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def do_POST(self) -> None:
+        code = self.rfile.read(int(self.headers["Content-Length"])).decode()
+        namespace: dict[str, object] = {}
+        result = eval(compile(code, "<exec>", "eval"), namespace)
+        body = json.dumps({"ok": True, "result": result, "stdout": "", "stderr": ""}).encode()
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                         % (len(body), body))
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def floor_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _FloorHandler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _command(mode: str, ready: Path) -> list[str]:
+    if mode == "module":
+        return [sys.executable, "-m", "blender_http", "serve", "--port", "0", "--ready-file", str(ready)]
+    blender = ["blender", "--factory-startup", "--python", str(launch_script())]
+    if mode == "background":
+        return [blender[0], "--background", *blender[1:]]
+    return ["xvfb-run", "-a", "-s", "-screen 0 1280x720x24", *blender]
+
+
+@contextmanager
+def blender_server(mode: str) -> Iterator[str]:
+    folder = Path(tempfile.mkdtemp(prefix=f"bench-{mode}-"))
+    ready = folder / "ready.json"
+    env = {**os.environ, "BLENDER_HTTP_PORT": "0", "BLENDER_HTTP_READY_FILE": str(ready)}
+    proc = subprocess.Popen(_command(mode, ready), env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not ready.exists():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{mode} server did not start")
+            time.sleep(0.02)
+        url = json.loads(ready.read_text())["url"]
+        _get(url, "/health")
+        yield url
+    finally:
+        try:
+            _post(url, "/shutdown", b"")
+        except Exception:
+            pass
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _connection(url: str) -> http.client.HTTPConnection:
+    host, port = url.removeprefix("http://").split(":")
+    return http.client.HTTPConnection(host, int(port), timeout=30)
+
+
+def _get(url: str, path: str) -> bytes:
+    conn = _connection(url)
+    conn.request("GET", path)
+    return conn.getresponse().read()
+
+
+def _post(url: str, path: str, body: bytes) -> bytes:
+    conn = _connection(url)
+    conn.request("POST", path, body=body, headers={"Content-Type": "text/plain"})
+    return conn.getresponse().read()
+
+
+def latencies(url: str, requests: int, warmup: int = 50) -> list[float]:
+    """Milliseconds per POST /exec of CODE over one kept-alive connection."""
+    conn = _connection(url)
+    headers = {"Content-Type": "text/plain"}
+    out = []
+    for i in range(warmup + requests):
+        start = time.perf_counter()
+        conn.request("POST", "/exec", body=CODE, headers=headers)
+        response = conn.getresponse()
+        body = response.read()
+        elapsed = (time.perf_counter() - start) * 1000.0
+        if response.status != 200 or json.loads(body)["result"] != 2:
+            raise RuntimeError(f"bad answer from {url}: {response.status} {body[:200]!r}")
+        if i >= warmup:
+            out.append(elapsed)
+    conn.close()
+    return out
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def measure(name: str, server: Callable[[], object], requests: int) -> dict[str, float | str]:
+    with server() as url:  # type: ignore[attr-defined]
+        values = latencies(url, requests)
+    return {"target": name, "p50": statistics.median(values), "p99": percentile(values, 0.99),
+            "mean": statistics.fmean(values)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--modes", default="module,background,gui")
+    parser.add_argument("--no-write", action="store_true")
+    options = parser.parse_args()
+    rows = [measure("floor (stdlib http.server, in-thread)", floor_server, options.requests)]
+    for mode in [m for m in options.modes.split(",") if m]:
+        rows.append(measure(f"blender-http {mode}", lambda mode=mode: blender_server(mode),
+                            options.requests))
+    floor = float(rows[0]["p50"])
+    lines = ["| target | p50 ms | p99 ms | mean ms | p50 / floor |", "|---|---:|---:|---:|---:|"]
+    for row in rows:
+        lines.append(f"| {row['target']} | {row['p50']:.3f} | {row['p99']:.3f} | {row['mean']:.3f} | "
+                     f"{float(row['p50']) / floor:.2f} |")
+    table = "\n".join(lines)
+    print(table)
+    if not options.no_write:
+        _write_results(table, options)
+
+
+def _write_results(table: str, options: argparse.Namespace) -> None:
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    text = (
+        "# Benchmark results\n\n"
+        "## Exec round trip (sequential, one kept-alive connection)\n\n"
+        f"`POST /exec` of `{CODE.decode()}`, {options.requests} requests after 50 warm-up ones.\n"
+        f"Date: {datetime.date.today().isoformat()}. Machine: {machine}.\n"
+        f"Command: `.venv/bin/python benchmarks/exec_latency.py --requests {options.requests} "
+        f"--modes {options.modes}`\n\n"
+        f"{table}\n\n"
+        "The floor does the same work in its own request thread with no hop to Blender's main\n"
+        "thread. Targets (SPEC 7): module/background p50 <= 1.25 x floor; GUI p50 <= 6 ms.\n"
+    )
+    (HERE / "RESULTS.md").write_text(text)
+
+
+if __name__ == "__main__":
+    main()
