@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import math
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -58,8 +59,9 @@ class Config:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
         for name in ("idle_timeout", "request_timeout"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"{name} must be positive")
+            seconds = getattr(self, name)
+            if not math.isfinite(seconds) or seconds <= 0:
+                raise ConfigError(f"{name} must be a positive number of seconds")
 
     def replace(self, **changes: Any) -> Config:
         """A copy with some settings changed; None values are ignored."""

@@ -33,8 +33,10 @@ def to_json(value: Any) -> Any:
 
 
 def _convert(value: Any, depth: int, seen: set[int]) -> Any:
-    if value is None or value is True or value is False or type(value) in (int, str):
+    if value is None or value is True or value is False or type(value) is str:
         return value
+    if type(value) is int:
+        return value if value.bit_length() < _INT_BITS_SAFE else _big_int(value)
     if type(value) is float:
         return value if math.isfinite(value) else None
     if depth >= MAX_DEPTH:
@@ -64,7 +66,7 @@ def _convert_container(value: Any, depth: int, seen: set[int]) -> Any:
     if isinstance(value, bool):
         return bool(value)
     if isinstance(value, int):
-        return int(value)
+        return _convert(int(value), depth, seen)
     if isinstance(value, float):
         return _convert(float(value), depth, seen)
     if isinstance(value, str):
@@ -106,6 +108,18 @@ def _blender_id(value: Any) -> dict[str, Any] | None:
     if library is not None:
         ref["library"] = library.filepath
     return ref
+
+
+# Ints this small always print; larger ones may pass sys.get_int_max_str_digits().
+_INT_BITS_SAFE = 4000
+
+
+def _big_int(value: int) -> Any:
+    try:
+        str(value)
+    except ValueError:  # more digits than json.dumps may write
+        return {"$repr": f"<int of {value.bit_length()} bits>"}
+    return value
 
 
 def _key(key: Any) -> str:
@@ -156,7 +170,8 @@ class _Cycle(Exception):
 def binary_payload(value: Any) -> tuple[bytes, dict[str, str]] | None:
     """Raw bytes and describing headers for bytes-like or numpy results, else None."""
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value), {"X-Result-Dtype": "uint8", "X-Result-Shape": str(len(value))}
+        data = bytes(value)
+        return data, {"X-Result-Dtype": "uint8", "X-Result-Shape": str(len(data))}
     if type(value).__module__ == "numpy" and hasattr(value, "tobytes") and hasattr(value, "dtype"):
         shape = ",".join(str(n) for n in getattr(value, "shape", ()))
         dtype = value.dtype

@@ -29,9 +29,12 @@ Bindings = Callable[[], dict[str, Any]]
 
 
 @functools.lru_cache(maxsize=256)
-def compile_cell(source: str) -> tuple[CodeType, CodeType | None]:
-    """Code for all statements but a trailing expression, and code for that expression."""
+def compile_cell(source: str) -> tuple[CodeType, CodeType | None, bool]:
+    """Code for all statements but a trailing expression, code for that expression, and
+    whether the code assigns a name `result` anywhere."""
     tree = ast.parse(source, FILENAME, "exec")
+    stores_result = any(isinstance(node, ast.Name) and node.id == "result"
+                        and isinstance(node.ctx, ast.Store) for node in ast.walk(tree))
     last: ast.Expression | None = None
     if tree.body and isinstance(tree.body[-1], ast.Expr):
         last = ast.Expression(tree.body[-1].value)
@@ -39,7 +42,7 @@ def compile_cell(source: str) -> tuple[CodeType, CodeType | None]:
     # dont_inherit: this module's own __future__ flags must not change the user's code.
     body = compile(tree, FILENAME, "exec", dont_inherit=True)
     expr = compile(last, FILENAME, "eval", dont_inherit=True) if last is not None else None
-    return body, expr
+    return body, expr, stores_result
 
 
 def describe_error(exc: BaseException, source: str) -> dict[str, Any]:
@@ -115,7 +118,12 @@ class Executor:
         job.status = jobs.RUNNING
         job.started_at = time.time()
         started = time.perf_counter()
-        namespace = self._namespace(job)
+        try:
+            namespace = self._namespace(job)
+        except Exception as exc:
+            stopped_before_start(job, jobs.FAILED, "InternalError",
+                                 f"preparing the job failed: {type(exc).__name__}: {exc}")
+            return
         saved = sys.stdout, sys.stderr
         sys.stdout = ThreadStream(job.stdout, saved[0])
         sys.stderr = ThreadStream(job.stderr, saved[1])
@@ -137,15 +145,22 @@ class Executor:
     def _run_code(self, job: jobs.Job, namespace: dict[str, Any]) -> tuple[Any, BaseException | None]:
         before = namespace.get("result", _MISSING)
         with self._lock:
+            # A cancel or timeout that came between dequeue and now found nothing to interrupt.
+            if job.stop_reason == jobs.TIMED_OUT:
+                return None, interrupt.JobTimedOut()
+            if job.stop_reason is not None:
+                return None, interrupt.JobCancelled()
             self._running = job
             self._thread_id = threading.get_ident()
         try:
-            body, expr = compile_cell(job.code)
+            body, expr, stores_result = compile_cell(job.code)
             exec(body, namespace)
             if expr is not None:
                 return eval(expr, namespace), None
             after = namespace.get("result", _MISSING)
-            return (None if after is _MISSING or after is before else after), None
+            if after is _MISSING or (after is before and not stores_result):
+                return None, None
+            return after, None
         except BaseException as exc:  # user code may raise anything, SystemExit included
             return None, exc
 

@@ -17,6 +17,10 @@ class WorkFolder:
     def __init__(self, root: str) -> None:
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
+        # mkstemp makes 0600 files; uploads get the mode any new file of this user gets.
+        umask = os.umask(0o022)
+        os.umask(umask)
+        self._file_mode = 0o666 & ~umask
 
     def resolve(self, relative: str) -> Path:
         """The real path for a client-given relative path; 400 for anything that leaves
@@ -46,6 +50,7 @@ class WorkFolder:
         fd, tmp = tempfile.mkstemp(prefix=".upload-", dir=path.parent)
         size = 0
         try:
+            os.fchmod(fd, self._file_mode)
             with os.fdopen(fd, "wb") as out:
                 for chunk in chunks:
                     out.write(chunk)

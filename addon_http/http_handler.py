@@ -53,14 +53,14 @@ class Handler(BaseHTTPRequestHandler):
                 self._send(Response.json(exc.body(), status=exc.status, headers=exc.headers))
                 return
             response = self._answer(request)
+            if not request.body_done and not request.discard_body():
+                # Unread body bytes would be taken for the next request: close, and say so.
+                self.close_connection = True
             self._send(response, head_only=self.command == "HEAD")
         except (TimeoutError, ConnectionError):
             self.close_connection = True
         finally:
             server.request_finished()  # type: ignore[attr-defined]
-            if request is not None and not request.body_done:
-                # Unread body bytes would be taken for the next request: close instead.
-                self.close_connection = True
             log.debug("%s %s %.2f ms", self.command, self.path, (time.perf_counter() - started) * 1e3)
 
     def _request(self) -> Request:

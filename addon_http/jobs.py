@@ -54,11 +54,11 @@ class Job:
     def finish(self, status: str, envelope: dict[str, Any],
                binary: tuple[bytes, dict[str, str]] | None = None) -> None:
         """Record the outcome and wake everyone waiting on the job."""
-        self.status = status
         self.finished_at = time.time()
         envelope["job"] = self.id
         self.envelope = envelope
         self.binary = binary
+        self.status = status  # last: a reader that sees it finished finds the envelope too
         self._add_event("done", envelope)
         self.done.set()
 

@@ -11,6 +11,8 @@ from .config import Config
 from .errors import HttpError
 
 CHUNK = 256 * 1024
+# An error answer reads and drops a body up to this size, so keep-alive survives it.
+DRAIN_LIMIT = 64 * 1024
 
 
 class Request:
@@ -75,6 +77,18 @@ class Request:
                             close=True) from None
         finally:
             self._connection.settimeout(self._config.idle_timeout)
+
+    def discard_body(self, limit: int = DRAIN_LIMIT) -> bool:
+        """Read and drop a small unread body so the connection can be kept; False when
+        it is too large (or broken) and the connection must close instead."""
+        if self._chunked or self._length > limit:
+            return False
+        try:
+            for _ in self.iter_body(limit):
+                pass
+        except (HttpError, OSError):
+            return False
+        return True
 
     def _read_chunked(self, limit: int) -> Iterator[bytes]:
         total = 0

@@ -241,6 +241,7 @@ def _still_running(job: jobs.Job) -> Response:
 
 
 def _sse(job: jobs.Job, start: int) -> Iterator[bytes]:
+    yield b": stream of job " + job.id.encode() + b"\n\n"  # headers go out before any event
     for index, kind, data in job.events(start):
         if kind == "heartbeat":
             yield b": keep-alive\n\n"

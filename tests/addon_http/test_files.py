@@ -1,0 +1,153 @@
+"""files.WorkFolder: safe paths, atomic streamed writes, listing, delete."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from blender_http_addon.errors import HttpError
+from blender_http_addon.files import WorkFolder
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> WorkFolder:
+    return WorkFolder(str(tmp_path / "root"))
+
+
+def read(folder: WorkFolder, relative: str) -> bytes:
+    handle, size = folder.open(relative)
+    with handle:
+        data = handle.read()
+    assert len(data) == size
+    return data
+
+
+def leftovers(folder: WorkFolder) -> list[str]:
+    return [name for _, _, names in os.walk(folder.root) for name in names if name.startswith(".upload-")]
+
+
+def test_write_read_list_delete(folder: WorkFolder) -> None:
+    path, size, created = folder.write("a/b/mesh.bin", [b"abc", b"", b"def"])
+    assert (path, size, created) == (folder.root / "a" / "b" / "mesh.bin", 6, True)
+    assert read(folder, "a/b/mesh.bin") == b"abcdef"
+    assert folder.write("a/b/mesh.bin", [b"new"])[1:] == (3, False)
+    assert read(folder, "a/b/mesh.bin") == b"new"
+    folder.write("top.txt", [b"t"])
+    listing = folder.listing()
+    assert [(f["path"], f["size"]) for f in listing] == [("a/b/mesh.bin", 3), ("top.txt", 1)]
+    assert all(isinstance(f["modified"], float) for f in listing)
+    folder.delete("a/b/mesh.bin")
+    assert [f["path"] for f in folder.listing()] == ["top.txt"]
+
+
+def test_missing_files_are_404(folder: WorkFolder) -> None:
+    for action in (lambda: folder.open("nope.txt"), lambda: folder.delete("nope.txt")):
+        with pytest.raises(HttpError) as info:
+            action()
+        assert info.value.status == 404
+    (folder.root / "sub").mkdir()
+    with pytest.raises(HttpError) as info:
+        folder.open("sub")
+    assert info.value.status == 404
+
+
+def test_write_is_atomic(folder: WorkFolder) -> None:
+    folder.write("data.bin", [b"old"])
+    target = folder.root / "data.bin"
+    seen: list[bytes] = []
+
+    def chunks() -> Iterator[bytes]:
+        yield b"new-1"
+        seen.append(target.read_bytes())  # halfway: readers still see the whole old file
+        yield b"new-2"
+
+    folder.write("data.bin", chunks())
+    assert seen == [b"old"]
+    assert target.read_bytes() == b"new-1new-2"
+    assert leftovers(folder) == []
+
+
+def test_new_file_is_not_visible_until_complete(folder: WorkFolder) -> None:
+    target = folder.root / "fresh.bin"
+    seen: list[bool] = []
+
+    def chunks() -> Iterator[bytes]:
+        yield b"part"
+        seen.append(target.exists())
+        assert [f["path"] for f in folder.listing()] == []  # the temp file is not listed
+        yield b"rest"
+
+    folder.write("fresh.bin", chunks())
+    assert seen == [False]
+
+
+def test_failed_upload_leaves_no_file_and_no_temp_file(folder: WorkFolder) -> None:
+    folder.write("keep.bin", [b"original"])
+
+    def broken() -> Iterator[bytes]:
+        yield b"partial"
+        raise HttpError(408, "client stalled")
+
+    for name in ("keep.bin", "never.bin"):
+        with pytest.raises(HttpError):
+            folder.write(name, broken())
+    assert read(folder, "keep.bin") == b"original"
+    assert not (folder.root / "never.bin").exists()
+    assert leftovers(folder) == []
+
+
+@pytest.mark.parametrize("relative", [
+    "", "..", "../x", "a/../../x", "a/../b", "./x", "a/./b", "a//b",
+    "/etc/passwd", "//etc/passwd", "a\x00b", "a\\..\\b", "..\\x",
+])
+def test_unsafe_paths_are_refused(folder: WorkFolder, relative: str) -> None:
+    for action in (lambda: folder.resolve(relative), lambda: folder.write(relative, [b"x"]),
+                   lambda: folder.open(relative), lambda: folder.delete(relative)):
+        with pytest.raises(HttpError) as info:
+            action()
+        assert info.value.status == 400
+
+
+def test_symlink_leaving_the_folder_is_refused(folder: WorkFolder, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_bytes(b"secret")
+    (folder.root / "link").symlink_to(outside, target_is_directory=True)
+    (folder.root / "file-link").symlink_to(outside / "secret.txt")
+    (folder.root / "dangling").symlink_to(outside / "missing.txt")
+    for relative in ("link/secret.txt", "file-link", "link/new.txt", "dangling"):
+        with pytest.raises(HttpError) as info:
+            folder.resolve(relative)
+        assert info.value.status == 400
+    with pytest.raises(HttpError):
+        folder.write("link/new.txt", [b"x"])
+    with pytest.raises(HttpError):
+        folder.write("dangling", [b"x"])
+    assert sorted(p.name for p in outside.iterdir()) == ["secret.txt"]
+    assert (outside / "secret.txt").read_bytes() == b"secret"
+
+
+def test_symlink_inside_the_folder_is_allowed(folder: WorkFolder) -> None:
+    folder.write("real/data.txt", [b"x"])
+    (folder.root / "alias").symlink_to(folder.root / "real", target_is_directory=True)
+    assert read(folder, "alias/data.txt") == b"x"
+
+
+def test_folder_targets_are_refused(folder: WorkFolder) -> None:
+    (folder.root / "sub").mkdir()
+    for relative in ("sub", "sub/"):
+        with pytest.raises(HttpError) as info:
+            folder.write(relative, [b"x"])
+        assert info.value.status == 400
+    assert folder.root.is_dir()
+
+
+def test_listing_skips_links_to_folders(folder: WorkFolder, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "hidden.txt").write_bytes(b"x")
+    (folder.root / "link").symlink_to(outside, target_is_directory=True)
+    assert folder.listing() == []
