@@ -45,6 +45,11 @@ def current() -> Service | None:
 def start_server(config: Config) -> Service:
     """Start serving; jobs run from a persistent timer on the main thread."""
     global _running
+    if bpy.app.background:
+        # Timers never fire without a window: the jobs would wait forever.
+        raise ConfigError("no window, so no timer can run jobs: in background or module mode "
+                          "start the server with `blender-http start --background` or "
+                          "`blender-http serve`")
     stop_server()
     service = blender.create_service(config, "gui")
     service.start()

@@ -80,15 +80,16 @@ def command(mode: str, ready: Path) -> list[str]:
     return ["xvfb-run", "-a", "-s", "-screen 0 1280x720x24", *blender, "--python", str(launch_script())]
 
 
-def start(mode: str, folder: Path, *, env: dict[str, str] | None = None) -> Running:
-    """Start a server in mode and wait until /health answers."""
+def start(mode: str, folder: Path, *, env: dict[str, str] | None = None,
+          cmd: list[str] | None = None) -> Running:
+    """Start a server in mode (by cmd if given) and wait until /health answers."""
     folder.mkdir(parents=True, exist_ok=True)
     ready = folder / f"ready-{mode}.json"
     log = folder / f"{mode}.log"
     full_env = {**os.environ, "BLENDER_HTTP_PORT": "0", "BLENDER_HTTP_READY_FILE": str(ready),
                 **(env or {})}
     with open(log, "wb") as out:
-        proc = subprocess.Popen(command(mode, ready), stdin=subprocess.DEVNULL, stdout=out,
+        proc = subprocess.Popen(cmd or command(mode, ready), stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=subprocess.STDOUT, env=full_env, start_new_session=True)
     deadline = time.monotonic() + START_TIMEOUT
     running = None
