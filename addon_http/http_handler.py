@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
@@ -18,6 +19,7 @@ from . import routes
 from .errors import HttpError, error_body
 from .request import Request
 from .response import Response
+from .socket_io import SocketReader, SocketWriter
 
 log = logging.getLogger("blender_http")
 
@@ -28,11 +30,46 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "blender-http"
     sys_version = ""
+    # True once the connection went to the main loop to wait for its next request.
+    parked = False
+    rfile: SocketReader  # type: ignore[assignment]
+    wfile: SocketWriter  # type: ignore[assignment]
 
     def setup(self) -> None:
-        super().setup()
+        self.connection = self.request
         self.app = self.server.app  # type: ignore[attr-defined]
         self.connection.settimeout(self.app.config.idle_timeout)
+        self.rfile = self.server.take_reader(self.connection)  # type: ignore[attr-defined]
+        self.wfile = SocketWriter(self.connection)
+
+    def handle(self) -> None:
+        self.close_connection = True
+        self.handle_one_request()
+        while not self.close_connection:
+            loop = self.server.main_loop  # type: ignore[attr-defined]
+            if loop is not None and not self.rfile.buffer and loop.park(
+                    self.connection, self.client_address, self.rfile):
+                self.parked = True
+                return
+            self.handle_one_request()
+
+    def finish(self) -> None:
+        pass  # the socket is closed (or parked) by the server, and our files hold nothing
+
+    @classmethod
+    def serve_one(cls, sock: socket.socket, address: Any, server: Any, reader: SocketReader) -> bool:
+        """Answer one request already buffered in reader on the calling thread (the main
+        loop's); True when the connection stays open."""
+        handler = cls.__new__(cls)
+        handler.request = handler.connection = sock
+        handler.client_address = address
+        handler.server = server
+        handler.app = server.app
+        handler.rfile = reader  # type: ignore[assignment]
+        handler.wfile = SocketWriter(sock)  # type: ignore[assignment]
+        handler.close_connection = True
+        handler.handle_one_request()
+        return not handler.close_connection
 
     # BaseHTTPRequestHandler looks up do_<METHOD>; all of them share one dispatcher.
     def do_GET(self) -> None:

@@ -10,6 +10,7 @@ from http.server import HTTPServer
 from typing import Any
 
 from .errors import error_body
+from .socket_io import SocketReader
 
 
 class Server(socketserver.ThreadingMixIn, HTTPServer):
@@ -22,6 +23,9 @@ class Server(socketserver.ThreadingMixIn, HTTPServer):
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.app = app
+        # Set while a MainLoop runs: idle kept-alive connections are parked with it.
+        self.main_loop: Any = None
+        self._readers: dict[int, SocketReader] = {}
         self.max_connections = max_connections
         self._connections: set[socket.socket] = set()
         self._lock = threading.Lock()
@@ -48,6 +52,31 @@ class Server(socketserver.ThreadingMixIn, HTTPServer):
             return
         request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        parked = False
+        try:
+            handler: Any = self.RequestHandlerClass(request, client_address, self)  # type: ignore[arg-type]
+            parked = handler.parked
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            if not parked:  # a parked connection lives on in the main loop
+                self.shutdown_request(request)
+
+    def continue_in_thread(self, sock: socket.socket, address: Any, reader: SocketReader) -> None:
+        """Serve a connection (and the bytes already read from it) in a thread of its own."""
+        self._readers[sock.fileno()] = reader
+        threading.Thread(target=self.process_request_thread, args=(sock, address),
+                         daemon=True).start()
+
+    def take_reader(self, sock: socket.socket) -> SocketReader:
+        """The reader of a connection handed over by continue_in_thread, or a new one."""
+        return self._readers.pop(sock.fileno(), None) or SocketReader(sock)
+
+    def serve_inline(self, sock: socket.socket, address: Any, reader: SocketReader) -> bool:
+        """Answer one buffered request on this thread; False when the connection must close."""
+        return bool(self.RequestHandlerClass.serve_one(sock, address, self, reader))  # type: ignore[attr-defined]
 
     def _refuse(self, request: socket.socket) -> None:
         body = json.dumps(error_body("Unavailable", "too many connections; retry shortly")).encode()

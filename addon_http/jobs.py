@@ -7,7 +7,7 @@ import itertools
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .capture import OutputBuffer
@@ -164,6 +164,9 @@ class JobQueue:
         self.maxsize = maxsize
         self._items: collections.deque[Job | None] = collections.deque()
         self._cond = threading.Condition(threading.Lock())
+        # Called after every put or wake: how a pump that waits on more than this queue
+        # (main_loop.py) learns of new work.
+        self.on_put: Callable[[], None] | None = None
 
     def __len__(self) -> int:
         return sum(1 for item in self._items if item is not None)
@@ -175,12 +178,16 @@ class JobQueue:
                 raise QueueFull
             self._items.append(job)
             self._cond.notify()
+        if self.on_put is not None:
+            self.on_put()
 
     def wake(self) -> None:
         """Make a blocked get() return None (used to stop the blocking pump)."""
         with self._cond:
             self._items.append(None)
             self._cond.notify()
+        if self.on_put is not None:
+            self.on_put()
 
     def get(self, timeout: float | None = None) -> Job | None:
         """The next job, blocking; None when woken or timed out."""

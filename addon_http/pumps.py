@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from .interrupt import JobInterrupt
+from .main_loop import MainLoop
 from .service import Service
 
 log = logging.getLogger("blender_http")
@@ -23,15 +24,12 @@ GUI_BUDGET_S = 0.05
 
 
 def run_blocking(service: Service) -> None:
-    """Run jobs on this (main) thread until shutdown, then stop the service."""
+    """Run jobs (and answer requests, see main_loop.py) on this, the main, thread until
+    shutdown; then stop the service."""
     if threading.current_thread() is threading.main_thread():
         _install_signal_handlers(service)
     try:
-        while not service.should_exit.is_set():
-            try:
-                service.step(timeout=None)
-            except JobInterrupt:  # an interrupt that arrived after its job ended
-                continue
+        MainLoop(service).run()
     finally:
         service.stop()
 

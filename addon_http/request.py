@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import socket
 from collections.abc import Iterator
 from email.message import Message
 
 from .config import Config
 from .errors import HttpError
+from .socket_io import SocketReader
 
 CHUNK = 256 * 1024
 # An error answer reads and drops a body up to this size, so keep-alive survives it.
@@ -17,7 +17,7 @@ DRAIN_LIMIT = 64 * 1024
 
 class Request:
     def __init__(self, *, method: str, path: str, query: dict[str, str], headers: Message,
-                 rfile: io.BufferedIOBase, connection: socket.socket, config: Config) -> None:
+                 rfile: SocketReader, connection: socket.socket, config: Config) -> None:
         self.method = method
         self.path = path
         self.query = query

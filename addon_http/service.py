@@ -54,6 +54,9 @@ class Service:
         # Set by shutdown(): the pump finishes its job and returns; stop() follows.
         self.should_exit = threading.Event()
         self.server: Server | None = None
+        # The thread that runs jobs, when it also answers requests (main_loop.py):
+        # an exec that arrives on it runs at once instead of waiting for itself.
+        self.pump_thread: int | None = None
         self.guard: Guard | None = None
         self._thread: threading.Thread | None = None
 
@@ -138,14 +141,23 @@ class Service:
         job = jobs.Job(request.code, args=request.args, session=request.session,
                        timeout=request.timeout, want_binary=want_binary, keep_result=keep_result,
                        max_output_bytes=self.config.max_output_bytes)
-        try:
-            self.queue.put(job)
-        except jobs.QueueFull:
-            raise HttpError(503, f"the queue is full ({self.config.max_queue} jobs wait); retry shortly",
-                            headers={"Retry-After": "1"}) from None
+        # On the pump thread itself the job must run here: queued, it would wait for the
+        # very thread that waits for it.
+        inline = self.pump_thread == threading.get_ident()
+        if not inline:
+            try:
+                self.queue.put(job)
+            except jobs.QueueFull:
+                raise HttpError(503, f"the queue is full ({self.config.max_queue} jobs wait); "
+                                     "retry shortly", headers={"Retry-After": "1"}) from None
         self.store.add(job)
         if job.deadline is not None:
             self.watchdog.add(job)
+        if inline:
+            while self.step(0):  # jobs that came first, first
+                pass
+            self.executor.run(job)
+            self.watchdog.discard(job)
         return job
 
     def cancel(self, job: jobs.Job, exc_type: type[JobInterrupt] = JobCancelled) -> None:

@@ -1,8 +1,8 @@
 """Fixtures for the add-on's unit tests: no Blender, no bpy.
 
-`make_server` starts a real Service on a free port with a pump thread standing in for
-Blender's main thread; jobs see a `gate` Event (bound into every namespace) that a test
-sets to release code that waits on it.
+`make_server` starts a real Service on a free port with the blocking-mode pump
+(MainLoop) on a thread standing in for Blender's main thread; jobs see a `gate` Event
+(bound into every namespace) that a test sets to release code that waits on it.
 
 Helpers are handed out as fixtures (`run`, `wait_until`, `raw`), never imported from
 this file, so the tests work under any pytest import mode.
@@ -25,7 +25,7 @@ import pytest
 from blender_http_addon import jobs
 from blender_http_addon.config import Config
 from blender_http_addon.execution import Executor
-from blender_http_addon.interrupt import JobInterrupt
+from blender_http_addon.main_loop import MainLoop
 from blender_http_addon.service import Service
 from blender_http_addon.sessions import SessionStore
 
@@ -79,6 +79,7 @@ class RunningServer:
     service: Service
     pump: threading.Thread
     gate: threading.Event
+    loop: MainLoop
 
     @property
     def port(self) -> int:
@@ -112,13 +113,6 @@ class RunningServer:
         assert response.json()["status"] in ("ok", "stopping")
 
 
-def _pump(service: Service) -> None:
-    # What pumps.run_blocking does on Blender's main thread, without signal handlers.
-    while not service.should_exit.is_set():
-        try:
-            service.step(timeout=0.2)
-        except JobInterrupt:  # an interrupt that landed after its job ended
-            continue
 
 
 @pytest.fixture
@@ -151,9 +145,12 @@ def make_server(tmp_path: Path, gate: threading.Event,
         service = Service(config, mode="module", blender_version="test",
                           bindings=lambda: {"gate": gate})
         service.start()
-        pump = threading.Thread(target=_pump, args=(service,), name="test-pump", daemon=True)
+        # What pumps.run_blocking does on Blender's main thread, without signal handlers
+        # (and without stop(): the fixture stops the service).
+        loop = MainLoop(service)
+        pump = threading.Thread(target=loop.run, name="test-pump", daemon=True)
         pump.start()
-        server = RunningServer(service=service, pump=pump, gate=gate)
+        server = RunningServer(service=service, pump=pump, gate=gate, loop=loop)
         servers.append(server)
         return server
 

@@ -1,0 +1,223 @@
+"""The blocking pump (background and module mode), which also serves HTTP itself.
+
+Handing each request from a connection thread to the main thread and the answer back
+costs two thread wake-ups, about as much as all the rest of a small exec. So between
+requests, kept-alive connections are parked here, and the main thread waits on them
+and on the job queue at once (one selector, no polling sleep). When a parked
+connection brings a whole `POST /exec` or `GET /health`, the main thread reads, runs
+and answers it with no hand-off at all. Anything else (other routes, partial or
+chunked bodies) goes on in a connection thread, as do all new connections.
+
+While the main thread runs a job, nobody watches the parked connections; a standby
+thread notices a job that runs longer than STANDBY_AFTER_S and gives every parked
+connection back to a thread of its own, so /health and the rest still answer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import selectors
+import socket
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from .interrupt import JobInterrupt
+from .socket_io import SocketReader, buffered_request
+
+if TYPE_CHECKING:
+    from .http_server import Server
+    from .service import Service
+
+log = logging.getLogger("blender_http")
+
+STANDBY_AFTER_S = 0.01
+# Requests the main thread answers itself; the rest may block (long polls, streams).
+INLINE = (b"POST /exec ", b"POST /exec?", b"GET /health ", b"GET /health?")
+
+
+@dataclasses.dataclass
+class Parked:
+    sock: socket.socket
+    address: Any
+    reader: SocketReader
+    since: float
+
+
+class MainLoop:
+    def __init__(self, service: Service) -> None:
+        assert service.server is not None, "start() the service first"
+        self.service = service
+        self.server: Server = service.server
+        self._selector = selectors.DefaultSelector()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        self._selector.register(self._wake_r, selectors.EVENT_READ)
+        self._parked: dict[int, Parked] = {}
+        self._incoming: list[Parked] = []
+        # Held by whoever may touch the selector and the parked set: the main thread,
+        # except while it runs jobs, when the standby thread may take it.
+        self._lock = threading.Lock()
+        self._busy_since = 0.0
+        self.served_inline = 0  # requests answered by the main thread itself
+        self._stopping = threading.Event()
+        self._standby = threading.Thread(target=self._standby_loop, name="blender-http-standby",
+                                         daemon=True)
+
+    # -- called from other threads -------------------------------------------------
+
+    def park(self, sock: socket.socket, address: Any, reader: SocketReader) -> bool:
+        """Take an idle kept-alive connection, whose next request may be served here;
+        False when the loop is ending and the caller should keep it."""
+        if self._stopping.is_set() or self.service.should_exit.is_set():
+            return False
+        self._incoming.append(Parked(sock, address, reader, time.monotonic()))
+        self.wake()
+        return True
+
+    def wake(self) -> None:
+        try:
+            os.write(self._wake_w, b"\0")
+        except BlockingIOError:  # the pipe is full: a wake-up is pending anyway
+            pass
+
+    # -- the main thread -----------------------------------------------------------
+
+    def run(self) -> None:
+        """Serve until shutdown; jobs run on the calling thread."""
+        service = self.service
+        service.pump_thread = threading.get_ident()
+        service.queue.on_put = self.wake
+        self.server.main_loop = self  # connection threads park with us from now on
+        self._standby.start()
+        try:
+            while not service.should_exit.is_set():
+                with self._lock:
+                    ready = self._wait()
+                self._busy_since = time.monotonic()
+                try:
+                    for parked in ready:
+                        self._serve(parked)
+                    while service.step(0):
+                        pass
+                except JobInterrupt:  # an interrupt that arrived after its job ended
+                    pass
+                finally:
+                    self._busy_since = 0.0
+        finally:
+            self._stopping.set()
+            self.server.main_loop = None
+            service.queue.on_put = None
+            self._standby.join()
+            self._hand_back_all()
+
+    def _wait(self) -> list[Parked]:
+        """Block until a parked connection is readable, a job is queued or the loop is
+        woken; returns the connections that brought an inline request."""
+        self._adopt_incoming()
+        if len(self.service.queue) or self.service.should_exit.is_set():
+            return []
+        events = self._selector.select(self._next_expiry())
+        inline: list[Parked] = []
+        for key, _ in events:
+            if key.fileobj == self._wake_r:
+                self._drain_wake()
+                continue
+            parked = self._parked.pop(key.fd)
+            self._selector.unregister(parked.sock)
+            if self._read_some(parked):
+                inline.append(parked)
+        self._expire_idle()
+        return inline
+
+    def _read_some(self, parked: Parked) -> bool:
+        """Read what arrived; True if a whole inline request is buffered now."""
+        try:
+            parked.sock.setblocking(False)
+            try:
+                more = parked.reader.fill()
+            finally:
+                parked.sock.settimeout(self.service.config.idle_timeout)
+        except BlockingIOError:
+            more = True
+        except OSError:
+            more = False
+        if not more:
+            self.server.close_request(parked.sock)
+            return False
+        line = buffered_request(parked.reader.buffer)
+        if line is not None and (line + b" ").startswith(INLINE):
+            return True
+        self.server.continue_in_thread(parked.sock, parked.address, parked.reader)
+        return False
+
+    def _serve(self, parked: Parked) -> None:
+        keep = self.server.serve_inline(parked.sock, parked.address, parked.reader)
+        self.served_inline += 1
+        if not keep:
+            self.server.close_request(parked.sock)
+        elif parked.reader.buffer:  # a pipelined request follows: a thread takes it
+            self.server.continue_in_thread(parked.sock, parked.address, parked.reader)
+        else:
+            parked.since = time.monotonic()
+            self._incoming.append(parked)
+
+    def _adopt_incoming(self) -> None:
+        while self._incoming:
+            parked = self._incoming.pop()
+            self._parked[parked.sock.fileno()] = parked
+            self._selector.register(parked.sock, selectors.EVENT_READ)
+
+    def _next_expiry(self) -> float | None:
+        if not self._parked:
+            return None
+        oldest = min(p.since for p in self._parked.values())
+        return max(0.0, oldest + self.service.config.idle_timeout - time.monotonic())
+
+    def _expire_idle(self) -> None:
+        limit = time.monotonic() - self.service.config.idle_timeout
+        for fd, parked in list(self._parked.items()):
+            if parked.since < limit:
+                del self._parked[fd]
+                self._selector.unregister(parked.sock)
+                self.server.close_request(parked.sock)
+
+    def _drain_wake(self) -> None:
+        try:
+            while os.read(self._wake_r, 4096):
+                pass
+        except BlockingIOError:
+            pass
+
+    def _hand_back_all(self) -> None:
+        # Threads answer these connections (503 while stopping) until the server closes them.
+        with self._lock:
+            self._release_parked()
+        self._selector.close()
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+
+    # -- the standby thread --------------------------------------------------------
+
+    def _standby_loop(self) -> None:
+        while not self._stopping.wait(STANDBY_AFTER_S):
+            since = self._busy_since
+            if not since or time.monotonic() - since < STANDBY_AFTER_S:
+                continue
+            if not self._lock.acquire(blocking=False):
+                continue
+            try:
+                self._release_parked()
+            finally:
+                self._lock.release()
+
+    def _release_parked(self) -> None:
+        """The main thread is busy: every parked connection goes back to a thread."""
+        self._adopt_incoming()
+        for parked in self._parked.values():
+            self._selector.unregister(parked.sock)
+            self.server.continue_in_thread(parked.sock, parked.address, parked.reader)
+        self._parked.clear()

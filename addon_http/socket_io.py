@@ -1,0 +1,101 @@
+"""Reading and writing a connection's socket with a buffer we can see into.
+
+The standard library's buffered reader hides how many bytes it read ahead; a
+connection handed from one thread to another (see main_loop.py) must take those
+bytes along, so the buffer here is ours.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+
+RECV = 65536
+_CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d+)")
+
+
+class SocketReader:
+    """readline/read over a socket, as http.server and our Request use them."""
+
+    def __init__(self, sock: socket.socket, initial: bytes = b"") -> None:
+        self.sock = sock
+        self.buffer = bytearray(initial)
+        self.closed = False
+
+    def fill(self) -> bool:
+        """One recv into the buffer; False at end of stream."""
+        data = self.sock.recv(RECV)
+        if not data:
+            return False
+        self.buffer += data
+        return True
+
+    def readline(self, limit: int = -1) -> bytes:
+        start = 0
+        while True:
+            end = self.buffer.find(b"\n", start, limit if limit > 0 else None)
+            if end >= 0:
+                end += 1
+                break
+            if 0 < limit <= len(self.buffer):
+                end = limit
+                break
+            start = len(self.buffer)
+            if not self.fill():
+                end = len(self.buffer)
+                break
+        line = bytes(self.buffer[:end])
+        del self.buffer[:end]
+        return line
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to size bytes (fewer when that is what arrived); b"" at end of stream."""
+        if size < 0:
+            while self.fill():
+                pass
+            size = len(self.buffer)
+        if not self.buffer:
+            if size >= RECV:
+                return self.sock.recv(size)  # large bodies skip the copy through the buffer
+            if not self.fill():
+                return b""
+        data = bytes(self.buffer[:size])
+        del self.buffer[:size]
+        return data
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class SocketWriter:
+    """What http.server writes answers to: each write is one sendall."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.closed = False
+
+    def write(self, data: bytes) -> int:
+        self.sock.sendall(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def buffered_request(buffer: bytes | bytearray) -> bytes | None:
+    """The request line if buffer holds one whole request (headers and a
+    Content-Length body), else None (incomplete, chunked, or not parseable here)."""
+    end = buffer.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    head = bytes(buffer[:end + 2]).lower()
+    if b"\r\ntransfer-encoding:" in head:
+        return None
+    found = _CONTENT_LENGTH.search(head)
+    length = int(found.group(1)) if found else 0
+    if len(buffer) < end + 4 + length:
+        return None
+    return bytes(buffer[:buffer.find(b"\r\n")])
