@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from . import routes
 from .errors import HttpError, error_body
+from .headers import HeadError, Headers, parse_request_line, read_headers
 from .request import Request
 from .response import Response
 from .socket_io import SocketReader, SocketWriter
@@ -33,6 +34,8 @@ class Handler(BaseHTTPRequestHandler):
     # True once the connection went to the main loop to wait for its next request.
     parked = False
     rfile: SocketReader  # type: ignore[assignment]
+    headers: Headers  # type: ignore[assignment]
+    raw_requestline: bytes
     wfile: SocketWriter  # type: ignore[assignment]
 
     def setup(self) -> None:
@@ -55,6 +58,26 @@ class Handler(BaseHTTPRequestHandler):
 
     def finish(self) -> None:
         pass  # the socket is closed (or parked) by the server, and our files hold nothing
+
+    def parse_request(self) -> bool:
+        """Read the request line (already in raw_requestline) and the header fields;
+        False after answering an error."""
+        self.command = ""
+        self.request_version = "HTTP/1.0"
+        self.close_connection = True
+        self.requestline = self.raw_requestline.decode("iso-8859-1").rstrip("\r\n")
+        try:
+            self.command, self.path, version = parse_request_line(self.raw_requestline)
+            self.request_version = f"HTTP/{version[0]}.{version[1]}"
+            self.headers = read_headers(self.rfile.readline)  # type: ignore[assignment]
+        except HeadError as exc:
+            self.send_error(exc.status, exc.message)
+            return False
+        connection = (self.headers.get("Connection") or "").lower()
+        self.close_connection = (version < (1, 1) and connection != "keep-alive") or connection == "close"
+        if version >= (1, 1) and (self.headers.get("Expect") or "").lower() == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        return True
 
     @classmethod
     def serve_one(cls, sock: socket.socket, address: Any, server: Any, reader: SocketReader) -> bool:

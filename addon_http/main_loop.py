@@ -36,6 +36,9 @@ log = logging.getLogger("blender_http")
 STANDBY_AFTER_S = 0.01
 # Requests the main thread answers itself; the rest may block (long polls, streams).
 INLINE = (b"POST /exec ", b"POST /exec?", b"GET /health ", b"GET /health?")
+# A partial request bigger than this is finished by a thread (a large upload streams).
+MAX_BUFFERED = 64 * 1024
+INLINE_READY, WAITING, HAND_OFF, CLOSED = "inline", "waiting", "hand off", "closed"
 
 
 @dataclasses.dataclass
@@ -44,6 +47,13 @@ class Parked:
     address: Any
     reader: SocketReader
     since: float
+    # When the first bytes of a request not yet complete arrived.
+    partial_since: float | None = None
+
+    def deadline(self, idle_timeout: float, request_timeout: float) -> float:
+        if self.partial_since is not None:
+            return self.partial_since + request_timeout
+        return self.since + idle_timeout
 
 
 class MainLoop:
@@ -57,7 +67,10 @@ class MainLoop:
         os.set_blocking(self._wake_w, False)
         self._selector.register(self._wake_r, selectors.EVENT_READ)
         self._parked: dict[int, Parked] = {}
+        # Handed in by connection threads (not yet registered with the selector) and
+        # answered here (still registered): both join _parked under the lock.
         self._incoming: list[Parked] = []
+        self._served: list[Parked] = []
         # Held by whoever may touch the selector and the parked set: the main thread,
         # except while it runs jobs, when the standby thread may take it.
         self._lock = threading.Lock()
@@ -116,25 +129,37 @@ class MainLoop:
 
     def _wait(self) -> list[Parked]:
         """Block until a parked connection is readable, a job is queued or the loop is
-        woken; returns the connections that brought an inline request."""
-        self._adopt_incoming()
+        woken; returns the connections that brought a whole inline request (taken out
+        of _parked while they are served, but still registered)."""
+        self._adopt()
         if len(self.service.queue) or self.service.should_exit.is_set():
             return []
-        events = self._selector.select(self._next_expiry())
+        events = self._selector.select(self._next_deadline())
         inline: list[Parked] = []
         for key, _ in events:
             if key.fileobj == self._wake_r:
                 self._drain_wake()
                 continue
-            parked = self._parked.pop(key.fd)
-            self._selector.unregister(parked.sock)
-            if self._read_some(parked):
+            parked = self._parked[key.fd]
+            state = self._read_some(parked)
+            if state == WAITING:
+                continue
+            del self._parked[key.fd]
+            if state == INLINE_READY:
                 inline.append(parked)
-        self._expire_idle()
+                continue
+            # Out of the selector before anyone else may read from it (or close it).
+            self._selector.unregister(parked.sock)
+            if state == CLOSED:
+                self.server.close_request(parked.sock)
+            else:
+                self.server.continue_in_thread(parked.sock, parked.address, parked.reader)
+        self._expire()
         return inline
 
-    def _read_some(self, parked: Parked) -> bool:
-        """Read what arrived; True if a whole inline request is buffered now."""
+    def _read_some(self, parked: Parked) -> str:
+        """Read what arrived: INLINE_READY for a whole inline request, WAITING for the
+        start of one, HAND_OFF for anything a thread should serve, CLOSED at the end."""
         try:
             parked.sock.setblocking(False)
             try:
@@ -146,44 +171,64 @@ class MainLoop:
         except OSError:
             more = False
         if not more:
-            self.server.close_request(parked.sock)
-            return False
-        line = buffered_request(parked.reader.buffer)
+            return CLOSED
+        buffer = parked.reader.buffer
+        line = buffered_request(buffer)
         if line is not None and (line + b" ").startswith(INLINE):
-            return True
-        self.server.continue_in_thread(parked.sock, parked.address, parked.reader)
-        return False
+            return INLINE_READY
+        first_line = buffer.find(b"\r\n")
+        if line is not None or len(buffer) > MAX_BUFFERED or (
+                first_line >= 0 and not (bytes(buffer[:first_line]) + b" ").startswith(INLINE)):
+            return HAND_OFF
+        if parked.partial_since is None:  # e.g. the headers came, the body is on its way
+            parked.partial_since = time.monotonic()
+        return WAITING
 
     def _serve(self, parked: Parked) -> None:
         keep = self.server.serve_inline(parked.sock, parked.address, parked.reader)
         self.served_inline += 1
         if not keep:
+            self._selector.unregister(parked.sock)
             self.server.close_request(parked.sock)
         elif parked.reader.buffer:  # a pipelined request follows: a thread takes it
+            self._selector.unregister(parked.sock)
             self.server.continue_in_thread(parked.sock, parked.address, parked.reader)
         else:
             parked.since = time.monotonic()
-            self._incoming.append(parked)
+            parked.partial_since = None
+            self._served.append(parked)
 
-    def _adopt_incoming(self) -> None:
+    def _adopt(self) -> None:
         while self._incoming:
             parked = self._incoming.pop()
             self._parked[parked.sock.fileno()] = parked
             self._selector.register(parked.sock, selectors.EVENT_READ)
+        while self._served:
+            parked = self._served.pop()
+            self._parked[parked.sock.fileno()] = parked
 
-    def _next_expiry(self) -> float | None:
+    def _next_deadline(self) -> float | None:
         if not self._parked:
             return None
-        oldest = min(p.since for p in self._parked.values())
-        return max(0.0, oldest + self.service.config.idle_timeout - time.monotonic())
+        config = self.service.config
+        first = min(p.deadline(config.idle_timeout, config.request_timeout)
+                    for p in self._parked.values())
+        return max(0.0, first - time.monotonic())
 
-    def _expire_idle(self) -> None:
-        limit = time.monotonic() - self.service.config.idle_timeout
-        for fd, parked in list(self._parked.items()):
-            if parked.since < limit:
-                del self._parked[fd]
-                self._selector.unregister(parked.sock)
+    def _expire(self) -> None:
+        """Close idle connections; give requests that stall half-sent to a thread, which
+        answers 408 once the request timeout has passed there too."""
+        config = self.service.config
+        now = time.monotonic()
+        for parked in list(self._parked.values()):
+            if parked.deadline(config.idle_timeout, config.request_timeout) > now:
+                continue
+            self._selector.unregister(parked.sock)
+            del self._parked[parked.sock.fileno()]
+            if parked.partial_since is None:
                 self.server.close_request(parked.sock)
+            else:
+                self.server.continue_in_thread(parked.sock, parked.address, parked.reader)
 
     def _drain_wake(self) -> None:
         try:
@@ -216,7 +261,7 @@ class MainLoop:
 
     def _release_parked(self) -> None:
         """The main thread is busy: every parked connection goes back to a thread."""
-        self._adopt_incoming()
+        self._adopt()
         for parked in self._parked.values():
             self._selector.unregister(parked.sock)
             self.server.continue_in_thread(parked.sock, parked.address, parked.reader)

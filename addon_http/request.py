@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from email.message import Message
 
 from .config import Config
 from .errors import HttpError
+from .headers import Headers
 from .socket_io import SocketReader
 
 CHUNK = 256 * 1024
@@ -16,7 +16,7 @@ DRAIN_LIMIT = 64 * 1024
 
 
 class Request:
-    def __init__(self, *, method: str, path: str, query: dict[str, str], headers: Message,
+    def __init__(self, *, method: str, path: str, query: dict[str, str], headers: Headers,
                  rfile: SocketReader, connection: socket.socket, config: Config) -> None:
         self.method = method
         self.path = path

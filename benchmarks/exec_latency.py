@@ -2,9 +2,11 @@
 
 The floor is a stdlib ThreadingHTTPServer (TCP_NODELAY, one write per answer) that runs
 the same code in its own request thread: no main-thread hop, no Blender. Every target
-gets the same client: one kept-alive http.client connection, sequential requests.
+gets the same client: one kept-alive http.client connection, sequential requests. All
+targets run at once and are measured in interleaved rounds, so a noisy moment of a
+shared machine falls on all of them alike.
 
-    .venv/bin/python benchmarks/exec_latency.py [--requests 1000] [--modes module,background,gui]
+    .venv/bin/python benchmarks/exec_latency.py [--requests 1000] [--rounds 5] [--modes module,background,gui]
 
 Writes benchmarks/RESULTS.md unless --no-write.
 """
@@ -12,6 +14,7 @@ Writes benchmarks/RESULTS.md unless --no-write.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import http.client
 import json
@@ -24,9 +27,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -56,20 +58,17 @@ class _FloorHandler(BaseHTTPRequestHandler):
         pass
 
 
-@contextmanager
-def floor_server() -> Iterator[str]:
+def serve_floor(ready: str) -> None:
+    """The floor server's process (a process of its own, like every target's)."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _FloorHandler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    Path(ready).write_text(json.dumps({"url": f"http://127.0.0.1:{server.server_address[1]}"}))
+    server.serve_forever()
 
 
 def _command(mode: str, ready: Path) -> list[str]:
+    if mode == "floor":
+        return [sys.executable, __file__, "--serve-floor", str(ready)]
     if mode == "module":
         return [sys.executable, "-m", "blender_http", "serve", "--port", "0", "--ready-file", str(ready)]
     blender = ["blender", "--factory-startup", "--python", str(launch_script())]
@@ -79,7 +78,7 @@ def _command(mode: str, ready: Path) -> list[str]:
 
 
 @contextmanager
-def blender_server(mode: str) -> Iterator[str]:
+def server_process(mode: str) -> Iterator[str]:
     folder = Path(tempfile.mkdtemp(prefix=f"bench-{mode}-"))
     ready = folder / "ready.json"
     env = {**os.environ, "BLENDER_HTTP_PORT": "0", "BLENDER_HTTP_READY_FILE": str(ready)}
@@ -124,9 +123,8 @@ def _post(url: str, path: str, body: bytes) -> bytes:
     return conn.getresponse().read()
 
 
-def latencies(url: str, requests: int, warmup: int = 50) -> list[float]:
+def latencies(conn: http.client.HTTPConnection, url: str, requests: int, warmup: int = 50) -> list[float]:
     """Milliseconds per POST /exec of CODE over one kept-alive connection."""
-    conn = _connection(url)
     headers = {"Content-Type": "text/plain"}
     out = []
     for i in range(warmup + requests):
@@ -139,7 +137,6 @@ def latencies(url: str, requests: int, warmup: int = 50) -> list[float]:
             raise RuntimeError(f"bad answer from {url}: {response.status} {body[:200]!r}")
         if i >= warmup:
             out.append(elapsed)
-    conn.close()
     return out
 
 
@@ -148,23 +145,33 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def measure(name: str, server: Callable[[], object], requests: int) -> dict[str, float | str]:
-    with server() as url:  # type: ignore[attr-defined]
-        values = latencies(url, requests)
-    return {"target": name, "p50": statistics.median(values), "p99": percentile(values, 0.99),
-            "mean": statistics.fmean(values)}
+def measure(targets: dict[str, str], requests: int, rounds: int) -> list[dict[str, float | str]]:
+    """Every target, round after round; statistics over all rounds' samples."""
+    samples: dict[str, list[float]] = {name: [] for name in targets}
+    connections = {name: _connection(url) for name, url in targets.items()}
+    per_round = max(1, requests // rounds)
+    for _ in range(rounds):
+        for name, url in targets.items():
+            samples[name] += latencies(connections[name], url, per_round, warmup=20)
+    for conn in connections.values():
+        conn.close()
+    return [{"target": name, "p50": statistics.median(values), "p99": percentile(values, 0.99),
+             "mean": statistics.fmean(values)} for name, values in samples.items()]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--requests", type=int, default=1000, help="per target, over all rounds")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--modes", default="module,background,gui")
     parser.add_argument("--no-write", action="store_true")
     options = parser.parse_args()
-    rows = [measure("floor (stdlib http.server, in-thread)", floor_server, options.requests)]
-    for mode in [m for m in options.modes.split(",") if m]:
-        rows.append(measure(f"blender-http {mode}", lambda mode=mode: blender_server(mode),
-                            options.requests))
+    modes = [m for m in options.modes.split(",") if m]
+    with contextlib.ExitStack() as stack:
+        targets = {"floor (stdlib http.server, in-thread)": stack.enter_context(server_process("floor"))}
+        for mode in modes:
+            targets[f"blender-http {mode}"] = stack.enter_context(server_process(mode))
+        rows = measure(targets, options.requests, options.rounds)
     floor = float(rows[0]["p50"])
     lines = ["| target | p50 ms | p99 ms | mean ms | p50 / floor |", "|---|---:|---:|---:|---:|"]
     for row in rows:
@@ -181,10 +188,11 @@ def _write_results(table: str, options: argparse.Namespace) -> None:
     text = (
         "# Benchmark results\n\n"
         "## Exec round trip (sequential, one kept-alive connection)\n\n"
-        f"`POST /exec` of `{CODE.decode()}`, {options.requests} requests after 50 warm-up ones.\n"
+        f"`POST /exec` of `{CODE.decode()}`: {options.requests} requests per target in "
+        f"{options.rounds} interleaved rounds (20 warm-up requests each).\n"
         f"Date: {datetime.date.today().isoformat()}. Machine: {machine}.\n"
         f"Command: `.venv/bin/python benchmarks/exec_latency.py --requests {options.requests} "
-        f"--modes {options.modes}`\n\n"
+        f"--rounds {options.rounds} --modes {options.modes}`\n\n"
         f"{table}\n\n"
         "The floor does the same work in its own request thread with no hop to Blender's main\n"
         "thread. Targets (SPEC 7): module/background p50 <= 1.25 x floor; GUI p50 <= 6 ms.\n"
@@ -193,4 +201,7 @@ def _write_results(table: str, options: argparse.Namespace) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--serve-floor"]:
+        serve_floor(sys.argv[2])
+    else:
+        main()
