@@ -101,6 +101,7 @@ class Executor:
         self._lock = threading.Lock()
         self._running: jobs.Job | None = None
         self._thread_id: int | None = None
+        self._raised = False  # an interrupt was scheduled for the running job
 
     @property
     def busy(self) -> bool:
@@ -111,6 +112,7 @@ class Executor:
         with self._lock:
             if self._running is not job or self._thread_id is None:
                 return False
+            self._raised = True
             return interrupt.raise_in_thread(self._thread_id, exc_type)
 
     def run(self, job: jobs.Job) -> None:
@@ -171,7 +173,8 @@ class Executor:
             try:
                 with self._lock:
                     self._running = None
-                if self._thread_id is not None:
+                    raised, self._raised = self._raised, False
+                if raised and self._thread_id is not None:
                     interrupt.clear_pending(self._thread_id)
                 return
             except interrupt.JobInterrupt:

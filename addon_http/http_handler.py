@@ -124,9 +124,12 @@ class Handler(BaseHTTPRequestHandler):
             log.debug("%s %s %.2f ms", self.command, self.path, (time.perf_counter() - started) * 1e3)
 
     def _request(self) -> Request:
-        parts = urlsplit(self.path)
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        return Request(method=self.command, path=unquote(parts.path), query=query,
+        if "?" in self.path or "%" in self.path or "#" in self.path:
+            parts = urlsplit(self.path)
+            path, query = unquote(parts.path), dict(parse_qsl(parts.query, keep_blank_values=True))
+        else:  # the common case, e.g. "/exec": nothing to split or decode
+            path, query = self.path, {}
+        return Request(method=self.command, path=path, query=query,
                        headers=self.headers, rfile=self.rfile, connection=self.connection,
                        config=self.app.config)
 

@@ -132,6 +132,10 @@ class JobStore:
         # Look at the oldest few only (this runs on every submit); unfinished jobs are
         # never dropped, someone may still wait for them, so the store can briefly
         # hold more than the bound while old jobs run.
+        oldest = next(iter(self._jobs.values()))
+        if oldest.finished:  # the usual case, in O(1)
+            del self._jobs[oldest.id]
+            return
         excess = len(self._jobs) - self.retention
         for key, job in list(itertools.islice(self._jobs.items(), excess + 16)):
             if excess <= 0:

@@ -161,11 +161,7 @@ class MainLoop:
         """Read what arrived: INLINE_READY for a whole inline request, WAITING for the
         start of one, HAND_OFF for anything a thread should serve, CLOSED at the end."""
         try:
-            parked.sock.setblocking(False)
-            try:
-                more = parked.reader.fill()
-            finally:
-                parked.sock.settimeout(self.service.config.idle_timeout)
+            more = parked.reader.fill_nowait()
         except BlockingIOError:
             more = True
         except OSError:

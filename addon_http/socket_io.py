@@ -7,6 +7,7 @@ bytes along, so the buffer here is ours.
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 
@@ -25,6 +26,16 @@ class SocketReader:
     def fill(self) -> bool:
         """One recv into the buffer; False at end of stream."""
         data = self.sock.recv(RECV)
+        if not data:
+            return False
+        self.buffer += data
+        return True
+
+    def fill_nowait(self) -> bool:
+        """Take what has arrived without waiting (BlockingIOError if nothing has);
+        False at end of stream. A socket with a timeout is non-blocking underneath, and
+        os.read skips the poll() that sock.recv makes first."""
+        data = os.read(self.sock.fileno(), RECV)
         if not data:
             return False
         self.buffer += data
