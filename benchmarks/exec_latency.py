@@ -167,16 +167,20 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true")
     options = parser.parse_args()
     modes = [m for m in options.modes.split(",") if m]
-    with contextlib.ExitStack() as stack:
-        targets = {"floor (stdlib http.server, in-thread)": stack.enter_context(server_process("floor"))}
-        for mode in modes:
-            targets[f"blender-http {mode}"] = stack.enter_context(server_process(mode))
-        rows = measure(targets, options.requests, options.rounds)
-    floor = float(rows[0]["p50"])
+    # A GUI Blender keeps a core busy with its event loop, which changes how fast every
+    # other process on this small machine wakes up: it gets a group (and a floor) of its own.
+    groups = [[m for m in modes if m != "gui"], [m for m in modes if m == "gui"]]
     lines = ["| target | p50 ms | p99 ms | mean ms | p50 / floor |", "|---|---:|---:|---:|---:|"]
-    for row in rows:
-        lines.append(f"| {row['target']} | {row['p50']:.3f} | {row['p99']:.3f} | {row['mean']:.3f} | "
-                     f"{float(row['p50']) / floor:.2f} |")
+    for group in [g for g in groups if g]:
+        with contextlib.ExitStack() as stack:
+            targets = {"floor (stdlib http.server, in-thread)": stack.enter_context(server_process("floor"))}
+            for mode in group:
+                targets[f"blender-http {mode}"] = stack.enter_context(server_process(mode))
+            rows = measure(targets, options.requests, options.rounds)
+        floor = float(rows[0]["p50"])
+        for row in rows:
+            lines.append(f"| {row['target']} | {row['p50']:.3f} | {row['p99']:.3f} | {row['mean']:.3f} | "
+                         f"{float(row['p50']) / floor:.2f} |")
     table = "\n".join(lines)
     print(table)
     if not options.no_write:
@@ -194,8 +198,12 @@ def _write_results(table: str, options: argparse.Namespace) -> None:
         f"Command: `.venv/bin/python benchmarks/exec_latency.py --requests {options.requests} "
         f"--rounds {options.rounds} --modes {options.modes}`\n\n"
         f"{table}\n\n"
-        "The floor does the same work in its own request thread with no hop to Blender's main\n"
-        "thread. Targets (SPEC 7): module/background p50 <= 1.25 x floor; GUI p50 <= 6 ms.\n"
+        "The floor is a stdlib `ThreadingHTTPServer` in a process of its own, doing the same work\n"
+        "in its request thread: no hop to a main thread, no Blender. The GUI row is measured in a\n"
+        "second group with its own floor: a desktop Blender's event loop keeps a core busy, which\n"
+        "on a 2-core machine makes every other process wake faster. Targets (SPEC 7):\n"
+        "module/background p50 <= 1.25 x floor; GUI p50 <= 6 ms (Blender's idle event loop\n"
+        "sleeps 5 ms between turns, and the timer that runs jobs fires once per turn).\n"
     )
     (HERE / "RESULTS.md").write_text(text)
 
