@@ -1,13 +1,15 @@
 """Who calls Service.step() on Blender's main thread, per mode.
 
-background and module: the main thread blocks on the job queue (no polling sleep) until
-shutdown; bpy.app.timers never fire under `blender -b`.
+background and module: the main thread blocks (no polling sleep) until shutdown, on the
+job queue and, on POSIX, on idle connections too (main_loop.py); bpy.app.timers never
+fire under `blender -b`.
 gui: a persistent bpy.app.timers function that drains the queue on every event-loop turn.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -29,9 +31,21 @@ def run_blocking(service: Service) -> None:
     if threading.current_thread() is threading.main_thread():
         _install_signal_handlers(service)
     try:
-        MainLoop(service).run()
+        if os.name == "posix":
+            MainLoop(service).run()
+        else:  # select() on Windows takes sockets only, not the loop's wake-up pipe
+            _run_queue(service)
     finally:
         service.stop()
+
+
+def _run_queue(service: Service) -> None:
+    """Only the job queue, each job handed over by a connection thread."""
+    while not service.should_exit.is_set():
+        try:
+            service.step(timeout=None)
+        except JobInterrupt:  # an interrupt that arrived after its job ended
+            continue
 
 
 def _install_signal_handlers(service: Service) -> None:
