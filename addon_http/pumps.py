@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 from typing import Any
@@ -21,6 +22,7 @@ from .service import Service
 
 log = logging.getLogger("blender_http")
 
+SWITCH_INTERVAL_S = 0.0005
 # A GUI timer call runs queued jobs for at most this long, so the interface stays responsive.
 GUI_BUDGET_S = 0.05
 
@@ -30,6 +32,11 @@ def run_blocking(service: Service) -> None:
     shutdown; then stop the service."""
     if threading.current_thread() is threading.main_thread():
         _install_signal_handlers(service)
+    # While a job computes in Python it holds the GIL; the HTTP threads (/health, cancel)
+    # get it back only every switch interval, 5 ms by default, several times per request.
+    # This process serves jobs and nothing else, so trade a little throughput of
+    # contended threads for answers that come in a few ms.
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     try:
         if os.name == "posix":
             MainLoop(service).run()
