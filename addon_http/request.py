@@ -59,24 +59,31 @@ class Request:
         limit = self._config.max_body_bytes if limit is None else limit
         if self._length > limit:
             raise HttpError(413, f"the body is {self._length} bytes; the limit is {limit}", close=True)
-        self._connection.settimeout(self._config.request_timeout)
+        # A body already read with the head (the usual small one) needs no socket timeout.
+        waits = self._chunked or len(self._rfile.buffer) < self._length
+        if waits:
+            self._connection.settimeout(self._config.request_timeout)
         try:
             if self._chunked:
                 yield from self._read_chunked(limit)
             else:
-                remaining = self._length
-                while remaining:
-                    block = self._rfile.read(min(CHUNK, remaining))
-                    if not block:
-                        raise HttpError(400, "the body ended before Content-Length bytes", close=True)
-                    remaining -= len(block)
-                    yield block
+                yield from self._read_exact(self._length, "the body ended before Content-Length bytes")
             self.body_done = True
         except TimeoutError:
             raise HttpError(408, f"the body was not sent within {self._config.request_timeout:g} s",
                             close=True) from None
         finally:
-            self._connection.settimeout(self._config.idle_timeout)
+            if waits:
+                self._connection.settimeout(self._config.idle_timeout)
+
+    def _read_exact(self, size: int, short: str) -> Iterator[bytes]:
+        """size bytes in blocks as they arrive; 400 with message short if they do not."""
+        while size:
+            block = self._rfile.read(min(CHUNK, size))
+            if not block:
+                raise HttpError(400, short, close=True)
+            size -= len(block)
+            yield block
 
     def discard_body(self, limit: int = DRAIN_LIMIT) -> bool:
         """Read and drop a small unread body so the connection can be kept; False when
@@ -107,12 +114,6 @@ class Request:
             total += size
             if total > limit:
                 raise HttpError(413, f"the body is over the limit of {limit} bytes", close=True)
-            remaining = size
-            while remaining:
-                block = self._rfile.read(min(CHUNK, remaining))
-                if not block:
-                    raise HttpError(400, "the body ended inside a chunk", close=True)
-                remaining -= len(block)
-                yield block
+            yield from self._read_exact(size, "the body ended inside a chunk")
             if self._rfile.readline(3) not in (b"\r\n", b"\n"):
                 raise HttpError(400, "malformed chunked body", close=True)
