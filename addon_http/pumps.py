@@ -1,9 +1,8 @@
-"""Who calls Service.step() on Blender's main thread, per mode.
+"""The pump of background and module mode: who runs jobs on Blender's main thread there.
 
-background and module: the main thread blocks (no polling sleep) until shutdown, on the
-job queue and, on POSIX, on idle connections too (main_loop.py); bpy.app.timers never
-fire under `blender -b`.
-gui: a persistent bpy.app.timers function that drains the queue on every event-loop turn.
+The main thread blocks (no polling sleep) until shutdown, on the job queue and, on
+POSIX, on idle connections too (main_loop.py); bpy.app.timers never fire under
+`blender -b`. The GUI's pump is timer_pump.py.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ import os
 import signal
 import sys
 import threading
-import time
 from typing import Any
 
 from .interrupt import JobInterrupt
@@ -23,8 +21,6 @@ from .service import Service
 log = logging.getLogger("blender_http")
 
 SWITCH_INTERVAL_S = 0.0005
-# A GUI timer call runs queued jobs for at most this long, so the interface stays responsive.
-GUI_BUDGET_S = 0.05
 
 
 def run_blocking(service: Service) -> None:
@@ -65,38 +61,3 @@ def _install_signal_handlers(service: Service) -> None:
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, graceful)
-
-
-class TimerPump:
-    """The GUI pump: a persistent timer that returns 0.0 to run on every event-loop turn."""
-
-    def __init__(self, service: Service) -> None:
-        self.service = service
-        self._tick_fn = self._tick  # one bound-method object, so is_registered finds it
-
-    def attach(self) -> None:
-        import bpy
-
-        bpy.app.timers.register(self._tick_fn, first_interval=0.0, persistent=True)
-
-    def detach(self) -> None:
-        import bpy
-
-        if bpy.app.timers.is_registered(self._tick_fn):
-            bpy.app.timers.unregister(self._tick_fn)
-
-    def _tick(self) -> float | None:
-        service = self.service
-        if service.should_exit.is_set():
-            # stop() waits for in-flight answers: not on the thread that draws the UI.
-            threading.Thread(target=service.stop, daemon=True).start()
-            return None
-        deadline = time.perf_counter() + GUI_BUDGET_S
-        try:
-            while service.step(0) and time.perf_counter() < deadline:
-                pass
-        except JobInterrupt:
-            pass
-        except Exception:  # an exception would unregister the timer for good
-            log.exception("blender-http pump")
-        return 0.0

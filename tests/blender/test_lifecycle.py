@@ -189,3 +189,20 @@ def _wait_queued(client: httpx.Client) -> None:
     while client.get("/health").json()["queued"] < 1:
         assert time.monotonic() < deadline, "the job was never queued"
         time.sleep(0.01)
+
+
+def test_gui_pump_keeps_the_loop_awake_only_while_jobs_come(tmp_path: Path) -> None:
+    running = _own_server("gui", tmp_path)
+    state = "import blender_http_addon.gui as gui\ngui._running[1].awake"
+    try:
+        with running.client() as c:
+            c.post("/exec", content=b"1")
+            assert c.post("/exec", content=state.encode()).json()["result"] is True
+            time.sleep(1.0)  # well past the linger time: the loop may sleep again
+            assert c.post("/exec", content=state.encode()).json()["result"] is False
+            # Loading a file replaces windows: the pump lets go of its timer and keeps serving.
+            assert c.post("/exec", content=b"bpy.ops.wm.read_homefile()").json()["ok"]
+            assert c.post("/exec", content=b"len(D.objects)").json()["result"] == 3
+            assert c.post("/exec", content=state.encode()).json()["result"] is True
+    finally:
+        running.stop()
