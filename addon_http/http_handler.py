@@ -6,7 +6,6 @@ separate small writes meet Nagle's algorithm and the peer's delayed ACK (~40 ms)
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
 import time
@@ -110,7 +109,7 @@ class Handler(BaseHTTPRequestHandler):
                 request = self._request()
             except HttpError as exc:  # framing we cannot read past: answer, then close
                 self.close_connection = True
-                self._send(Response.json(exc.body(), status=exc.status, headers=exc.headers))
+                self._send(Response.error(exc))
                 return
             response = self._answer(request)
             if not request.body_done and not request.discard_body():
@@ -121,7 +120,8 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         finally:
             server.request_finished()  # type: ignore[attr-defined]
-            log.debug("%s %s %.2f ms", self.command, self.path, (time.perf_counter() - started) * 1e3)
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("%s %s %.2f ms", self.command, self.path, (time.perf_counter() - started) * 1e3)
 
     def _request(self) -> Request:
         if "?" in self.path or "%" in self.path or "#" in self.path:
@@ -149,7 +149,7 @@ class Handler(BaseHTTPRequestHandler):
         except HttpError as exc:
             if exc.close:
                 self.close_connection = True
-            response = Response.json(exc.body(), status=exc.status, headers=exc.headers)
+            response = Response.error(exc)
         except Exception as exc:  # a bug in a route must not take the connection down silently
             log.exception("error answering %s %s", request.method, request.path)
             response = Response.json(error_body("InternalError", f"{type(exc).__name__}: {exc}"),
@@ -212,11 +212,8 @@ class Handler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Errors found while parsing the request line and headers, in the JSON shape."""
         self.close_connection = True
-        text = message or _REASONS.get(code, ("error",))[0]
-        err = HttpError(code, text)
-        body = json.dumps(err.body()).encode()
         try:
-            self._send(Response(status=code, body=body))
+            self._send(Response.error(HttpError(code, message or _REASONS.get(code, ("error",))[0])))
         except OSError:
             pass
 

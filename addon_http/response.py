@@ -6,6 +6,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from .errors import HttpError
+
 
 class Response:
     def __init__(self, *, status: int = 200, body: bytes = b"",
@@ -27,6 +29,11 @@ class Response:
         # ensure_ascii keeps lone surrogates from user strings encodable.
         body = json.dumps(data, separators=(",", ":")).encode("ascii")
         return cls(status=status, body=body, headers=dict(headers or {}))
+
+    @classmethod
+    def error(cls, exc: HttpError) -> Response:
+        """The JSON error shape for exc, with its status and headers."""
+        return cls.json(exc.body(), status=exc.status, headers=exc.headers)
 
     @classmethod
     def empty(cls, status: int = 204) -> Response:
