@@ -43,7 +43,7 @@ class Job:
         self.binary: tuple[bytes, dict[str, str]] | None = None
         self.done = threading.Event()
         self._events: list[tuple[str, Any]] = []
-        self._changed = threading.Condition()
+        self._changed = threading.Condition(threading.Lock())
         self.stdout = OutputBuffer("stdout", max_output_bytes, self._add_event)
         self.stderr = OutputBuffer("stderr", max_output_bytes, self._add_event)
 
