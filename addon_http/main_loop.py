@@ -92,9 +92,13 @@ class MainLoop:
         return True
 
     def wake(self) -> None:
+        if self._stopping.is_set():  # the pipe is closing or closed
+            return
         try:
             os.write(self._wake_w, b"\0")
         except BlockingIOError:  # the pipe is full: a wake-up is pending anyway
+            pass
+        except OSError:  # closed while we got here
             pass
 
     # -- the main thread -----------------------------------------------------------
@@ -113,7 +117,7 @@ class MainLoop:
                 self._busy_since = time.monotonic()
                 try:
                     for parked in ready:
-                        self._serve(parked)
+                        self._serve_guarded(parked)
                     while service.step(0):
                         pass
                 except JobInterrupt:  # an interrupt that arrived after its job ended
@@ -179,6 +183,20 @@ class MainLoop:
         if parked.partial_since is None:  # e.g. the headers came, the body is on its way
             parked.partial_since = time.monotonic()
         return WAITING
+
+    def _serve_guarded(self, parked: Parked) -> None:
+        # A bug while answering one connection costs that connection, not the server.
+        try:
+            self._serve(parked)
+        except JobInterrupt:
+            raise
+        except Exception:
+            log.exception("blender-http: error serving a connection on the main thread")
+            try:
+                self._selector.unregister(parked.sock)
+            except (KeyError, ValueError):  # _serve had let go of it already
+                pass
+            self.server.close_request(parked.sock)
 
     def _serve(self, parked: Parked) -> None:
         keep = self.server.serve_inline(parked.sock, parked.address, parked.reader)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 
 from .conftest import RawConnection, RunningServer
 
@@ -124,3 +125,23 @@ def test_many_clients_each_get_their_own_answers(server: RunningServer) -> None:
         thread.join(60)
     assert errors == []
     server.assert_healthy()
+
+
+def test_a_failure_while_serving_inline_costs_one_connection(
+        server: RunningServer, raw: Callable[[int], RawConnection],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    connection = raw(server.port)
+    connection.send(_exec(b"1", server.host_header))
+    assert connection.read_response().status == 200  # parked with the main loop now
+
+    def broken(*args: object) -> bool:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(server.service.server, "serve_inline", broken)
+    connection.send(_exec(b"2", server.host_header))
+    connection.sock.settimeout(30)
+    assert connection.reader.read(1) == b""  # that connection is closed...
+    monkeypatch.undo()
+    with server.client() as http:  # ...and the server goes on
+        assert http.post("/exec", content=b"3").json()["result"] == 3
+        assert http.post("/exec", content=b"4").json()["result"] == 4
