@@ -103,7 +103,8 @@ def _wait_ready(proc: subprocess.Popen[bytes], ready: Path, log: Path, timeout: 
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, deadline: float) -> None:
-    with httpx.Client(timeout=2.0) as client:
+    # trust_env=False: the Blender we started is ours to reach directly, never via a proxy.
+    with httpx.Client(timeout=2.0, trust_env=False) as client:
         while True:
             try:
                 if client.get(url + "/health").status_code == 200:
@@ -124,7 +125,7 @@ def stop(record: dict[str, object], timeout: float = 30.0) -> str:
     how = "shut down"
     headers = {"Authorization": f"Bearer {record['token']}"} if record.get("token") else {}
     try:
-        httpx.post(f"{record['url']}/shutdown", headers=headers, timeout=5.0)
+        httpx.post(f"{record['url']}/shutdown", headers=headers, timeout=5.0, trust_env=False)
     except httpx.HTTPError:
         how = "terminated"
     if not _wait_gone(pid, timeout):
