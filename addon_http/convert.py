@@ -19,6 +19,7 @@ name), so this module imports and unit-tests without Blender.
 from __future__ import annotations
 
 import base64
+import json
 import math
 import sys
 from typing import Any
@@ -130,8 +131,6 @@ def _key(key: Any) -> str:
 
 
 def _json_text(value: Any) -> str:
-    import json
-
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 

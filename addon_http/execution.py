@@ -230,9 +230,16 @@ def _stopped_error(job: jobs.Job, status: str, exc: BaseException) -> dict[str, 
     return info
 
 
+def failure_envelope(job: jobs.Job, error_type: str, message: str,
+                     duration_ms: float | None = 0.0) -> dict[str, Any]:
+    """The envelope of a job that failed outside its own code, with the output so far."""
+    return {
+        "ok": False, "result": None, "stdout": job.stdout.getvalue(), "stderr": job.stderr.getvalue(),
+        "duration_ms": duration_ms, "job": job.id,
+        "error": {"type": error_type, "message": message, "line": None, "traceback": None},
+    }
+
+
 def stopped_before_start(job: jobs.Job, status: str, error_type: str, message: str) -> None:
     """Finish a job without (or despite) running it: cancelled, timed out or refused."""
-    job.finish(status, {
-        "ok": False, "result": None, "stdout": "", "stderr": "", "duration_ms": 0.0,
-        "error": {"type": error_type, "message": message, "line": None, "traceback": None},
-    })
+    job.finish(status, failure_envelope(job, error_type, message))

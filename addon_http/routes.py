@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from . import jobs
 from .errors import HttpError
 from .exec_request import parse_exec
+from .execution import failure_envelope
 from .request import Request
 from .response import Response
 
@@ -229,15 +230,9 @@ def _wait_for(job: jobs.Job) -> bool:
 
 
 def _still_running(job: jobs.Job) -> Response:
-    envelope = {
-        "ok": False, "result": None, "stdout": job.stdout.getvalue(), "stderr": job.stderr.getvalue(),
-        "duration_ms": None, "job": job.id,
-        "error": {"type": "Timeout", "line": None, "traceback": None,
-                  "message": f"the code ran past its timeout of {job.timeout:g} s and could not be "
-                             "interrupted yet (a long C operator ends first); it is still running: "
-                             f"see GET /jobs/{job.id}"},
-    }
-    return Response.json(envelope, status=504)
+    message = (f"the code ran past its timeout of {job.timeout:g} s and could not be interrupted "
+               f"yet (a long C operator ends first); it is still running: see GET /jobs/{job.id}")
+    return Response.json(failure_envelope(job, "Timeout", message, duration_ms=None), status=504)
 
 
 def _sse(job: jobs.Job, start: int) -> Iterator[bytes]:

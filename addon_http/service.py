@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import execution, jobs
+from . import bl_info, execution, jobs
 from .config import Config
 from .errors import HttpError
 from .exec_request import ExecRequest
@@ -30,7 +30,7 @@ from .security import Guard
 from .sessions import SessionStore
 from .watchdog import Watchdog
 
-ADDON_VERSION = "0.1.0"
+ADDON_VERSION = ".".join(str(part) for part in bl_info["version"])
 
 
 class Service:
