@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import bl_info, execution, jobs
+from . import execution, jobs
 from .config import Config
 from .errors import HttpError
 from .exec_request import ExecRequest
@@ -30,7 +30,9 @@ from .security import Guard
 from .sessions import SessionStore
 from .watchdog import Watchdog
 
-ADDON_VERSION = ".".join(str(part) for part in bl_info["version"])
+# Written out, not read from bl_info: Blender 4.2+ removes bl_info from an extension's
+# module. tests/test_versions.py keeps the copies equal.
+ADDON_VERSION = "0.1.0"
 
 
 class Service:
