@@ -1,0 +1,1 @@
+"""FastAPI gateway in front of one or many blender-http workers."""
