@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import time
 
 RECV = 65536
 _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d+)")
@@ -22,9 +23,15 @@ class SocketReader:
         self.sock = sock
         self.buffer = bytearray(initial)
         self.closed = False
+        # While set (a time.monotonic() value), a read that would wait past it raises
+        # TimeoutError: how a request's head is bounded as a whole, not per recv.
+        self.deadline: float | None = None
+        self._timeout_changed = False
 
     def fill(self) -> bool:
         """One recv into the buffer; False at end of stream."""
+        if self.deadline is not None:
+            self._wait_until_deadline()
         data = self.sock.recv(RECV)
         if not data:
             return False
@@ -74,6 +81,21 @@ class SocketReader:
         del self.buffer[:size]
         return data
 
+    def clear_deadline(self, timeout: float) -> None:
+        """End the deadline; the socket's timeout is timeout again."""
+        self.deadline = None
+        if self._timeout_changed:
+            self._timeout_changed = False
+            self.sock.settimeout(timeout)
+
+    def _wait_until_deadline(self) -> None:
+        assert self.deadline is not None
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the deadline passed")
+        self.sock.settimeout(remaining)
+        self._timeout_changed = True
+
     def close(self) -> None:
         self.closed = True
 
@@ -86,7 +108,15 @@ class SocketWriter:
         self.closed = False
 
     def write(self, data: bytes) -> int:
-        self.sock.sendall(data)
+        # A socket with a timeout is non-blocking underneath: os.write skips the poll()
+        # that sendall makes before every send, and an answer nearly always fits the
+        # send buffer at once. Only what does not fit waits, through sendall's timeout.
+        try:
+            sent = os.write(self.sock.fileno(), data)
+        except BlockingIOError:
+            sent = 0
+        if sent < len(data):
+            self.sock.sendall(memoryview(data)[sent:])
         return len(data)
 
     def flush(self) -> None:

@@ -1,0 +1,1 @@
+"""Benchmarks of blender-http against baselines, side by side in one run (`python -m benchmarks.run`)."""

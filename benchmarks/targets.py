@@ -1,0 +1,153 @@
+"""The servers a benchmark measures, each a process of its own on a free port."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from blender_http.launcher import launch_script
+
+XVFB = ["xvfb-run", "-a", "-s", "-screen 0 1280x720x24"]
+FLOOR = "floor"
+START_TIMEOUT_S = 120.0
+
+
+def blender_command(mode: str) -> list[str]:
+    """How blender-http starts in mode (module, background or gui); the floor is its own script."""
+    if mode == FLOOR:
+        return [sys.executable, "-m", "benchmarks.floor"]
+    if mode == "module":
+        return [sys.executable, "-m", "blender_http", "serve", "--port", "0"]
+    blender = ["blender", "--factory-startup", "--python", str(launch_script())]
+    if mode == "background":
+        return [blender[0], "--background", *blender[1:]]
+    return [*XVFB, *blender]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def server(mode: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Start a target, yield its URL once /health answers, stop it by the pid we started."""
+    folder = Path(tempfile.mkdtemp(prefix=f"bench-{mode}-"))
+    ready = folder / "ready.json"
+    command = blender_command(mode)
+    if mode == FLOOR:
+        command.append(str(ready))
+    full_env = {**os.environ, "BLENDER_HTTP_PORT": "0", "BLENDER_HTTP_READY_FILE": str(ready),
+                "BLENDER_HTTP_WORKDIR": str(folder / "work"), **(env or {})}
+    proc = subprocess.Popen(command, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        url = wait_ready(proc, ready)
+        yield url
+    finally:
+        stop(proc, None if mode == FLOOR else url if ready.exists() else None)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def wait_ready(proc: subprocess.Popen[bytes], ready: Path, timeout: float = START_TIMEOUT_S) -> str:
+    """The URL from the ready file, once /health answers 200."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode} before it was ready")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{proc.args!r} not ready within {timeout:g} s")
+        if ready.exists():
+            try:
+                url = str(json.loads(ready.read_text())["url"])
+                if get(url, "/health")[0] == 200:
+                    return url
+            except (ValueError, KeyError, OSError, http.client.HTTPException):
+                pass
+        time.sleep(0.005)
+
+
+def stop(proc: subprocess.Popen[bytes], url: str | None) -> None:
+    """Ask blender-http to shut down; end the process group we started if it does not."""
+    if url is not None and proc.poll() is None:
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            post(url, "/shutdown", b"")
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(10)
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def connection(url: str, timeout: float = 60.0) -> http.client.HTTPConnection:
+    host, port = url.removeprefix("http://").split(":")
+    return http.client.HTTPConnection(host, int(port), timeout=timeout)
+
+
+def get(url: str, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    conn = connection(url)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def post(url: str, path: str, body: bytes, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    conn = connection(url)
+    try:
+        conn.request("POST", path, body=body, headers={"Content-Type": "text/plain", **(headers or {})})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def gateway_available() -> str | None:
+    """Why the gateway cannot be measured here, or None."""
+    try:
+        import blender_http_gateway.cli  # noqa: F401
+    except ImportError as exc:
+        return f"the gateway is not installed ({exc})"
+    return None
+
+
+@contextlib.contextmanager
+def gateway(backend: str) -> Iterator[str]:
+    """`blender-http gateway` in front of backend, on a free port."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([sys.executable, "-m", "blender_http", "gateway", "--backend", backend,
+                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"gateway exited with {proc.returncode}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("gateway not healthy in time")
+            with contextlib.suppress(OSError, http.client.HTTPException):
+                if get(url, "/health")[0] == 200:
+                    break
+            time.sleep(0.02)
+        yield url
+    finally:
+        stop(proc, None)
