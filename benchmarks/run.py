@@ -130,19 +130,20 @@ def _latency_section(report: Report, samples: dict[str, list[float]], counts: Co
 def _throughput_section(report: Report, targets: dict[str, str], counts: Counts) -> None:
     rows = []
     for clients in counts.clients:
-        samples = throughput.measure(targets, clients, counts.seconds, counts.throughput_rounds)
+        samples, cpu = throughput.measure(targets, clients, counts.seconds, counts.throughput_rounds)
         floor = statistics.median(samples[FLOOR_NAME])
         for name, values in samples.items():
             rps = statistics.median(values)
-            rows.append([str(clients), name, f"{rps:,.0f}", f"{rps / floor:.2f}"])
+            rows.append([str(clients), name, f"{rps:,.0f}", f"{rps / floor:.2f}", f"{cpu[name]:.0f}"])
             if clients == 8 and name.startswith("blender-http"):
                 mode = name.removeprefix("blender-http ")
                 report.targets.append(Target(f"8-client throughput, {mode}", "≥ 0.9 x floor",
                                              f"{rps:,.0f}/s = {rps / floor:.2f} x floor", rps >= 0.9 * floor))
     report.section("Throughput", f"N clients, each a kept-alive connection sending `POST /exec` back to back "
                    f"for {counts.seconds:g} s, {counts.throughput_rounds} interleaved rounds (median shown). "
-                   "One asyncio process drives every connection.\n\n"
-                   + table(["clients", "target", "requests/s", "÷ floor"], rows))
+                   "One asyncio process drives every connection. CPU is the serving process's user + "
+                   "system time per request.\n\n"
+                   + table(["clients", "target", "requests/s", "÷ floor", "server CPU µs/request"], rows))
 
 
 def _cancel_section(report: Report, samples: dict[str, list[float]], title: str = "Cancel latency") -> None:

@@ -21,6 +21,8 @@ from blender_http.launcher import launch_script
 XVFB = ["xvfb-run", "-a", "-s", "-screen 0 1280x720x24"]
 FLOOR = "floor"
 START_TIMEOUT_S = 120.0
+# The pid serving each URL this run started, for CPU accounting.
+PIDS: dict[str, int] = {}
 
 
 def blender_command(mode: str) -> list[str]:
@@ -55,6 +57,7 @@ def server(mode: str, env: dict[str, str] | None = None) -> Iterator[str]:
                             start_new_session=True)
     try:
         url = wait_ready(proc, ready)
+        PIDS[url] = proc.pid
         yield url
     finally:
         stop(proc, None if mode == FLOOR else url if ready.exists() else None)
@@ -93,6 +96,17 @@ def stop(proc: subprocess.Popen[bytes], url: str | None) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def cpu_seconds(url: str) -> float | None:
+    """User + system CPU time so far of the process serving url (Linux), or None."""
+    pid = PIDS.get(url)
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (OSError, TypeError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def connection(url: str, timeout: float = 60.0) -> http.client.HTTPConnection:
@@ -148,6 +162,7 @@ def gateway(backend: str) -> Iterator[str]:
                 if get(url, "/health")[0] == 200:
                     break
             time.sleep(0.02)
+        PIDS[url] = proc.pid
         yield url
     finally:
         stop(proc, None)

@@ -8,6 +8,7 @@ import asyncio
 import time
 
 from .latency import CODE
+from .targets import cpu_seconds
 
 REQUEST = (b"POST /exec HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n"
            b"Content-Length: %d\r\n\r\n%s" % (len(CODE), CODE))
@@ -44,12 +45,20 @@ def requests_per_second(url: str, clients: int, seconds: float) -> float:
     return asyncio.run(_run(url, clients, seconds))
 
 
-def measure(targets: dict[str, str], clients: int, seconds: float, rounds: int) -> dict[str, list[float]]:
-    """Requests per second per target, one sample per round, targets interleaved."""
+def measure(targets: dict[str, str], clients: int, seconds: float, rounds: int
+            ) -> tuple[dict[str, list[float]], dict[str, float]]:
+    """Requests per second per target (one sample per round, targets interleaved), and the
+    serving process's CPU microseconds per request over all rounds."""
     samples: dict[str, list[float]] = {name: [] for name in targets}
+    cpu: dict[str, float] = {name: 0.0 for name in targets}
     for url in targets.values():
         requests_per_second(url, clients, min(0.2, seconds))  # warm-up: threads, caches
     for _ in range(rounds):
         for name, url in targets.items():
-            samples[name].append(requests_per_second(url, clients, seconds))
-    return samples
+            before = cpu_seconds(url)
+            rate = requests_per_second(url, clients, seconds)
+            after = cpu_seconds(url)
+            samples[name].append(rate)
+            if before is not None and after is not None:
+                cpu[name] += (after - before) * 1e6 / (rate * seconds)
+    return samples, {name: total / rounds for name, total in cpu.items()}
