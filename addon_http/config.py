@@ -71,7 +71,8 @@ class Config:
     def from_env(cls, env: Mapping[str, str] | None = None, *, base: Config | None = None,
                  **overrides: Any) -> Config:
         """base (defaults, or the add-on preferences), then BLENDER_HTTP_* variables, then
-        explicit overrides (None = not given): the later wins."""
+        explicit overrides (None = not given): the later wins. Without BLENDER_HTTP_TOKEN
+        the token may come from the file named by BLENDER_HTTP_TOKEN_FILE."""
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
         for field in dataclasses.fields(cls):
@@ -79,6 +80,9 @@ class Config:
             if raw is None or raw == "":
                 continue
             values[field.name] = _parse(field.name, field.type, raw)
+        token_file = env.get("BLENDER_HTTP_TOKEN_FILE")
+        if token_file and "token" not in values and overrides.get("token") is None:
+            values["token"] = read_token_file(token_file)
         config = (base or cls()).replace(**values)
         return config.replace(**overrides)
 
@@ -95,6 +99,20 @@ def _parse(name: str, kind: Any, raw: str) -> Any:
     except ValueError as exc:
         raise ConfigError(f"BLENDER_HTTP_{name.upper()}={raw!r}: {exc}") from None
     return raw
+
+
+def read_token_file(path: str) -> str:
+    """The token held in a file (a container secret), without the newline `echo` or an
+    editor leaves at its end."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            token = file.read().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(f"BLENDER_HTTP_TOKEN_FILE={path!r}: cannot read it: {reason}") from None
+    if not token:
+        raise ConfigError(f"BLENDER_HTTP_TOKEN_FILE={path!r}: the file is empty")
+    return token
 
 
 def is_loopback(host: str) -> bool:

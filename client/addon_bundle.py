@@ -42,3 +42,12 @@ def build_extension(dest: Path) -> Path:
         for path in _files():
             archive.write(path, path.name)
     return dest
+
+
+def build_legacy_zip(dest: Path) -> Path:
+    """Write the add-on zip Blender < 4.2 installs (Preferences > Add-ons > Install): the
+    package folder at the zip's root."""
+    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in _files():
+            archive.write(path, f"{LEGACY_NAME}/{path.name}")
+    return dest

@@ -1,9 +1,9 @@
-"""The `blender-http` command. Exit codes: 0 ok, 1 the code failed, 2 usage, 3 cannot
-reach or start Blender."""
+"""The `blender-http` command. Exit codes: 0 ok, 1 the code (or the request) failed, 2 usage,
+3 cannot reach or start Blender. The server commands live here; the client commands in
+cli_exec.py, cli_jobs.py and cli_install.py."""
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
@@ -11,12 +11,10 @@ import click
 from blender_http_addon.config import Config, ConfigError
 
 from . import __version__, launcher, state
-
-EXIT_UNREACHABLE = 3
-
-
-class Unreachable(click.ClickException):
-    exit_code = EXIT_UNREACHABLE
+from .cli_exec import exec_command, status
+from .cli_install import find_blender, install
+from .cli_jobs import jobs
+from .cli_support import Unreachable, spinner
 
 
 def _server_options(func: Any) -> Any:
@@ -77,7 +75,7 @@ def start(host: str | None, port: int | None, token: str | None, workdir: str | 
            {"host": host, "port": port, "token": token, "workdir": workdir}.items() if v is not None}
     try:
         blender = launcher.find_blender(blender_path)
-        with _spinner(f"starting {blender}"):
+        with spinner(f"starting {blender}"):
             launched = launcher.start(blender=blender, background=background, env_overrides=env,
                                       blend_file=blend_file, factory_startup=factory_startup,
                                       timeout=timeout)
@@ -118,23 +116,25 @@ def _config(**overrides: Any) -> Config:
     return config
 
 
-class _spinner:
-    """A rich spinner on a terminal; nothing when output is piped or captured."""
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
+                                "help_option_names": []})
+@click.argument("gateway_args", nargs=-1, type=click.UNPROCESSED)
+def gateway(gateway_args: tuple[str, ...]) -> None:
+    """The FastAPI gateway (needs the [gateway] extra); every argument goes to it, try
+    `blender-http gateway --help`."""
+    try:
+        from blender_http_gateway.cli import main as gateway_main
+    except ImportError as exc:
+        raise click.UsageError(f"the gateway is not installed ({exc}): "
+                               "pip install 'blender-http[gateway]'") from exc
+    gateway_main(args=list(gateway_args), prog_name="blender-http gateway")
 
-    def __init__(self, text: str) -> None:
-        self._status: Any = None
-        if sys.stderr.isatty():
-            from rich.console import Console
 
-            self._status = Console(stderr=True).status(text)
-
-    def __enter__(self) -> None:
-        if self._status is not None:
-            self._status.__enter__()
-
-    def __exit__(self, *exc: object) -> None:
-        if self._status is not None:
-            self._status.__exit__(*exc)
+main.add_command(status)
+main.add_command(exec_command)
+main.add_command(jobs)
+main.add_command(install)
+main.add_command(find_blender)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from . import state
+from . import discovery, state
 
 
 class LaunchError(Exception):
@@ -32,19 +31,13 @@ class Launched:
 
 
 def find_blender(explicit: str | None = None) -> str:
-    """The Blender executable: the given path, $BLENDER_PATH, or `blender` on PATH."""
-    if explicit:
-        if not _executable(explicit):
-            raise LaunchError(f"{explicit} is not an executable file")
-        return explicit
-    for candidate in (os.environ.get("BLENDER_PATH"), shutil.which("blender")):
-        if candidate and _executable(candidate):
-            return candidate
+    """The Blender executable: the given path, $BLENDER_PATH, `blender` on PATH, then the
+    usual install places (see discovery.py)."""
+    if explicit and not discovery.is_executable(explicit):
+        raise LaunchError(f"{explicit} is not an executable file")
+    for path, _source in discovery.candidates(explicit):
+        return path
     raise LaunchError("no Blender found: pass --blender PATH or set BLENDER_PATH")
-
-
-def _executable(path: str) -> bool:
-    return Path(path).is_file() and os.access(path, os.X_OK)
 
 
 def launch_script() -> Path:

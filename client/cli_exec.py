@@ -1,0 +1,78 @@
+"""`blender-http status` and `blender-http exec`."""
+
+from __future__ import annotations
+
+import click
+
+from .cli_support import (
+    client_errors,
+    client_options,
+    connect,
+    emit_json,
+    parse_args,
+    print_result,
+    read_code,
+    spinner,
+)
+from .errors import BlenderError
+from .sync_client import Job
+
+
+@click.command()
+@client_options
+@click.option("--json", "as_json", is_flag=True, help="Print /health as JSON.")
+def status(url: str | None, token: str | None, as_json: bool) -> None:
+    """Is the server up? Its mode, Blender version and load (exit 3 if unreachable)."""
+    with connect(url, token) as blender, client_errors(as_json):
+        health = blender.health()
+    if as_json:
+        emit_json(health)
+        return
+    click.echo(f"url\t{blender.url}")
+    for key, value in health.items():
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
+        elif isinstance(value, (list, dict)):
+            value = len(value)
+        click.echo(f"{key}\t{value}")
+
+
+@click.command("exec")
+@click.argument("source", required=False, metavar="[FILE | -]")
+@click.option("-c", "code", default=None, metavar="CODE", help="The code to run.")
+@click.option("--args", "args_json", default=None, metavar="JSON",
+              help="A JSON object bound to `args` in the code.")
+@click.option("--session", default=None, help="Run in this named persistent namespace.")
+@click.option("--timeout", type=float, default=None,
+              help="Seconds before the server interrupts the code.")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole envelope as JSON.")
+@client_options
+def exec_command(source: str | None, code: str | None, args_json: str | None, session: str | None,
+                 timeout: float | None, as_json: bool, url: str | None, token: str | None) -> None:
+    """Run Python in Blender: -c CODE, a FILE, or - for stdin.
+
+    Prints what the code printed, then its result (strings as they are, anything else as
+    JSON). Exit 1 with the traceback on stderr if the code fails."""
+    text = read_code(code, source)
+    args = parse_args(args_json)
+    with connect(url, token) as blender, client_errors(as_json):
+        # Submitted as a job rather than POST /exec, so that Ctrl-C can cancel it in Blender.
+        job = blender.submit(text, args=args, session=session, timeout=timeout)
+        try:
+            with spinner("running in Blender"):
+                result = job.result()
+        except KeyboardInterrupt:
+            _cancel_quietly(job)
+            raise
+    if as_json:
+        emit_json(result.envelope)
+    else:
+        print_result(result)
+
+
+def _cancel_quietly(job: Job) -> None:
+    try:
+        job.cancel()
+        click.echo(f"blender-http: cancelled job {job.id}", err=True)
+    except BlenderError as exc:
+        click.echo(f"blender-http: could not cancel job {job.id}: {exc}", err=True)

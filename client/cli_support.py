@@ -1,0 +1,179 @@
+"""What the CLI's commands share: exit codes, the --url/--token options, turning client
+errors into exit codes, spinners on a terminal only, and printing results."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from . import server_choice
+from .envelope import ExecResult
+from .errors import BlenderError, ExecError, ServerError, StatusError, TransportError, Unavailable
+from .sync_client import Blender
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Unreachable(click.ClickException):
+    """Blender cannot be reached or started (exit 3)."""
+
+    exit_code = EXIT_UNREACHABLE
+
+
+class Failed(click.ClickException):
+    """The code, the job or the request failed (exit 1)."""
+
+    exit_code = EXIT_FAILED
+
+
+class Quiet(click.exceptions.Exit):
+    """Exit with a status after the output has already said why."""
+
+
+def client_options(func: F) -> F:
+    """--url and --token on a command that talks to a server."""
+    func = click.option("--token", default=None,
+                        help="Bearer token [env BLENDER_HTTP_TOKEN, else the one `start` recorded].")(func)
+    func = click.option("--url", default=None,
+                        help="Server URL [env BLENDER_HTTP_URL, else the server `start` recorded, "
+                             "else http://127.0.0.1:7777].")(func)
+    return func
+
+
+def connect(url: str | None, token: str | None) -> Blender:
+    """A client for the server this command talks to."""
+    try:
+        chosen_url, chosen_token = server_choice.choose(url, token)
+    except server_choice.AmbiguousServer as exc:
+        raise click.UsageError(str(exc)) from exc
+    return Blender(chosen_url, token=chosen_token)
+
+
+@contextlib.contextmanager
+def client_errors(as_json: bool = False) -> Iterator[None]:
+    """Exit codes for the client's failures: unreachable 3, everything else 1. With
+    as_json the error shape goes to stdout as well, for scripts."""
+    try:
+        yield
+    except BlenderError as exc:
+        if as_json:
+            emit_json(error_document(exc))
+        if isinstance(exc, ExecError):
+            print_failure(exc, as_json=as_json)
+            raise Quiet(EXIT_FAILED) from exc
+        if isinstance(exc, TransportError | Unavailable) or (
+                isinstance(exc, ServerError) and exc.status in (502, 504)):
+            raise Unreachable(str(exc)) from exc
+        raise Failed(str(exc)) from exc
+
+
+def error_document(exc: BlenderError) -> dict[str, Any]:
+    """The one error shape for any client failure (the envelope for a failed exec)."""
+    if isinstance(exc, ExecError):
+        return exc.envelope
+    if isinstance(exc, StatusError) and isinstance(exc.body, dict) and "error" in exc.body:
+        return exc.body
+    return {"ok": False, "error": {"type": type(exc).__name__, "message": str(exc)}}
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=None, separators=(",", ":")))
+
+
+def print_result(result: ExecResult) -> None:
+    """The code's own output, then its result: strings as they are, anything else as JSON."""
+    _write(sys.stdout, result.stdout)
+    _write(sys.stderr, result.stderr)
+    if result.result is None:
+        return
+    value = result.result
+    click.echo(value if isinstance(value, str) else json.dumps(value))
+
+
+def print_failure(exc: ExecError, *, as_json: bool = False) -> None:
+    """What a failed run printed, then its traceback, on stderr (stdout stays parseable)."""
+    if not as_json:
+        _write(sys.stdout, exc.stdout)
+        _write(sys.stderr, exc.stderr)
+    click.echo(failure_text(exc), err=True)
+
+
+def failure_text(exc: ExecError) -> str:
+    """The traceback, ending with the error's type and message (an interrupt's traceback names
+    only the internal exception that stopped the code)."""
+    summary = f"{exc.type}: {exc.message}"
+    traceback = (exc.traceback or "").rstrip("\n")
+    if not traceback:
+        return summary
+    return traceback if traceback.endswith(summary) else f"{traceback}\n{summary}"
+
+
+def read_code(code: str | None, source: str | None) -> str:
+    """The code of -c, or of a file, or of stdin for "-"."""
+    if code is not None and source is not None:
+        raise click.UsageError("give either -c CODE or a FILE, not both")
+    if code is not None:
+        return code
+    if source is None:
+        raise click.UsageError("no code: give -c CODE, a FILE, or - to read stdin")
+    if source == "-":
+        return sys.stdin.read()
+    try:
+        return Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.BadParameter(f"cannot read {source}: {exc}", param_hint="FILE") from exc
+
+
+def parse_args(text: str | None) -> dict[str, Any] | None:
+    """--args: a JSON object."""
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--args") from exc
+    if not isinstance(value, dict):
+        raise click.BadParameter("must be a JSON object, e.g. '{\"n\": 3}'", param_hint="--args")
+    return value
+
+
+class spinner:
+    """A rich spinner on a terminal; nothing when output is piped or captured."""
+
+    def __init__(self, text: str) -> None:
+        self._status: Any = None
+        if sys.stderr.isatty():
+            from rich.console import Console
+
+            self._status = Console(stderr=True).status(text)
+
+    @property
+    def active(self) -> bool:
+        """True when the spinner shows (stderr is a terminal)."""
+        return self._status is not None
+
+    def update(self, text: str) -> None:
+        if self._status is not None:
+            self._status.update(text)
+
+    def __enter__(self) -> spinner:
+        if self._status is not None:
+            self._status.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._status is not None:
+            self._status.__exit__(*exc)
+
+
+def _write(stream: Any, text: str) -> None:
+    if text:
+        stream.write(text)
+        stream.flush()

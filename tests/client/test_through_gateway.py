@@ -1,0 +1,99 @@
+"""The same client, unchanged, through the gateway (`blender-http gateway`) in front of the
+module-mode server: only the URL and the token (now an API key) differ."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from blender_http import AsyncBlender, AuthError, Blender, ExecError, NotFound
+from tests.blender import servers
+from tests.client import expected
+from tests.client.conftest import TOKEN
+from tests.conftest import missing
+
+API_KEY = "gateway-client-key"
+pytestmark = [pytest.mark.blender, pytest.mark.timeout(180)]
+
+
+@pytest.fixture(scope="module")
+def gateway_url(server: servers.Running, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    try:
+        import fastapi  # noqa: F401
+    except ImportError:
+        missing("the gateway extra is not installed (pip install -e '.[dev]')")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BLENDER_HTTP_")}
+    env.update(BLENDER_HTTP_API_KEYS=API_KEY, BLENDER_HTTP_TOKEN=TOKEN)
+    log = tmp_path_factory.mktemp("gateway") / "gateway.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "blender_http", "gateway", "--backend", server.url,
+                                 "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc, log)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the gateway exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(url + "/health", timeout=2.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"the gateway did not become healthy:\n{log.read_text()}")
+
+
+def test_sync_client_through_the_gateway(gateway_url: str, tmp_path: Path) -> None:
+    with Blender(gateway_url, token=API_KEY) as blender:
+        assert blender.exec(expected.PRINT_AND_COUNT).stdout == "objects\n"
+        with pytest.raises(ExecError) as caught:
+            blender.exec(expected.FAILING)
+        assert (caught.value.type, caught.value.line, caught.value.stdout) == ("KeyError", 3, "before\n")
+        job = blender.submit(expected.PRINTS_SLOWLY)
+        printed = "".join(e.text for e in job.stream() if e.kind == "stdout")
+        assert printed == "line 0\nline 1\nline 2\n" and job.result(timeout=30).result == "finished"
+        with blender.session("through-gateway") as session:
+            session.exec("kept = 7")
+            assert session.exec("kept").result == 7
+        blender.upload(expected.BIG_BLOB, "gateway/big.bin")
+        assert blender.download("gateway/big.bin", tmp_path / "big.bin") == len(expected.BIG_BLOB)
+        assert (tmp_path / "big.bin").read_bytes() == expected.BIG_BLOB
+        assert blender.mesh_vertices("Cube").shape == (8, 3)
+        with pytest.raises(NotFound):
+            blender.object("Cub")
+    with Blender(gateway_url, token="wrong") as stranger, pytest.raises(AuthError):
+        stranger.exec("1")
+
+
+@pytest.mark.anyio
+async def test_async_client_through_the_gateway(gateway_url: str) -> None:
+    async with AsyncBlender(gateway_url, token=API_KEY) as blender:
+        assert (await blender.exec("6 * 7")).result == 42
+        job = await blender.submit(expected.PRINTS_SLOWLY)
+        events = [event async for event in job.stream()]
+        assert events[-1].to_result().result == "finished"
+        assert (await blender.scene())["total"] == 3
