@@ -56,24 +56,31 @@ class ThreadStream:
     job's buffer, writes from any other thread go on to the stream that was there before,
     so prints from the server's or user-started threads never leak into a job's output.
 
-    A plain class with the text-file methods print() and logging use: two are made per
-    job, and an io.TextIOBase costs several times more to create (and closes itself,
-    flushing, when collected)."""
+    A plain class with the text-file methods print() and logging use: an io.TextIOBase
+    closes itself, flushing, when collected. The executor keeps one pair and attaches
+    them to each job in turn (see Executor.__init__ for why they are never freed)."""
 
     closed = False
     encoding = "utf-8"
     errors = "strict"
     newlines = None
 
-    def __init__(self, buffer: OutputBuffer, fallback: Any, owner: int | None = None) -> None:
+    def __init__(self, buffer: OutputBuffer | None, fallback: Any, owner: int | None = None) -> None:
         self._buffer = buffer
         self._fallback = fallback
         self._owner = threading.get_ident() if owner is None else owner
 
+    def attach(self, buffer: OutputBuffer, fallback: Any) -> ThreadStream:
+        """Send the calling thread's writes to buffer from now on, other threads' to fallback."""
+        self._fallback = fallback
+        self._buffer = buffer
+        self._owner = threading.get_ident()
+        return self
+
     def write(self, text: str) -> int:
         if not isinstance(text, str):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
-        if threading.get_ident() == self._owner:
+        if threading.get_ident() == self._owner and self._buffer is not None:
             self._buffer.write(text)
         elif self._fallback is not None:
             try:

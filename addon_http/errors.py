@@ -23,6 +23,7 @@ STATUS_TYPES = {
     501: "NotImplemented",
     503: "Unavailable",
     504: "Timeout",
+    505: "HTTPVersionNotSupported",
 }
 
 

@@ -72,6 +72,8 @@ def _json_fields(text: str) -> dict[str, Any]:
         data = json.loads(text)
     except ValueError as exc:
         raise HttpError(400, f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise HttpError(400, "the JSON body is nested too deeply") from None
     if not isinstance(data, dict):
         raise HttpError(400, "the JSON body must be an object like {\"code\": \"...\"}")
     unknown = sorted(set(data) - FIELDS)

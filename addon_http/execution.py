@@ -20,6 +20,7 @@ from typing import Any
 
 from . import convert, interrupt, jobs
 from .capture import ThreadStream
+from .errors import HttpError
 from .sessions import SessionStore
 
 FILENAME = "<exec>"
@@ -84,11 +85,16 @@ def _user_line(exc: BaseException, tb: TracebackType | None) -> int | None:
 
 
 def _message(exc: BaseException) -> str:
-    if isinstance(exc, SystemExit):
-        return f"the code called sys.exit({exc.code!r}); the server stays up"
-    if isinstance(exc, SyntaxError):
-        return exc.msg or str(exc)
-    return str(exc)
+    # User code defines the exception: its __str__ (or its exit code's __repr__) may
+    # raise, and the answer must still say what was raised.
+    try:
+        if isinstance(exc, SystemExit):
+            return f"the code called sys.exit({exc.code!r}); the server stays up"
+        if isinstance(exc, SyntaxError):
+            return exc.msg or str(exc)
+        return str(exc)
+    except Exception as failure:
+        return f"<the exception's message could not be built: {type(failure).__name__}>"
 
 
 class Executor:
@@ -102,6 +108,11 @@ class Executor:
         self._running: jobs.Job | None = None
         self._thread_id: int | None = None
         self._raised = False  # an interrupt was scheduled for the running job
+        # One pair of streams for every job, never freed: print() in another thread holds
+        # only a borrowed reference to sys.stdout between its writes (CPython 3.11), so
+        # a stream freed when its job ends could crash the process under a user's thread.
+        self._stdout = ThreadStream(None, None)
+        self._stderr = ThreadStream(None, None)
 
     @property
     def busy(self) -> bool:
@@ -121,14 +132,14 @@ class Executor:
         job.started_at = time.time()
         started = time.perf_counter()
         try:
-            namespace = self._namespace(job)
+            namespace = self._namespace(job) if job.task is None else {}
         except Exception as exc:
             stopped_before_start(job, jobs.FAILED, "InternalError",
                                  f"preparing the job failed: {type(exc).__name__}: {exc}")
             return
         saved = sys.stdout, sys.stderr
-        sys.stdout = ThreadStream(job.stdout, saved[0])
-        sys.stderr = ThreadStream(job.stderr, saved[1])
+        sys.stdout = self._stdout.attach(job.stdout, saved[0])
+        sys.stderr = self._stderr.attach(job.stderr, saved[1])
         try:
             try:
                 value, error = self._run_code(job, namespace)
@@ -155,6 +166,8 @@ class Executor:
             self._running = job
             self._thread_id = threading.get_ident()
         try:
+            if job.task is not None:
+                return job.task(job), None
             body, expr, stores_result = compile_cell(job.code)
             exec(body, namespace)
             if expr is not None:
@@ -203,7 +216,10 @@ class Executor:
         if truncated:
             envelope["truncated"] = truncated
         binary = None
-        if error is None:
+        if job.task is not None and not isinstance(error, interrupt.JobInterrupt):
+            status = jobs.SUCCEEDED if error is None else jobs.FAILED
+            _finish_task(job, envelope, value, error)
+        elif error is None:
             status = jobs.SUCCEEDED
             binary = convert.binary_payload(value) if job.want_binary else None
             if binary is not None:
@@ -217,6 +233,20 @@ class Executor:
             status = jobs.FAILED
             envelope["error"] = describe_error(error, job.code)
         job.finish(status, envelope, binary)
+
+
+def _finish_task(job: jobs.Job, envelope: dict[str, Any], value: Any,
+                 error: BaseException | None) -> None:
+    # The raw outcome goes to the route waiting for it; the envelope (what GET /jobs/{id}
+    # shows) holds a JSON copy only when someone may read it later.
+    job.value, job.exception = value, error
+    if error is None:
+        envelope["result"] = convert.to_json(value) if job.keep_result else None
+    elif isinstance(error, HttpError):
+        envelope["error"] = {**error.body()["error"], "line": None, "traceback": None}
+    else:  # a task that raised anything else met a bug, not a caller's mistake
+        envelope["error"] = {"type": "InternalError", "message": f"{type(error).__name__}: {error}",
+                             "line": None, "traceback": "".join(traceback.format_exception(error))}
 
 
 def _stopped_error(job: jobs.Job, status: str, exc: BaseException) -> dict[str, Any]:

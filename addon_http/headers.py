@@ -12,6 +12,8 @@ from typing import overload
 
 MAX_LINE = 65536
 MAX_HEADERS = 100
+# All header lines together: without it, 100 lines of 64 KiB each would be accepted.
+MAX_HEAD_BYTES = 65536
 # Fields whose repetition would let two parsers disagree on where a request ends or
 # whom it is for (request smuggling, Host confusion).
 SINGLE = frozenset({"content-length", "transfer-encoding", "host", "authorization"})
@@ -67,11 +69,14 @@ def parse_request_line(raw: bytes) -> tuple[str, str, tuple[int, int]]:
 def read_headers(readline: Callable[[int], bytes]) -> Headers:
     """Header fields up to the empty line that ends the head."""
     headers = Headers()
-    count = 0
+    count = size = 0
     while True:
         line = readline(MAX_LINE + 1)
         if len(line) > MAX_LINE:
             raise HeadError(431, "a header line is too long")
+        size += len(line)
+        if size > MAX_HEAD_BYTES:
+            raise HeadError(431, f"the header fields are over {MAX_HEAD_BYTES} bytes")
         if line in (b"\r\n", b"\n"):
             return headers
         if not line:
@@ -81,6 +86,9 @@ def read_headers(readline: Callable[[int], bytes]) -> Headers:
             raise HeadError(431, f"more than {MAX_HEADERS} header fields")
         if line[:1] in (b" ", b"\t"):
             raise HeadError(400, "obsolete header line folding is not accepted")
+        if b"\x00" in line or b"\r" in line.rstrip(b"\r\n"):
+            # RFC 9110 5.5: parsers disagree on these (some end the line at a bare CR).
+            raise HeadError(400, "a header line holds a NUL or a bare CR")
         name, sep, value = line.decode("iso-8859-1").partition(":")
         if not sep or not name or name != name.strip():
             raise HeadError(400, f"malformed header line {line[:100]!r}")

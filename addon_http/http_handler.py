@@ -58,6 +58,24 @@ class Handler(BaseHTTPRequestHandler):
     def finish(self) -> None:
         pass  # the socket is closed (or parked) by the server, and our files hold nothing
 
+    def handle_one_request(self) -> None:
+        # Waiting for a request counts against the idle timeout; from its first byte on,
+        # the request line and headers must come whole within the request timeout, so a
+        # client trickling them (slowloris) cannot hold a connection and its thread.
+        if not self.rfile.buffer:
+            try:
+                arrived = self.rfile.fill()
+            except TimeoutError:
+                arrived = False
+            if not arrived:  # idle too long, or the client hung up
+                self.close_connection = True
+                return
+        self.rfile.deadline = time.monotonic() + self.app.config.request_timeout
+        try:
+            super().handle_one_request()
+        finally:
+            self.rfile.clear_deadline(self.app.config.idle_timeout)
+
     def parse_request(self) -> bool:
         """Read the request line (already in raw_requestline) and the header fields;
         False after answering an error."""
@@ -68,7 +86,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             self.command, self.path, version = parse_request_line(self.raw_requestline)
             self.request_version = f"HTTP/{version[0]}.{version[1]}"
-            self.headers = read_headers(self.rfile.readline)  # type: ignore[assignment]
+            self.headers = self._read_head()  # type: ignore[assignment]
         except HeadError as exc:
             self.send_error(exc.status, exc.message)
             return False
@@ -77,6 +95,17 @@ class Handler(BaseHTTPRequestHandler):
         if version >= (1, 1) and (self.headers.get("Expect") or "").lower() == "100-continue":
             self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         return True
+
+    def _read_head(self) -> Headers:
+        """The header fields, read before the head's deadline (408 past it)."""
+        config = self.app.config
+        try:
+            return read_headers(self.rfile.readline)
+        except TimeoutError:
+            raise HeadError(408, f"the request head was not sent within {config.request_timeout:g} s"
+                            ) from None
+        finally:
+            self.rfile.clear_deadline(config.idle_timeout)
 
     @classmethod
     def serve_one(cls, sock: socket.socket, address: Any, server: Any, reader: SocketReader) -> bool:

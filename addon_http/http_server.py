@@ -17,6 +17,9 @@ class Server(socketserver.ThreadingMixIn, HTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+    # socketserver's default backlog is 5: a burst of clients connecting at once would
+    # see their SYNs dropped and retried a second later.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], handler: Any, *, max_connections: int,
                  app: Any) -> None:

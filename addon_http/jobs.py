@@ -1,4 +1,9 @@
-"""A job: one piece of code to run on the main thread, its state, output and answer."""
+"""A job: one piece of code to run on the main thread, its state, output and answer.
+
+A job runs either the user's code or a task: an internal callable (a render, an export,
+a scene listing) that the server's own routes hand to the main thread, so that they share
+the queue, the timeouts, cancel and every pump with /exec.
+"""
 
 from __future__ import annotations
 
@@ -23,9 +28,16 @@ class Job:
     def __init__(self, code: str, *, args: dict[str, Any] | None = None,
                  session: str | None = None, timeout: float | None = None,
                  want_binary: bool = False, keep_result: bool = True,
-                 max_output_bytes: int = 1024 * 1024) -> None:
+                 max_output_bytes: int = 1024 * 1024,
+                 task: Callable[[Job], Any] | None = None, task_name: str | None = None) -> None:
         self.id = secrets.token_hex(8)
         self.code = code
+        # Run instead of code when set; its raw return value (or exception) is kept for
+        # the route that submitted it, which builds its own answer from it.
+        self.task = task
+        self.task_name = task_name
+        self.value: Any = None
+        self.exception: BaseException | None = None
         self.args = args if args is not None else {}
         self.session = session
         self.timeout = timeout
@@ -70,7 +82,12 @@ class Job:
             if error is not None:
                 self.envelope["error"] = {"type": error.get("type"), "message": error.get("message")}
             self.binary = None
+            self.value = self.exception = None
             self._events = []
+
+    def progress(self, **data: Any) -> None:
+        """Report how far a task got, as a "progress" event ({"fraction": ..} or {"stage": ..})."""
+        self._add_event("progress", data)
 
     def _add_event(self, kind: str, data: Any) -> None:
         with self._changed:
@@ -103,6 +120,7 @@ class Job:
             "id": self.id,
             "status": self.status,
             "session": self.session,
+            "task": self.task_name,
             "created_at": self.created_at,
             "started_at": self.started_at,
             "finished_at": self.finished_at,

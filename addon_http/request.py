@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Iterator
 
@@ -13,6 +14,7 @@ from .socket_io import SocketReader
 CHUNK = 256 * 1024
 # An error answer reads and drops a body up to this size, so keep-alive survives it.
 DRAIN_LIMIT = 64 * 1024
+_HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
 
 
 class Request:
@@ -32,6 +34,9 @@ class Request:
 
     def _framing(self) -> tuple[int, bool]:
         encoding = self.headers.get("Transfer-Encoding", "").lower()
+        if encoding and "Content-Length" in self.headers:
+            # Two framings: a proxy in front may have used the other one (request smuggling).
+            raise HttpError(400, "both Transfer-Encoding and Content-Length are set", close=True)
         if encoding:
             if encoding != "chunked":
                 raise HttpError(501, f"Transfer-Encoding {encoding!r} is not supported", close=True)
@@ -39,7 +44,8 @@ class Request:
         raw = self.headers.get("Content-Length")
         if raw is None:
             return 0, False
-        if not raw.strip().isdigit():
+        raw = raw.strip()
+        if not (raw.isascii() and raw.isdigit()):  # str.isdigit() alone takes "²"
             raise HttpError(400, "invalid Content-Length", close=True)
         return int(raw), False
 
@@ -103,10 +109,12 @@ class Request:
             line = self._rfile.readline(1026)
             if not line.endswith(b"\n"):
                 raise HttpError(400, "malformed chunked body", close=True)
-            try:
-                size = int(line.split(b";")[0].strip(), 16)
-            except ValueError:
-                raise HttpError(400, "malformed chunk size", close=True) from None
+            size_text = line.split(b";")[0].strip()
+            # Hex digits only: int() would also take "0x10", "+f" or "f_f", which a proxy
+            # in front may read differently (request smuggling).
+            if not _HEX.fullmatch(size_text):
+                raise HttpError(400, "malformed chunk size", close=True)
+            size = int(size_text, 16)
             if size == 0:
                 while self._rfile.readline(1026) not in (b"\r\n", b"\n", b""):
                     pass  # trailers are read and ignored

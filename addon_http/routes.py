@@ -6,13 +6,15 @@ import dataclasses
 import json
 import mimetypes
 import re
+import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import jobs
+from . import exchange_formats, jobs, render_options, scratch, tasks
 from .errors import HttpError
-from .exec_request import parse_exec
+from .exec_request import parse_exec, parse_timeout
 from .execution import failure_envelope
 from .request import Request
 from .response import Response
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 TIMEOUT_GRACE_S = 2.0
 MAX_LONG_POLL_S = 300.0
 OCTET = "application/octet-stream"
+MAX_SCENE_PAGE = 1000
 
 Handler = Callable[["Service", Request], Response]
 
@@ -146,6 +149,119 @@ def delete_file(app: Service, req: Request) -> Response:
     return Response.empty()
 
 
+# The scene, render and file-exchange routes hand their work to the main thread as tasks
+# (tasks.py). The modules doing that work import bpy, so they are imported where they
+# are used: this table must import without Blender.
+
+def get_scene(app: Service, req: Request) -> Response:
+    """Scene settings and one page of its objects (?limit=, ?offset=, ?type=MESH)."""
+    from . import scene_view
+
+    limit = _int_query(req, "limit", 100, 1, MAX_SCENE_PAGE)
+    offset = _int_query(req, "offset", 0, 0, 2**31)
+    kind = req.query.get("type") or None
+    return Response.json(tasks.call(app, "scene", lambda job: scene_view.scene_listing(limit, offset, kind),
+                                    timeout=_timeout(req)))
+
+
+def get_object(app: Service, req: Request) -> Response:
+    """One object in full: transform, modifiers, materials, mesh counts, custom properties."""
+    from . import scene_view
+
+    name = req.params["name"]
+    return Response.json(tasks.call(app, "object", lambda job: scene_view.details(name),
+                                    timeout=_timeout(req)))
+
+
+def get_vertices(app: Service, req: Request) -> Response:
+    """A mesh's vertex coordinates (?space=local|world): float32 (N, 3) bytes with
+    Accept: application/octet-stream, else JSON."""
+    from . import scene_view
+
+    name, space = req.params["name"], req.query.get("space") or "local"
+    if space not in ("local", "world"):
+        raise HttpError(400, "?space= must be local or world")
+    coords = tasks.call(app, "vertices", lambda job: scene_view.vertices(name, space), timeout=_timeout(req))
+    count = len(coords) // 3
+    if req.accepts(OCTET):
+        if sys.byteorder == "big":
+            coords.byteswap()
+        return Response(body=coords.tobytes(), content_type=OCTET,
+                        headers={"X-Result-Dtype": "<f4", "X-Result-Shape": f"{count},3"})
+    values = coords.tolist()
+    return Response.json({"ok": True, "count": count,
+                          "vertices": [values[i:i + 3] for i in range(0, len(values), 3)]})
+
+
+def post_render(app: Service, req: Request) -> Response:
+    """Render the scene to a PNG; with Prefer: respond-async, a job whose result is the
+    file renders/<job>.png in the work folder."""
+    from . import render
+
+    options = render_options.parse_body(req.body())
+    timeout = _timeout(req)
+    if "respond-async" in req.headers.get("Prefer", "").lower():
+        root = str(app.files.root)
+        job = app.submit_task("render", lambda job: render.render_job_file(options, root, job),
+                              timeout=timeout, keep_result=True)
+        return Response.json(job.view(), status=202, headers={"Location": f"/jobs/{job.id}"})
+    folder = scratch.create(app.files.root)
+    path = folder / "render.png"
+    with scratch.removed_on_error(folder):
+        done = tasks.call(app, "render", lambda job: render.render_png(options, str(path), job.progress),
+                          timeout=timeout)
+    return _scratch_file(path, folder, "image/png", {"X-Render-Engine": done["engine"],
+                                                     "X-Render-Ms": str(done["render_ms"])})
+
+
+def get_screenshot(app: Service, req: Request) -> Response:
+    """The 3D viewport as PNG in GUI mode; a quick render elsewhere (X-Screenshot-Source)."""
+    from . import screenshot
+
+    size = render_options.parse_query({k: v for k, v in req.query.items() if k in ("width", "height")})
+    folder = scratch.create(app.files.root)
+    path = folder / "screenshot.png"
+    with scratch.removed_on_error(folder):
+        shot = tasks.call(app, "screenshot",
+                          lambda job: screenshot.capture(str(path), size.width, size.height, job.progress),
+                          timeout=_timeout(req))
+    return _scratch_file(path, folder, "image/png", {"X-Screenshot-Source": shot["source"]})
+
+
+def post_export(app: Service, req: Request) -> Response:
+    """The scene, or ?objects=A,B, as a glb, gltf, obj, fbx, stl or usd file."""
+    from . import exchange
+
+    fmt = exchange_formats.export_format(req.query.get("format"))
+    names = exchange_formats.parse_names(req.query.get("objects"))
+    folder = scratch.create(app.files.root)
+    path = folder / f"scene{fmt.extension}"
+    with scratch.removed_on_error(folder):
+        tasks.call(app, "export", lambda job: exchange.export_file(fmt, names, str(path)),
+                   timeout=_timeout(req))
+    disposition = f'attachment; filename="scene{fmt.extension}"'
+    return _scratch_file(path, folder, fmt.content_type, {"Content-Disposition": disposition})
+
+
+def post_import(app: Service, req: Request) -> Response:
+    """Import the body (a file's bytes; ?format= or ?filename=); answers the new objects."""
+    from . import exchange
+
+    filename = req.query.get("filename")
+    format_name, extension = exchange_formats.import_format(req.query.get("format"), filename)
+    folder = scratch.create(app.files.root)
+    try:
+        relative = (folder / (scratch.safe_stem(filename) + extension)).relative_to(app.files.root)
+        path, size, _ = app.files.write(relative.as_posix(), req.iter_body(app.config.max_file_bytes))
+        if size == 0:
+            raise HttpError(400, "the body is empty; send the file's bytes")
+        names = tasks.call(app, "import", lambda job: exchange.import_file(format_name, str(path)),
+                           timeout=_timeout(req))
+    finally:
+        scratch.remove(folder)
+    return Response.json({"ok": True, "objects": names}, status=201)
+
+
 def shutdown(app: Service, req: Request) -> Response:
     """Finish the running job, refuse the rest with 503, stop."""
     app.shutdown()
@@ -167,6 +283,13 @@ ROUTES = (
     Route("PUT", "/files/{path:path}", put_file),
     Route("DELETE", "/files/{path:path}", delete_file),
     Route("POST", "/shutdown", shutdown),
+    Route("GET", "/scene", get_scene),
+    Route("GET", "/objects/{name}", get_object),
+    Route("GET", "/objects/{name}/vertices", get_vertices),
+    Route("POST", "/render", post_render),
+    Route("GET", "/screenshot", get_screenshot),
+    Route("POST", "/export", post_export),
+    Route("POST", "/import", post_import),
 )
 _COMPILED = [(route, route.regex) for route in ROUTES]
 
@@ -241,9 +364,23 @@ def _sse(job: jobs.Job, start: int) -> Iterator[bytes]:
         if kind == "heartbeat":
             yield b": keep-alive\n\n"
             continue
-        payload = data if kind == "done" else {"text": data}
+        payload = {"text": data} if kind in ("stdout", "stderr") else data
         text = json.dumps(payload, separators=(",", ":"))
         yield f"id: {index}\nevent: {kind}\ndata: {text}\n\n".encode("ascii")
+
+
+def _timeout(req: Request) -> float | None:
+    return parse_timeout(req.query.get("timeout"))
+
+
+def _scratch_file(path: Path, folder: Path, content_type: str, headers: dict[str, str]) -> Response:
+    """A file Blender wrote for this request, sent and then removed with its folder."""
+    try:
+        stream = scratch.StreamThenRemove(path, folder)
+    except OSError:
+        scratch.remove(folder)
+        raise HttpError(500, "the file Blender wrote is gone") from None
+    return Response(content_type=content_type, stream=stream, length=stream.size, headers=headers)
 
 
 def _read_file(handle: Any) -> Iterator[bytes]:

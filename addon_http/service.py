@@ -138,11 +138,22 @@ class Service:
     def submit(self, request: ExecRequest, *, want_binary: bool = False,
                keep_result: bool = True) -> jobs.Job:
         """Queue a job, or 503 when shutting down or the queue is full."""
-        if not self.accepting:
-            raise HttpError(503, "the server is shutting down", headers={"Retry-After": "5"})
         job = jobs.Job(request.code, args=request.args, session=request.session,
                        timeout=request.timeout, want_binary=want_binary, keep_result=keep_result,
                        max_output_bytes=self.config.max_output_bytes)
+        return self._enqueue(job)
+
+    def submit_task(self, name: str, task: Callable[[jobs.Job], Any], *,
+                    timeout: float | None = None, keep_result: bool = False) -> jobs.Job:
+        """Queue an internal callable (not user code) to run on the main thread like any job;
+        it gets the job (for progress events) and its return value lands in job.value."""
+        job = jobs.Job(f"# {name}", timeout=timeout, keep_result=keep_result, task=task,
+                       task_name=name, max_output_bytes=self.config.max_output_bytes)
+        return self._enqueue(job)
+
+    def _enqueue(self, job: jobs.Job) -> jobs.Job:
+        if not self.accepting:
+            raise HttpError(503, "the server is shutting down", headers={"Retry-After": "5"})
         # On the pump thread itself the job must run here: queued, it would wait for the
         # very thread that waits for it.
         inline = self.pump_thread == threading.get_ident()
