@@ -22,6 +22,40 @@ SUCCEEDED, FAILED, CANCELLED, TIMED_OUT = "succeeded", "failed", "cancelled", "t
 FINISHED = frozenset({SUCCEEDED, FAILED, CANCELLED, TIMED_OUT})
 
 
+# Guards the lazy creation of each job's condition (see Job._condition).
+_CREATE = threading.Lock()
+
+
+class Done:
+    """The job-finished flag with threading.Event's interface, built on its job's condition.
+
+    Most jobs are /exec requests answered on the thread that ran them: nobody waits, so
+    the condition is only made when a waiter (or an event listener) first needs it."""
+
+    __slots__ = ("_flag", "_job")
+
+    def __init__(self, job: Job) -> None:
+        self._job = job
+        self._flag = False
+
+    def is_set(self) -> bool:
+        return self._flag
+
+    def set(self) -> None:
+        self._flag = True  # before looking for a condition: a waiter made later sees the flag
+        changed = self._job._condition_if_made()
+        if changed is not None:
+            with changed:
+                changed.notify_all()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if self._flag:
+            return True
+        changed = self._job._condition()
+        with changed:
+            return changed.wait_for(lambda: self._flag, timeout)
+
+
 class Job:
     """State shared by the HTTP thread that waits and the main thread that runs it."""
 
@@ -53,9 +87,9 @@ class Job:
         self.stop_reason: str | None = None
         self.envelope: dict[str, Any] | None = None
         self.binary: tuple[bytes, dict[str, str]] | None = None
-        self.done = threading.Event()
+        self.done = Done(self)
         self._events: list[tuple[str, Any]] = []
-        self._changed = threading.Condition(threading.Lock())
+        self._changed: threading.Condition | None = None
         self.stdout = OutputBuffer("stdout", max_output_bytes, self._add_event)
         self.stderr = OutputBuffer("stderr", max_output_bytes, self._add_event)
 
@@ -89,21 +123,43 @@ class Job:
         """Report how far a task got, as a "progress" event ({"fraction": ..} or {"stage": ..})."""
         self._add_event("progress", data)
 
+    def _condition(self) -> threading.Condition:
+        if self._changed is None:
+            with _CREATE:
+                if self._changed is None:
+                    self._changed = threading.Condition(threading.Lock())
+        return self._changed
+
+    def _condition_if_made(self) -> threading.Condition | None:
+        return self._changed
+
     def _add_event(self, kind: str, data: Any) -> None:
-        with self._changed:
+        # Appended before looking for a condition, so a listener that makes one later
+        # finds the event when it checks under the lock.
+        changed = self._changed
+        if changed is None:
             self._events.append((kind, data))
-            self._changed.notify_all()
+            if self._changed is None:
+                return
+            changed = self._changed
+            with changed:
+                changed.notify_all()
+            return
+        with changed:
+            self._events.append((kind, data))
+            changed.notify_all()
 
     def events(self, start: int = 0, *, heartbeat: float = 15.0) -> Iterator[tuple[int, str, Any]]:
         """(index, kind, data) for every event from start on, blocking for new ones until
         "done"; yields (index, "heartbeat", None) when nothing happened for a while."""
         index = start
+        changed = self._condition()
         while True:
-            with self._changed:
+            with changed:
                 if index >= len(self._events):
                     if self.done.is_set() and index >= len(self._events):
                         return
-                    self._changed.wait(heartbeat)
+                    changed.wait(heartbeat)
                 batch = self._events[index:]
             if not batch:
                 yield index, "heartbeat", None
@@ -191,6 +247,8 @@ class JobQueue:
         self.on_put: Callable[[], None] | None = None
 
     def __len__(self) -> int:
+        if not self._items:  # the common case, asked once per request: no generator
+            return 0
         return sum(1 for item in self._items if item is not None)
 
     def put(self, job: Job) -> None:
@@ -219,6 +277,8 @@ class JobQueue:
             return self._items.popleft()
 
     def get_nowait(self) -> Job | None:
+        if not self._items:  # a put racing with this is seen on the next look (on_put wakes)
+            return None
         with self._cond:
             return self._items.popleft() if self._items else None
 

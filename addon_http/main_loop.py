@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import os
 import selectors
 import socket
@@ -75,6 +76,10 @@ class MainLoop:
         # except while it runs jobs, when the standby thread may take it.
         self._lock = threading.Lock()
         self._busy_since = 0.0
+        # No parked connection is due before this time.monotonic() value (a lower bound
+        # kept as connections join), so deadlines are looked at once per deadline, not
+        # once per request.
+        self._check_at = math.inf
         self.served_inline = 0  # requests answered by the main thread itself
         self._stopping = threading.Event()
         self._standby = threading.Thread(target=self._standby_loop, name="blender-http-standby",
@@ -182,6 +187,7 @@ class MainLoop:
             return HAND_OFF
         if parked.partial_since is None:  # e.g. the headers came, the body is on its way
             parked.partial_since = time.monotonic()
+            self._note_deadline(parked)
         return WAITING
 
     def _serve_guarded(self, parked: Parked) -> None:
@@ -217,25 +223,33 @@ class MainLoop:
             parked = self._incoming.pop()
             self._parked[parked.sock.fileno()] = parked
             self._selector.register(parked.sock, selectors.EVENT_READ)
+            self._note_deadline(parked)
         while self._served:
             parked = self._served.pop()
             self._parked[parked.sock.fileno()] = parked
+            self._note_deadline(parked)
+
+    def _note_deadline(self, parked: Parked) -> None:
+        config = self.service.config
+        self._check_at = min(self._check_at, parked.deadline(config.idle_timeout, config.request_timeout))
 
     def _next_deadline(self) -> float | None:
         if not self._parked:
             return None
-        config = self.service.config
-        first = min(p.deadline(config.idle_timeout, config.request_timeout)
-                    for p in self._parked.values())
-        return max(0.0, first - time.monotonic())
+        return max(0.0, self._check_at - time.monotonic())
 
     def _expire(self) -> None:
         """Close idle connections; give requests that stall half-sent to a thread, which
         answers 408 once the request timeout has passed there too."""
-        config = self.service.config
         now = time.monotonic()
+        if now < self._check_at:
+            return
+        config = self.service.config
+        self._check_at = math.inf
         for parked in list(self._parked.values()):
-            if parked.deadline(config.idle_timeout, config.request_timeout) > now:
+            deadline = parked.deadline(config.idle_timeout, config.request_timeout)
+            if deadline > now:
+                self._check_at = min(self._check_at, deadline)
                 continue
             self._selector.unregister(parked.sock)
             del self._parked[parked.sock.fileno()]
