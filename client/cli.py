@@ -70,7 +70,7 @@ def start(host: str | None, port: int | None, token: str | None, workdir: str | 
           background: bool, blender_path: str | None, blend_file: str | None,
           factory_startup: bool, timeout: float) -> None:
     """Start a Blender with the server inside; return once /health answers."""
-    _config(host=host, port=port, token=token, workdir=workdir)  # refuse unsafe settings early
+    config = _config(host=host, port=port, token=token, workdir=workdir)  # refuse unsafe settings early
     env = {f"BLENDER_HTTP_{k.upper()}": str(v) for k, v in
            {"host": host, "port": port, "token": token, "workdir": workdir}.items() if v is not None}
     try:
@@ -78,7 +78,7 @@ def start(host: str | None, port: int | None, token: str | None, workdir: str | 
         with spinner(f"starting {blender}"):
             launched = launcher.start(blender=blender, background=background, env_overrides=env,
                                       blend_file=blend_file, factory_startup=factory_startup,
-                                      timeout=timeout)
+                                      timeout=timeout, token=config.token)
     except launcher.LaunchError as exc:
         raise Unreachable(str(exc)) from exc
     click.echo(f"blender-http: {launched.mode} Blender (pid {launched.pid}) listening on "

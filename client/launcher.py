@@ -49,8 +49,9 @@ def launch_script() -> Path:
 
 def start(*, blender: str, background: bool, env_overrides: dict[str, str],
           blend_file: str | None = None, factory_startup: bool = False,
-          timeout: float = 60.0) -> Launched:
-    """Launch Blender detached, wait until /health answers, and record it for stop()."""
+          timeout: float = 60.0, token: str | None = None) -> Launched:
+    """Launch Blender detached, wait until /health answers, and record it (with token,
+    the one the server was given however it came) for stop() and other commands."""
     folder = state.state_dir()
     tag = uuid.uuid4().hex[:12]
     ready = folder / f".ready-{tag}.json"
@@ -76,9 +77,7 @@ def start(*, blender: str, background: bool, env_overrides: dict[str, str],
         raise
     launched = Launched(pid=proc.pid, port=int(info["port"]), url=info["url"], mode=info["mode"],
                         blender=blender, log=str(log))
-    state.save(launched.port, {**dataclasses.asdict(launched),
-                               "token": env_overrides.get("BLENDER_HTTP_TOKEN") or os.environ.get(
-                                   "BLENDER_HTTP_TOKEN")})
+    state.save(launched.port, {**dataclasses.asdict(launched), "token": token})
     return launched
 
 

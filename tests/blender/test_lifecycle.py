@@ -141,6 +141,37 @@ def test_cli_start_background_and_stop(tmp_path: Path) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
+def test_cli_start_records_a_token_read_from_a_file(tmp_path: Path) -> None:
+    """A token from BLENDER_HTTP_TOKEN_FILE (a container secret) is recorded like one given
+    directly, so status and a graceful stop can authenticate."""
+    reason = servers.availability("background")
+    if reason:
+        missing(reason)
+    (tmp_path / "token").write_text("from-the-file\n")
+    env = {**os.environ, "BLENDER_HTTP_STATE_DIR": str(tmp_path / "state"),
+           "BLENDER_HTTP_TOKEN_FILE": str(tmp_path / "token")}
+    env.pop("BLENDER_HTTP_TOKEN", None)
+    cli = [sys.executable, "-m", "blender_http"]
+    started = subprocess.run([*cli, "start", "--background", "--factory-startup", "--port", "0"],
+                             env=env, capture_output=True, text=True, timeout=180)
+    assert started.returncode == 0, started.stderr
+    url = started.stdout.strip().splitlines()[-1]
+    pid = json.loads(next((tmp_path / "state").glob("server-*.json")).read_text())["pid"]
+    try:
+        assert httpx.post(url + "/exec", content=b"1").status_code == 401
+        headers = {"Authorization": "Bearer from-the-file"}
+        assert httpx.post(url + "/exec", content=b"1", headers=headers).json()["result"] == 1
+        status = subprocess.run([*cli, "status"], env=env, capture_output=True, text=True, timeout=60)
+        assert status.returncode == 0, status.stderr
+        stopped = subprocess.run([*cli, "stop"], env=env, capture_output=True, text=True, timeout=60)
+        assert stopped.returncode == 0, stopped.stderr
+        assert "shut down" in stopped.stdout  # through /shutdown, not a signal
+        assert not launcher.alive(pid)
+    finally:
+        if launcher.alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
 def test_cli_stop_without_a_server_exits_3(tmp_path: Path) -> None:
     env = {**os.environ, "BLENDER_HTTP_STATE_DIR": str(tmp_path)}
     done = subprocess.run([sys.executable, "-m", "blender_http", "stop"], env=env,
