@@ -7,7 +7,6 @@ import json
 import mimetypes
 import re
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,9 +21,6 @@ from .response import Response
 if TYPE_CHECKING:
     from .service import Service
 
-# How long an /exec waits past a job's deadline for the interrupt to land before it
-# answers 504 anyway (a long C operator cannot be stopped midway).
-TIMEOUT_GRACE_S = 2.0
 MAX_LONG_POLL_S = 300.0
 OCTET = "application/octet-stream"
 MAX_SCENE_PAGE = 1000
@@ -58,7 +54,7 @@ def exec_code(app: Service, req: Request) -> Response:
     """Run code and answer its envelope (or raw bytes with Accept: application/octet-stream)."""
     request = parse_exec(req.content_type, req.body(), req.query)
     job = app.submit(request, want_binary=req.accepts(OCTET), keep_result=False)
-    if not _wait_for(job):
+    if not tasks.wait(job):
         return _still_running(job)
     try:
         return exec_response(job)
@@ -344,12 +340,6 @@ def exec_response(job: jobs.Job) -> Response:
     status = exec_status(job)
     return Response.json(job.envelope, status=status,
                          headers={"Retry-After": "5"} if status == 503 else {})
-
-
-def _wait_for(job: jobs.Job) -> bool:
-    if job.deadline is None:
-        return job.done.wait()
-    return job.done.wait(max(0.0, job.deadline - time.monotonic()) + TIMEOUT_GRACE_S)
 
 
 def _still_running(job: jobs.Job) -> Response:

@@ -17,8 +17,8 @@ from .errors import HttpError
 if TYPE_CHECKING:
     from .service import Service
 
-# How long a caller waits past a task's deadline for the interrupt to land (a long C
-# operator, e.g. a render, ends first).
+# How long a caller (of /exec or a task) waits past a job's deadline for the interrupt
+# to land before it answers 504 anyway: a long C operator, e.g. a render, ends first.
 TIMEOUT_GRACE_S = 2.0
 
 Task = Callable[[jobs.Job], Any]
