@@ -1,0 +1,145 @@
+"""The FastAPI application: routers, the edge layer, error shapes, OpenAPI and /mcp."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse
+
+from . import __version__
+from .auth import KeyCheck
+from .core import Gateway
+from .docs_pages import add_docs
+from .edge import Edge
+from .errors import STATUS_TYPES, GatewayError, error_response
+from .models import ErrorResponse
+from .routes import ROUTERS
+from .settings import GatewaySettings
+
+log = logging.getLogger("blender_http_gateway")
+
+TAGS = [
+    {"name": "exec", "description": "Run Python inside Blender and wait for the result. `bpy`, "
+                                    "`C` (context), `D` (data), `args` and `WORKDIR` are bound."},
+    {"name": "jobs", "description": "Queue code, poll it (`?wait=` long-polls), stream its output "
+                                    "as server-sent events, cancel it. Job ids name their backend."},
+    {"name": "sessions", "description": "Named namespaces that keep variables between calls; each "
+                                        "lives on the backend its name hashes to."},
+    {"name": "files", "description": "The work folder of a backend (`WORKDIR` in code), streamed "
+                                     "both ways."},
+    {"name": "scene", "description": "Read the scene and its objects, render, export and import."},
+    {"name": "gateway", "description": "The gateway's own health and metrics."},
+]
+
+DESCRIPTION = """Run Python inside live Blenders over HTTP.
+
+The gateway speaks the add-on's API (same paths and bodies) in front of one or many Blender
+workers: it checks API keys, picks the least busy worker, keeps sessions and jobs on the worker
+that owns them, and streams events and files through.
+
+**Try it:** press *Authorize*, paste an API key, open `POST /exec`, *Try it out*, *Execute*.
+Every error has one shape: `{"ok": false, "error": {"type": ..., "message": ...}}`."""
+
+
+def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> FastAPI:
+    """The gateway app for settings; backends start and stop with the app's lifespan."""
+    gateway = gateway or Gateway(settings)
+    mcp_app = None
+    if settings.mcp:
+        from .mcp_tools import build_mcp, transport_security
+
+        mcp_server = build_mcp(gateway)
+        # Stateless: any gateway replica behind a load balancer can answer any MCP request.
+        mcp_app = mcp_server.streamable_http_app(
+            streamable_http_path="/", stateless_http=True,
+            transport_security=transport_security(settings.host))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await gateway.start()
+        try:
+            if mcp_app is not None:
+                async with mcp_server.session_manager.run():
+                    yield
+            else:
+                yield
+        finally:
+            await gateway.stop()
+
+    app = FastAPI(title="blender-http gateway", version=__version__, description=DESCRIPTION,
+                  lifespan=lifespan, docs_url=None, redoc_url=None, openapi_tags=TAGS,
+                  swagger_ui_parameters={"persistAuthorization": True, "displayRequestDuration": True})
+    app.state.gateway = gateway
+    for router in ROUTERS:
+        app.include_router(router)
+    if mcp_app is not None:
+        app.mount("/mcp", mcp_app)
+    add_docs(app)
+    _error_handlers(app)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    keys = KeyCheck(settings.all_api_keys())
+    app.add_middleware(Edge, keys=keys, metrics=gateway.metrics, log_access=settings.access_log)
+    return app
+
+
+def _error_handlers(app: FastAPI) -> None:
+    async def gateway_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, GatewayError)
+        return exc.response()
+
+    async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}"
+                             for e in exc.errors())
+        return error_response(400, "BadRequest", problems)
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HTTPException)
+        return error_response(exc.status_code, STATUS_TYPES.get(exc.status_code, "Error"),
+                              str(exc.detail), headers=dict(exc.headers or {}))
+
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        return error_response(500, "InternalError", f"the gateway failed: {type(exc).__name__}")
+
+    app.add_exception_handler(GatewayError, gateway_error)
+    app.add_exception_handler(Exception, unexpected)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(HTTPException, http_error)
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The schema, with bearer auth declared and FastAPI's own 422 shape replaced by ours."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                         routes=app.routes, tags=app.openapi_tags)
+    components = schema.setdefault("components", {})
+    components.setdefault("securitySchemes", {})["bearer"] = {
+        "type": "http", "scheme": "bearer", "description": "An API key of the gateway"}
+    schemas = components.setdefault("schemas", {})
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    error_ref = {"$ref": "#/components/schemas/ErrorResponse"}
+    if "ErrorResponse" not in schemas:
+        schemas["ErrorResponse"] = ErrorResponse.model_json_schema(
+            ref_template="#/components/schemas/{model}")
+    for path, operations in schema.get("paths", {}).items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            validation = responses.get("422", {})
+            if "HTTPValidationError" in str(validation):
+                del responses["422"]
+            responses.setdefault("400", {"description": "Malformed request",
+                                         "content": {"application/json": {"schema": error_ref}}})
+            if path != "/health":
+                operation["security"] = [{"bearer": []}]
+    app.openapi_schema = schema
+    return schema

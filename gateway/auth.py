@@ -1,0 +1,42 @@
+"""API keys: who may use the gateway. Checked in constant time against every key."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable
+
+# Reachable without a key: probes, and what a browser needs before the user can authorize.
+OPEN_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+OPEN_PREFIX = "/docs-assets/"
+
+
+def is_open(path: str) -> bool:
+    return path in OPEN_PATHS or path.startswith(OPEN_PREFIX)
+
+
+class KeyCheck:
+    def __init__(self, keys: Iterable[str]) -> None:
+        # Digests have one length, so comparing never leaks a key's length either.
+        self._digests = tuple(_digest(key) for key in keys)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self._digests)
+
+    def allows(self, authorization: str | None) -> bool:
+        """True for `Bearer <a known key>` (or for anything when no key is configured)."""
+        if not self._digests:
+            return True
+        scheme, _, given = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not given.strip():
+            return False
+        digest = _digest(given.strip())
+        found = False
+        for known in self._digests:  # no early exit: the time does not tell which key matched
+            found |= hmac.compare_digest(digest, known)
+        return found
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()

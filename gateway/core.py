@@ -1,0 +1,177 @@
+"""The gateway's moving parts in one object: settings, the HTTP client, backends, supervisor."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import json
+import secrets
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aiohttp
+from starlette.requests import Request
+from starlette.responses import Response
+
+from . import routing, upstream
+from .backends import Backend, BackendPool
+from .errors import GatewayError
+from .metrics import Metrics
+from .proxy import BodyTransform, Proxy, StreamTransform, Unreachable
+from .settings import GatewaySettings
+from .supervisor import Supervisor
+
+BACKEND_HEADER = "x-blender-backend"
+# Rewriters are built per backend: the retry of a refused request may land elsewhere.
+Rewrite = Callable[[Backend], BodyTransform]
+StreamRewrite = Callable[[Backend], StreamTransform]
+
+
+class Gateway:
+    def __init__(self, settings: GatewaySettings, metrics: Metrics | None = None) -> None:
+        self.settings = settings
+        self.metrics = metrics or Metrics()
+        token = settings.backend_token()
+        # Spawned workers always get a token: other local users must not reach them directly.
+        self.token = token or (secrets.token_urlsafe(32) if settings.spawn else None)
+        self.pool = BackendPool(urls=settings.backends, token=self.token,
+                                health_interval=settings.health_interval,
+                                dns_interval=settings.dns_interval, metrics=self.metrics)
+        self.session: aiohttp.ClientSession | None = None
+        self._proxy: Proxy | None = None
+        self.supervisor = (Supervisor(pool=self.pool, count=settings.spawn, mode=settings.mode,
+                                      token=self.token or "", metrics=self.metrics,
+                                      blender=settings.blender) if settings.spawn else None)
+
+    @property
+    def proxy(self) -> Proxy:
+        assert self._proxy is not None, "the gateway is not started"
+        return self._proxy
+
+    async def start(self) -> None:
+        # One session, kept-alive connections to every backend, made inside the running loop.
+        self.session = upstream.new_session(self.settings.connect_timeout)
+        self.pool.session = self.session
+        self._proxy = Proxy(self.session, self.token, self.metrics)
+        if self.supervisor is not None:
+            await self.supervisor.start()
+        await self.pool.start()
+
+    async def stop(self) -> None:
+        await self.pool.stop()
+        if self.supervisor is not None:
+            await self.supervisor.stop()
+        if self.session is not None:
+            await self.session.close()
+
+    # -- choosing a backend ------------------------------------------------------------
+
+    def pick(self, request: Request, session: str | None = None) -> Backend:
+        """The session's owner, else the backend the caller pinned, else the least busy."""
+        session = session or request.query_params.get("session")
+        if session:
+            return routing.session_owner(self.pool, session)
+        pinned = request.headers.get(BACKEND_HEADER)
+        if pinned:
+            return routing.pinned(self.pool, pinned)
+        return routing.least_busy(self.pool)
+
+    def pick_for_files(self, request: Request) -> Backend:
+        """Files live on one backend: the session's, the pinned one, else one per API key, so
+        a caller's uploads and downloads meet without any setting."""
+        if request.query_params.get("session") or request.headers.get(BACKEND_HEADER):
+            return self.pick(request)
+        caller = hashlib.sha256(request.headers.get("authorization", "").encode()).hexdigest()
+        return routing.session_owner(self.pool, caller, what="this API key's files")
+
+    async def forward(self, request: Request, path: str, *, route: str,
+                      body: bytes | AsyncIterator[bytes] | None = None,
+                      session: str | None = None, busy: bool = True, backend: Backend | None = None,
+                      rewrite: Rewrite | None = None,
+                      rewrite_stream: StreamRewrite | None = None) -> Response:
+        """Forward to the picked backend; a backend refusing the connection before the request
+        reached it is skipped once for another when the choice was free (least busy)."""
+        free = not (backend or session or request.query_params.get("session")
+                    or request.headers.get(BACKEND_HEADER))
+        backend = backend or self.pick(request, session)
+        try:
+            return await self.to(request, backend, path, route=route, body=body, busy=busy,
+                                 rewrite=rewrite, rewrite_stream=rewrite_stream)
+        except Unreachable:
+            others = [b for b in self.pool.healthy() if b is not backend]
+            if not (free and others) or not (body is None or isinstance(body, bytes)):
+                raise
+            retry = min(others, key=lambda b: b.load)
+            return await self.to(request, retry, path, route=route, body=body, busy=busy,
+                                 rewrite=rewrite, rewrite_stream=rewrite_stream)
+
+    async def to(self, request: Request, backend: Backend, path: str, *, route: str,
+                 body: bytes | AsyncIterator[bytes] | None = None, busy: bool = True,
+                 rewrite: Rewrite | None = None,
+                 rewrite_stream: StreamRewrite | None = None) -> Response:
+        """Forward to this backend (a session's or a job's owner)."""
+        response = await self.proxy.forward(
+            request, backend, path, route=route, body=body, busy=busy,
+            transform=rewrite(backend) if rewrite else None,
+            stream_transform=rewrite_stream(backend) if rewrite_stream else None)
+        response.headers[BACKEND_HEADER] = routing.backend_tag(backend)
+        return response
+
+    async def call(self, method: str, path: str, *, backend: Backend | None = None,
+                   session: str | None = None, json_body: Any = None,
+                   params: dict[str, Any] | None = None, busy: bool = True) -> tuple[Backend, Answer]:
+        """One request from inside the gateway (MCP tools), routed like a client's."""
+        if backend is None:
+            backend = (routing.session_owner(self.pool, session) if session
+                       else routing.least_busy(self.pool))
+        if busy:
+            backend.inflight += 1
+        try:
+            status, headers, content = await self.proxy.fetch(backend, method, path, params=params,
+                                                              json_body=json_body)
+        finally:
+            if busy:
+                backend.inflight -= 1
+        return backend, Answer(status, headers, content)
+
+    async def gather_json(self, request: Request, path: str,
+                          params: dict[str, str] | None = None) -> list[tuple[Backend, int, Any]]:
+        """GET path from every healthy backend (aggregated listings)."""
+        backends = self.pool.healthy()
+        if not backends:
+            raise routing.no_backend(self.pool)
+        answers = await asyncio.gather(*(self.proxy.fetch_json(b, request, path, params)
+                                         for b in backends), return_exceptions=True)
+        out = []
+        for backend, answer in zip(backends, answers, strict=True):
+            if isinstance(answer, GatewayError):
+                continue  # a backend lost meanwhile: list what the others hold
+            if isinstance(answer, BaseException):
+                raise answer
+            out.append((backend, *answer))
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class Answer:
+    """A backend's answer to an internal call (MCP tools): status, headers, body."""
+
+    status: int
+    headers: dict[str, str]
+    content: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+def session_in(body: bytes, content_type: str | None) -> str | None:
+    """The `session` of a JSON exec body, read without touching the body that is forwarded."""
+    if not content_type or "json" not in content_type or b'"session"' not in body:
+        return None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None  # the backend answers 400 with its own words
+    session = data.get("session") if isinstance(data, dict) else None
+    return session if isinstance(session, str) and session else None

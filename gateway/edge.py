@@ -1,0 +1,96 @@
+"""The outermost layer of every request: request id, API key, metrics and the access log.
+
+A plain ASGI middleware (not BaseHTTPMiddleware): it adds no task or queue per request and
+leaves streamed bodies alone."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .auth import KeyCheck, is_open
+from .errors import error_body
+from .metrics import Metrics
+
+access_log = logging.getLogger("blender_http_gateway.access")
+# A caller's request id is kept if it is short and printable (it lands in logs and headers).
+REQUEST_ID = re.compile(r"[\x21-\x7e]{1,128}\Z")
+
+
+class Edge:
+    def __init__(self, app: ASGIApp, *, keys: KeyCheck, metrics: Metrics, log_access: bool) -> None:
+        self.app = app
+        self.keys = keys
+        self.metrics = metrics
+        self.log_access = log_access
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        given = _header(scope, b"x-request-id")
+        request_id = given if given and REQUEST_ID.match(given) else uuid.uuid4().hex
+        state: dict[str, Any] = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        status = 500
+        raw_id = request_id.encode()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", ()))
+                # A backend echoes the id it was given: then it is there already.
+                if not any(key == b"x-request-id" for key, _ in headers):
+                    headers.append((b"x-request-id", raw_id))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            if not is_open(scope["path"]) and not self.keys.allows(_header(scope, b"authorization")):
+                await _unauthorized(send_with_id, bool(_header(scope, b"authorization")))
+            else:
+                await self.app(scope, receive, send_with_id)
+        finally:
+            seconds = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", None) or _mount_or_unmatched(scope["path"])
+            self.metrics.answered(template, scope["method"], status, seconds)
+            if self.log_access:
+                access_log.info("%s %s %s %d %.1fms backend=%s id=%s", _client(scope), scope["method"],
+                                scope["path"], status, seconds * 1000, state.get("backend", "-"),
+                                request_id)
+
+
+async def _unauthorized(send: Send, had_header: bool) -> None:
+    message = ("wrong API key" if had_header else
+               "missing API key: send 'Authorization: Bearer <key>'")
+    body = json.dumps(error_body("Unauthorized", message)).encode()
+    await send({"type": "http.response.start", "status": 401, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+        (b"www-authenticate", b'Bearer realm="blender-http"')]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _mount_or_unmatched(path: str) -> str:
+    # Unmatched paths would make one series per probe URL: fold them into one label.
+    return "/mcp" if path.startswith("/mcp") else "(unmatched)"
+
+
+def _client(scope: Scope) -> str:
+    client = scope.get("client")
+    return f"{client[0]}:{client[1]}" if client else "-"

@@ -1,0 +1,65 @@
+"""Prometheus metrics of the gateway, in a registry of its own (several apps per process in tests)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+# Exec round trips are sub-millisecond to minutes: buckets span both.
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+                   30, 60, 300)
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("blender_http_gateway_requests", "Requests answered by the gateway",
+                                ("route", "method", "status"), registry=self.registry)
+        self.latency = Histogram("blender_http_gateway_request_seconds",
+                                 "Time from request to response headers, by route",
+                                 ("route", "method"), buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.backend_requests = Counter("blender_http_gateway_backend_requests",
+                                        "Requests forwarded to a backend", ("route", "backend", "status"),
+                                        registry=self.registry)
+        self.backend_latency = Histogram("blender_http_gateway_backend_seconds",
+                                         "Time a backend took to answer (headers), by route",
+                                         ("route", "backend"), buckets=LATENCY_BUCKETS,
+                                         registry=self.registry)
+        self.inflight_gauge = Gauge("blender_http_gateway_backend_inflight",
+                                    "Requests this gateway has open to a backend", ("backend",),
+                                    registry=self.registry)
+        self.queue_depth = Gauge("blender_http_gateway_backend_queue_depth",
+                                 "Jobs queued on a backend (busy counts one), from its /health",
+                                 ("backend",), registry=self.registry)
+        self.healthy = Gauge("blender_http_gateway_backend_healthy", "1 while a backend is healthy",
+                             ("backend",), registry=self.registry)
+        self.restarts = Counter("blender_http_gateway_worker_restarts",
+                                "Spawned workers restarted after they died", ("worker",),
+                                registry=self.registry)
+
+    def observe(self, route: str, backend: str, status: int, seconds: float) -> None:
+        self.backend_requests.labels(route, backend, str(status)).inc()
+        self.backend_latency.labels(route, backend).observe(seconds)
+
+    def answered(self, route: str, method: str, status: int, seconds: float) -> None:
+        self.requests.labels(route, method, str(status)).inc()
+        self.latency.labels(route, method).observe(seconds)
+
+    def inflight(self, backend: str, count: int) -> None:
+        self.inflight_gauge.labels(backend).set(count)
+
+    def backend_state(self, backend: str, healthy: bool, queued: int, busy: bool) -> None:
+        self.healthy.labels(backend).set(1 if healthy else 0)
+        self.queue_depth.labels(backend).set(queued + int(busy))
+
+    def forget(self, backend: str) -> None:
+        """Drop the series of a backend that left (DNS), so dashboards do not show ghosts."""
+        for gauge in (self.inflight_gauge, self.queue_depth, self.healthy):
+            try:
+                gauge.remove(backend)
+            except KeyError:
+                pass
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,210 @@
+"""Forwarding one request to one backend: headers in, status and body (streamed) out,
+upstream failures translated into the one error shape."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from multidict import CIMultiDict
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from . import routing, upstream
+from .backends import Backend
+from .errors import GatewayError
+from .metrics import Metrics
+
+# Never forwarded upstream: hop-by-hop headers, the client's credentials (the gateway holds the
+# backend's token), and browser headers the add-on would rightly refuse from a foreign page.
+DROP_REQUEST = frozenset({
+    "host", "authorization", "connection", "keep-alive", "proxy-authorization", "te", "trailer",
+    "upgrade", "origin", "referer", "cookie", "sec-fetch-site", "sec-fetch-mode",
+    "sec-fetch-dest", "sec-fetch-user", "x-blender-backend", "x-request-id", "content-length",
+    "transfer-encoding",
+})
+DROP_RESPONSE = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "date",
+                           "server"})
+# Bodies up to this size (by Content-Length) are read whole; larger ones and streams flow through.
+BUFFER_LIMIT = 256 * 1024
+STREAMED_TYPES = ("text/event-stream", "application/octet-stream", "image/", "model/")
+
+BodyTransform = Callable[[bytes], bytes]
+StreamTransform = Callable[[AsyncIterator[bytes]], AsyncIterator[bytes]]
+
+
+class Unreachable(GatewayError):
+    """No connection to the backend could be opened: the request never reached it."""
+
+
+class Proxy:
+    def __init__(self, session: aiohttp.ClientSession, token: str | None, metrics: Metrics) -> None:
+        self.session = session
+        self._auth = f"Bearer {token}" if token else None
+        self.metrics = metrics
+
+    async def forward(self, request: Request, backend: Backend, path: str, *, route: str,
+                      body: bytes | AsyncIterator[bytes] | None = None, busy: bool = True,
+                      transform: BodyTransform | None = None,
+                      stream_transform: StreamTransform | None = None) -> Response:
+        """request sent to backend at path (with the same query), its answer returned.
+        busy: the request occupies the worker (counts toward least-busy routing).
+        transform: rewrites a JSON body (job ids); forces reading it whole.
+        stream_transform: rewrites a streamed body on its way through."""
+        headers = self._headers(request, body)
+        target = upstream.url(backend.url or "", path, request.url.query)
+        started = time.perf_counter()
+        if busy:
+            backend.inflight += 1
+            self.metrics.inflight(backend.key, backend.inflight)
+        try:
+            answer = await self.send(backend, request.method, target, headers, body)
+            response = await self._relay(answer, backend, transform, stream_transform)
+        except GatewayError as exc:
+            self.metrics.observe(route, backend.key, exc.status, time.perf_counter() - started)
+            raise
+        finally:
+            if busy:
+                backend.inflight -= 1
+                self.metrics.inflight(backend.key, backend.inflight)
+        request.scope.setdefault("state", {})["backend"] = backend.key
+        self.metrics.observe(route, backend.key, response.status_code, time.perf_counter() - started)
+        return response
+
+    async def fetch(self, backend: Backend, method: str, path: str, *,
+                    params: dict[str, Any] | None = None, json_body: Any = None,
+                    request_id: str | None = None) -> tuple[int, dict[str, str], bytes]:
+        """One request read whole (aggregated listings, MCP tools): status, headers, body."""
+        headers = {"authorization": self._auth} if self._auth else {}
+        if request_id:
+            headers["x-request-id"] = request_id
+        body = None
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+            headers["content-type"] = "application/json"
+        query = urlencode({k: v for k, v in (params or {}).items() if v is not None})
+        answer = await self.send(backend, method, upstream.url(backend.url or "", path, query),
+                                 headers, body)
+        try:
+            content = await answer.read()
+        except upstream.TRANSPORT_ERRORS as exc:
+            raise _died(backend, exc, "while answering") from exc
+        finally:
+            answer.release()
+        return answer.status, {k.lower(): v for k, v in answer.headers.items()}, content
+
+    async def fetch_json(self, backend: Backend, request: Request, path: str,
+                         params: dict[str, str] | None = None) -> tuple[int, Any]:
+        """GET path on backend as JSON (GET /jobs, /sessions over every backend)."""
+        status, _, content = await self.fetch(backend, "GET", path, params=params,
+                                              request_id=request.scope.get("state", {}).get("request_id"))
+        try:
+            return status, json.loads(content)
+        except ValueError as exc:
+            raise GatewayError(502, f"backend {backend.key} answered unreadably: {exc}",
+                               type="BadGateway") from exc
+
+    def _headers(self, request: Request, body: bytes | AsyncIterator[bytes] | None) -> CIMultiDict[str]:
+        headers: CIMultiDict[str] = CIMultiDict(
+            (k, v) for k, v in request.headers.items() if k not in DROP_REQUEST)
+        if body is not None and not isinstance(body, bytes) and "content-length" in request.headers:
+            headers["content-length"] = request.headers["content-length"]
+        if self._auth:
+            headers["authorization"] = self._auth
+        request_id = request.scope.get("state", {}).get("request_id")
+        if request_id:
+            headers["x-request-id"] = request_id
+        return headers
+
+    async def send(self, backend: Backend, method: str, target: Any, headers: Any,
+                   body: bytes | AsyncIterator[bytes] | None) -> aiohttp.ClientResponse:
+        """The backend's answer (headers read, body not yet), or 502 in the one error shape."""
+        lost = backend.lost()
+        if lost.done():
+            raise _lost_error(backend, lost.result())
+        sending = asyncio.ensure_future(self.session.request(
+            method, target, headers=headers, data=body, allow_redirects=False))
+        try:
+            # Wait for the answer or for the worker's death, whichever comes first: a request
+            # on a worker that died (or stopped answering health checks) ends now, not never.
+            await asyncio.wait((sending, lost), return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            sending.cancel()
+            raise
+        if not sending.done():
+            sending.cancel()
+            raise _lost_error(backend, lost.result())
+        try:
+            return sending.result()
+        except upstream.CONNECT_ERRORS as exc:
+            backend.healthy = False
+            backend.last_error = f"cannot connect: {upstream.describe(exc)}"
+            raise Unreachable(502, f"cannot reach backend {backend.key}: {upstream.describe(exc)}",
+                              type="BackendUnreachable") from exc
+        except upstream.TRANSPORT_ERRORS as exc:
+            backend.healthy = False  # the next health check tells whether it comes back
+            backend.last_error = f"connection dropped: {upstream.describe(exc)}"
+            raise _died(backend, exc, "before answering (it crashed, was killed or restarted)") from exc
+
+    async def _relay(self, answer: aiohttp.ClientResponse, backend: Backend,
+                     transform: BodyTransform | None,
+                     stream_transform: StreamTransform | None) -> Response:
+        headers = {k.lower(): v for k, v in answer.headers.items() if k.lower() not in DROP_RESPONSE}
+        _rewrite_job_headers(headers, backend)
+        length = answer.headers.get("content-length")
+        kind = answer.headers.get("content-type", "")
+        json_body = kind.startswith("application/json")
+        if (transform is not None and json_body) or (
+                length is not None and int(length) <= BUFFER_LIMIT and not kind.startswith(STREAMED_TYPES)):
+            try:
+                content = await answer.read()
+            except upstream.TRANSPORT_ERRORS as exc:
+                raise _died(backend, exc, "while answering") from exc
+            finally:
+                answer.release()
+            if transform is not None and json_body:
+                content = transform(content)
+            return Response(content, status_code=answer.status, headers=headers)
+        if length is not None:
+            headers["content-length"] = length
+        chunks = _stream(answer, kind)
+        if stream_transform is not None:
+            chunks = stream_transform(chunks)
+        return StreamingResponse(chunks, status_code=answer.status, headers=headers)
+
+
+async def _stream(answer: aiohttp.ClientResponse, kind: str) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in answer.content.iter_any():
+            yield chunk
+    except upstream.TRANSPORT_ERRORS as exc:
+        # The status is sent already; an event stream can still say why it ends.
+        if kind.startswith("text/event-stream"):
+            yield (b'event: error\ndata: {"ok":false,"error":{"type":"BackendDied","message":'
+                   b'"the backend dropped the connection: ' + type(exc).__name__.encode() + b'"}}\n\n')
+    finally:
+        answer.release()
+
+
+def _died(backend: Backend, exc: BaseException, when: str) -> GatewayError:
+    return GatewayError(502, f"backend {backend.key} dropped the connection {when}: "
+                             f"{upstream.describe(exc)}", type="BackendDied")
+
+
+def _rewrite_job_headers(headers: dict[str, str], backend: Backend) -> None:
+    job = headers.get("x-job-id")
+    if job:
+        headers["x-job-id"] = routing.job_id(backend, job)
+    location = headers.get("location")
+    if location and location.startswith("/jobs/"):
+        headers["location"] = "/jobs/" + routing.job_id(backend, location[len("/jobs/"):])
+
+
+def _lost_error(backend: Backend, reason: str) -> GatewayError:
+    return GatewayError(502, f"backend {backend.key} was lost while handling the request: {reason}",
+                        type="BackendDied")

@@ -1,0 +1,33 @@
+"""POST /exec: run code on a backend and wait for it."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from ..core import session_in
+from ..deps import GatewayDep, errors, json_body, read_body
+from ..jobids import exec_envelope
+from ..models import ErrorResponse, ExecRequest, ExecResult
+
+router = APIRouter(tags=["exec"])
+
+
+@router.post(
+    "/exec", summary="Run code and wait for its result",
+    openapi_extra=json_body(ExecRequest, text=True),
+    responses={
+        200: {"model": ExecResult, "description": "The code ran; with Accept: application/octet-stream "
+              "a bytes or numpy result is the raw body (X-Result-Dtype, X-Result-Shape)",
+              "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+        422: {"model": ErrorResponse, "description": "The code raised or did not compile"},
+        **errors(409, 413, 415, 504),
+    })
+async def exec_code(request: Request, gateway: GatewayDep) -> Response:
+    """Run Python in Blender: the value of the last expression comes back as JSON.
+
+    Sessions (`session` in the body) always run on the same backend. A text body (the code
+    itself, e.g. `curl --data-binary @script.py`) takes `?session=` and `?timeout=` instead."""
+    body = await read_body(request)
+    owner = session_in(body, request.headers.get("content-type")) or request.query_params.get("session")
+    return await gateway.forward(request, "/exec", route="/exec", body=body, session=owner,
+                                 rewrite=exec_envelope)

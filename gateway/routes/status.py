@@ -1,0 +1,36 @@
+"""The gateway's own state: health (open, for probes) and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+
+from .. import __version__
+from ..deps import GatewayDep, errors
+from ..metrics import CONTENT_TYPE
+from ..models import GatewayHealth
+
+router = APIRouter(tags=["gateway"])
+
+
+@router.get("/health", summary="Gateway and backend health (no key needed)",
+            response_model=GatewayHealth,
+            responses={503: {"model": GatewayHealth, "description": "No backend is healthy"}},
+            openapi_extra={"security": []})
+async def health(gateway: GatewayDep) -> JSONResponse:
+    """ok: every backend healthy; degraded: some; down: none (then 503)."""
+    backends = gateway.pool.all()
+    healthy = sum(1 for b in backends if b.healthy)
+    status = "ok" if healthy and healthy == len(backends) else "degraded" if healthy else "down"
+    body = {"status": status, "healthy": healthy, "total": len(backends), "version": __version__,
+            "backends": [b.view() for b in backends]}
+    return JSONResponse(body, status_code=200 if healthy else 503)
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response,
+            responses={200: {"description": "Prometheus text format",
+                             "content": {"text/plain": {"schema": {"type": "string"}}}},
+                       401: errors()[401]})
+async def metrics(gateway: GatewayDep) -> Response:
+    """Requests and latency by route and backend, queue depth per backend, worker restarts."""
+    return Response(gateway.metrics.render(), media_type=CONTENT_TYPE)

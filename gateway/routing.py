@@ -1,0 +1,97 @@
+"""Which backend a request goes to: least busy, or the one that owns its session or job.
+
+Sessions use rendezvous (highest-random-weight) hashing of the session name over the
+backends' stable keys. Every gateway replica that sees the same backends picks the same
+owner with no shared state, and when a backend joins or leaves only the sessions it owned
+move. Job ids carry their backend's key, so any replica can route them."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import random
+
+from .backends import Backend, BackendPool
+from .errors import GatewayError
+
+JOB_SEPARATOR = "."
+
+
+def least_busy(pool: BackendPool) -> Backend:
+    """The healthy backend with the least load (ties broken at random to spread work)."""
+    candidates = pool.healthy()
+    if not candidates:
+        raise no_backend(pool)
+    lowest = min(b.load for b in candidates)
+    return random.choice([b for b in candidates if b.load == lowest])
+
+
+def session_owner(pool: BackendPool, session: str, what: str | None = None) -> Backend:
+    """The backend that holds session `session` (healthy or not: a session never moves silently)."""
+    backends = pool.all()
+    if not backends:
+        raise no_backend(pool)
+    owner = max(backends, key=lambda b: _weight(b.key, session))
+    if not owner.healthy:
+        raise GatewayError(503, f"the backend that holds {what or f'session {session!r}'} ({owner.key}) is "
+                                f"not healthy: {owner.last_error or 'starting'}", type="BackendDown",
+                           headers={"Retry-After": "2"})
+    return owner
+
+
+def _weight(key: str, session: str) -> int:
+    digest = hashlib.blake2b(f"{key}\0{session}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+def job_id(backend: Backend, local_id: str) -> str:
+    """The gateway's id of a backend's job: the backend's key, encoded, then the local id."""
+    return _encode_key(backend.key) + JOB_SEPARATOR + local_id
+
+
+def job_backend(pool: BackendPool, global_id: str) -> tuple[Backend, str]:
+    """The backend and local id behind a gateway job id; 404 if it names no known backend."""
+    encoded, sep, local = global_id.rpartition(JOB_SEPARATOR)
+    backend = pool.get(_decode_key(encoded)) if sep and local else None
+    if backend is None:
+        raise GatewayError(404, f"no job {global_id!r} (unknown id, or its backend is gone)")
+    if not backend.healthy:
+        raise GatewayError(503, f"the backend of job {global_id!r} ({backend.key}) is not healthy: "
+                                f"{backend.last_error or 'starting'}", type="BackendDown",
+                           headers={"Retry-After": "2"})
+    return backend, local
+
+
+def backend_tag(backend: Backend) -> str:
+    """The opaque name of a backend that clients send back in X-Blender-Backend to pin to it."""
+    return _encode_key(backend.key)
+
+
+def pinned(pool: BackendPool, tag: str) -> Backend:
+    """The backend an X-Blender-Backend header names; 400 if none by that name."""
+    backend = pool.get(_decode_key(tag))
+    if backend is None:
+        raise GatewayError(400, f"X-Blender-Backend {tag!r} names no backend of this gateway")
+    if not backend.healthy:
+        raise GatewayError(503, f"the pinned backend {backend.key} is not healthy: "
+                                f"{backend.last_error or 'starting'}", type="BackendDown",
+                           headers={"Retry-After": "2"})
+    return backend
+
+
+def _encode_key(key: str) -> str:
+    return base64.urlsafe_b64encode(key.encode()).rstrip(b"=").decode("ascii")
+
+
+def _decode_key(encoded: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+    except ValueError:
+        return ""
+
+
+def no_backend(pool: BackendPool) -> GatewayError:
+    known = pool.all()
+    detail = "; ".join(f"{b.key}: {b.last_error or 'starting'}" for b in known) or "none configured"
+    return GatewayError(503, f"no healthy backend ({detail})", type="NoBackend",
+                        headers={"Retry-After": "2"})

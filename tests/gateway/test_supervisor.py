@@ -1,0 +1,153 @@
+"""--spawn: the gateway launches workers, answers 502 for a request on one that dies, and
+restarts it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from blender_http.launcher import alive
+from tests.blender import servers
+from tests.conftest import missing
+from tests.gateway import gateways
+from tests.gateway.conftest import KEY, _needs_module_mode
+
+RECOVERY_DEADLINE_S = 60.0
+
+
+@pytest.fixture(scope="module")
+def spawned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[gateways.Gateway]:
+    _needs_module_mode()
+    running = gateways.start(tmp_path_factory.mktemp("spawn"), "--spawn", "1", key=KEY)
+    yield running
+    running.stop()
+
+
+def worker_pid(client: httpx.Client) -> int:
+    backends = client.get("/health").json()["backends"]
+    assert [b["key"] for b in backends] == ["spawn-0"]
+    return int(backends[0]["pid"])
+
+
+def test_a_spawned_worker_runs_code(spawned: gateways.Gateway) -> None:
+    with spawned.client() as client:
+        answer = client.post("/exec", content="import bpy\nbpy.app.background")
+        assert answer.json()["result"] is True
+        assert client.get("/health").json()["backends"][0]["mode"] == "module"
+
+
+def test_sigkill_mid_job_is_502_at_once_then_the_worker_is_back(spawned: gateways.Gateway) -> None:
+    with spawned.client() as client:
+        pid = worker_pid(client)
+        outcome: dict[str, object] = {}
+
+        def long_exec() -> None:
+            try:
+                # The code would run for a minute: only the worker's death can end it sooner.
+                outcome["answer"] = client.post("/exec", content="import time\ntime.sleep(60)",
+                                                timeout=30.0)
+            except httpx.HTTPError as exc:
+                outcome["error"] = exc
+            outcome["ended"] = time.monotonic()
+
+        thread = threading.Thread(target=long_exec)
+        thread.start()
+        while not client.get("/health").json()["backends"][0]["inflight"]:
+            time.sleep(0.01)
+        time.sleep(0.2)  # the code is running now
+        killed_at = time.monotonic()
+        os.kill(pid, signal.SIGKILL)
+        thread.join(30)
+        answer = outcome.get("answer")
+        assert isinstance(answer, httpx.Response), outcome
+        assert answer.status_code == 502
+        assert answer.json()["error"]["type"] == "BackendDied"
+        assert "spawn-0" in answer.json()["error"]["message"]
+        print(f"502 after SIGKILL in {(float(outcome['ended']) - killed_at) * 1000:.0f} ms")  # type: ignore[arg-type]
+
+        recovered = None
+        deadline = time.monotonic() + RECOVERY_DEADLINE_S
+        while time.monotonic() < deadline:
+            answer = client.post("/exec", content="6 * 7")
+            if answer.status_code == 200:
+                recovered = time.monotonic()
+                break
+            assert answer.status_code in (502, 503), answer.text
+            time.sleep(0.05)
+        assert recovered is not None, spawned.log_text()[-3000:]
+        print(f"next request succeeded {(recovered - killed_at):.2f} s after SIGKILL")
+        assert answer.json()["result"] == 42
+        assert worker_pid(client) != pid
+        assert not alive(pid)
+        metrics = client.get("/metrics").text
+        assert 'blender_http_gateway_worker_restarts_total{worker="spawn-0"} 1.0' in metrics
+
+
+def test_an_event_stream_on_a_killed_worker_ends_with_an_error_event(spawned: gateways.Gateway) -> None:
+    with spawned.client() as client:
+        recover(client)
+        pid = worker_pid(client)
+        job = client.post("/jobs", content="import time\nprint('started', flush=True)\ntime.sleep(60)"
+                          ).json()["id"]
+        lines = []
+        with client.stream("GET", f"/jobs/{job}/events", timeout=30.0) as events:
+            for line in events.iter_lines():
+                lines.append(line)
+                if line.startswith("event: stdout"):
+                    os.kill(pid, signal.SIGKILL)
+        assert "event: error" in lines, lines
+        error = json.loads(lines[lines.index("event: error") + 1].removeprefix("data: "))
+        assert error["error"]["type"] == "BackendDied"
+        recover(client)
+
+
+def recover(client: httpx.Client) -> None:
+    """Wait until the spawned worker answers again (after a kill)."""
+    deadline = time.monotonic() + RECOVERY_DEADLINE_S
+    while time.monotonic() < deadline:
+        if client.post("/exec", content="1").status_code == 200:
+            return
+        time.sleep(0.05)
+    pytest.fail("the worker did not come back")
+
+
+def test_stopping_the_gateway_stops_its_workers(tmp_path_factory: pytest.TempPathFactory) -> None:
+    _needs_module_mode()
+    running = gateways.start(tmp_path_factory.mktemp("spawn-stop"), "--spawn", "2", key=KEY)
+    with running.client() as client:
+        pids = [int(b["pid"]) for b in client.get("/health").json()["backends"]]
+    assert len(pids) == 2 and all(alive(pid) for pid in pids)
+    # uvicorn shuts down gracefully, then re-raises the signal so the exit status tells it.
+    assert running.stop() in (0, -signal.SIGTERM)
+    assert "Application shutdown complete" in running.log_text()
+    deadline = time.monotonic() + 30
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(alive(pid) for pid in pids)
+
+
+def test_spawned_background_workers_run_a_blender_executable(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    reason = servers.availability("background")
+    if reason:
+        missing(reason)
+    running = gateways.start(tmp_path_factory.mktemp("spawn-bg"), "--spawn", "1", "--mode", "background",
+                             key=KEY)
+    try:
+        with running.client() as client:
+            backend = client.get("/health").json()["backends"][0]
+            assert backend["mode"] == "background"
+            answer = client.post("/exec", content="import bpy\n(bpy.app.background, bpy.app.binary_path)")
+            assert answer.status_code == 200, answer.text
+            background, binary = answer.json()["result"]
+            assert background is True
+            assert binary.endswith("blender")
+    finally:
+        running.stop()
