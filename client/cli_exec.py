@@ -7,6 +7,7 @@ import click
 from .cli_support import (
     client_errors,
     client_options,
+    code_options,
     connect,
     emit_json,
     parse_args,
@@ -38,13 +39,7 @@ def status(url: str | None, token: str | None, as_json: bool) -> None:
 
 
 @click.command("exec")
-@click.argument("source", required=False, metavar="[FILE | -]")
-@click.option("-c", "code", default=None, metavar="CODE", help="The code to run.")
-@click.option("--args", "args_json", default=None, metavar="JSON",
-              help="A JSON object bound to `args` in the code.")
-@click.option("--session", default=None, help="Run in this named persistent namespace.")
-@click.option("--timeout", type=float, default=None,
-              help="Seconds before the server interrupts the code.")
+@code_options
 @click.option("--json", "as_json", is_flag=True, help="Print the whole envelope as JSON.")
 @client_options
 def exec_command(source: str | None, code: str | None, args_json: str | None, session: str | None,

@@ -13,6 +13,7 @@ from .cli_support import (
     Quiet,
     client_errors,
     client_options,
+    code_options,
     connect,
     emit_json,
     failure_text,
@@ -31,13 +32,7 @@ def jobs() -> None:
 
 
 @jobs.command()
-@click.argument("source", required=False, metavar="[FILE | -]")
-@click.option("-c", "code", default=None, metavar="CODE", help="The code to run.")
-@click.option("--args", "args_json", default=None, metavar="JSON",
-              help="A JSON object bound to `args` in the code.")
-@click.option("--session", default=None, help="Run in this named persistent namespace.")
-@click.option("--timeout", type=float, default=None,
-              help="Seconds before the server interrupts the code.")
+@code_options
 @click.option("--json", "as_json", is_flag=True, help="Print the job as JSON.")
 @client_options
 def submit(source: str | None, code: str | None, args_json: str | None, session: str | None,

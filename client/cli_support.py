@@ -47,6 +47,17 @@ def client_options(func: F) -> F:
     return func
 
 
+def code_options(func: F) -> F:
+    """The code to run and how: shared by `exec` and `jobs submit`."""
+    func = click.option("--timeout", type=float, default=None,
+                        help="Seconds before the server interrupts the code.")(func)
+    func = click.option("--session", default=None, help="Run in this named persistent namespace.")(func)
+    func = click.option("--args", "args_json", default=None, metavar="JSON",
+                        help="A JSON object bound to `args` in the code.")(func)
+    func = click.option("-c", "code", default=None, metavar="CODE", help="The code to run.")(func)
+    return click.argument("source", required=False, metavar="[FILE | -]")(func)
+
+
 def connect(url: str | None, token: str | None) -> Blender:
     """A client for the server this command talks to."""
     try:

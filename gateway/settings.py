@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -15,6 +14,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from blender_http_addon.config import is_loopback, read_token_file
 
 CONFIG_ENV = "BLENDER_HTTP_GATEWAY_CONFIG"
 # Values people paste from examples; a gateway guarded by one of them is not guarded.
@@ -89,11 +90,12 @@ class GatewaySettings(BaseSettings):
         for path in (self.api_keys_file, self.token_file, self.config):
             if path is not None and not path.is_file():
                 raise ValueError(f"{path} is not a readable file")
+        self.backend_token()  # an empty or unreadable token file is refused here, at start
         keys = self.all_api_keys()
         if any(key.lower() in PLACEHOLDER_SECRETS for key in keys):
             raise ValueError("an API key is a placeholder value: generate a real one "
                              "(python -c 'import secrets; print(secrets.token_urlsafe(32))')")
-        if not keys and not _is_loopback(self.host):
+        if not keys and not is_loopback(self.host):
             raise ValueError(f"refusing to bind {self.host!r} without an API key: anyone who can "
                              "reach the port could run code. Set BLENDER_HTTP_API_KEYS (or "
                              "BLENDER_HTTP_API_KEYS_FILE), or bind 127.0.0.1.")
@@ -114,7 +116,7 @@ class GatewaySettings(BaseSettings):
         if self.token is not None and self.token.get_secret_value().strip():
             return self.token.get_secret_value().strip()
         if self.token_file is not None:
-            return self.token_file.read_text().strip() or None
+            return read_token_file(str(self.token_file))
         return None
 
     @classmethod
@@ -152,13 +154,3 @@ def _readable(exc: ValueError) -> str:
         message = str(error.get("msg", "")).removeprefix("Value error, ")
         parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts)
-
-
-def _is_loopback(host: str) -> bool:
-    host = host.strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -79,3 +79,11 @@ def test_cli_exits_2_on_unsafe_settings() -> None:
                            "--host", "0.0.0.0"], capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 2
     assert "without an API key" in done.stderr
+
+
+def test_an_empty_token_file_is_refused_at_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "token").write_text("\n")
+    monkeypatch.setenv("BLENDER_HTTP_TOKEN_FILE", str(tmp_path / "token"))
+    monkeypatch.delenv("BLENDER_HTTP_TOKEN", raising=False)
+    with pytest.raises(SettingsError, match="empty"):
+        load_settings(backends=["http://w:1"])
