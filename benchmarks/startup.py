@@ -11,25 +11,41 @@ from pathlib import Path
 
 from .targets import XVFB, blender_command, free_port, stop, wait_ready
 
-EXPLAINED = """Each mode's baseline is the same program starting and quitting with nothing of ours:
-`import bpy` for module mode, `blender -b --python-expr` for background, and for the GUI a
-desktop Blender that quits from its first timer (its event loop is running by then).
-Background mode is measured through the CLI, `blender-http start --background`, as users
-start it; it returns once /health answers."""
+EXPLAINED = """Each mode's baseline is the same program with nothing of ours, timed until its
+first line of Python runs (a marker file appears): `import bpy` for module mode,
+`blender -b --python-expr` for background, and for the GUI a desktop Blender's first
+timer (its event loop is running by then). Background mode is measured through the CLI,
+`blender-http start --background`, as users start it; it returns once /health answers."""
 
-BASELINES = {
-    "module": [sys.executable, "-c", "import bpy"],
-    "background": ["blender", "--background", "--factory-startup", "--python-expr", "import bpy"],
-    "gui": [*XVFB, "blender", "--factory-startup", "--python-expr",
-            "import bpy; bpy.app.timers.register(lambda: bpy.ops.wm.quit_blender(), first_interval=0)"],
-}
+
+def _baselines(mark: str) -> dict[str, list[str]]:
+    touch = f"open({mark!r}, 'w').close()"
+    return {
+        "module": [sys.executable, "-c", f"import bpy; {touch}"],
+        "background": ["blender", "--background", "--factory-startup", "--python-expr", touch],
+        "gui": [*XVFB, "blender", "--factory-startup", "--python-expr",
+                "import bpy\n"
+                f"def first():\n    {touch}\n    bpy.ops.wm.quit_blender()\n"
+                "bpy.app.timers.register(first, first_interval=0)"],
+    }
 
 
 def baseline_s(mode: str) -> float:
-    start = time.perf_counter()
-    subprocess.run(BASELINES[mode], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
-                   timeout=120)
-    return time.perf_counter() - start
+    """Seconds from launch until the program runs its first line of Python."""
+    with tempfile.TemporaryDirectory(prefix=f"bench-own-{mode}-") as folder:
+        mark = Path(folder) / "ran"
+        start = time.perf_counter()
+        proc = subprocess.Popen(_baselines(str(mark))[mode], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            while not mark.exists():
+                if proc.poll() is not None and not mark.exists():
+                    raise RuntimeError(f"{mode} baseline exited with {proc.returncode} before it ran")
+                time.sleep(0.002)
+            elapsed = time.perf_counter() - start
+        finally:
+            stop(proc, None)
+        return elapsed
 
 
 def healthy_s(mode: str) -> float:
