@@ -30,9 +30,9 @@ stdout and stderr per job, checks `Host`, `Origin` and the token, validates the 
 kept-alive connections itself, with no thread hand-off, so what is left is that Python
 work: compare the server CPU per request in the 1-client rows of the throughput table.
 With 8 or more clients the floor's threads contend for the GIL and blender-http's single
-main thread keeps up with it. The ratio moves with the machine's load: the floor slows
-more than blender-http on a busy machine (1.15 to 1.25 in runs beside other work, 1.3 to
-1.4 on an idle machine)."""
+main thread keeps up with it. The ratio moves from run to run on this shared machine,
+mostly with the floor: 1.15 to 1.37 over the full runs so far, with the floor's p50
+between 0.13 and 0.17 ms and blender-http's between 0.17 and 0.20 ms."""
 
 
 @dataclasses.dataclass(frozen=True)
