@@ -8,27 +8,56 @@
 
 __version__ = "0.1.0"
 
-from .async_client import AsyncBlender, AsyncJob, AsyncSession
-from .envelope import ExecResult
-from .errors import (
-    AuthError,
-    BadRequest,
-    BlenderError,
-    Conflict,
-    ConnectError,
-    ExecCancelled,
-    ExecError,
-    ExecTimeout,
-    JobNotFinished,
-    NotFound,
-    RequestTimeout,
-    ServerError,
-    StatusError,
-    TransportError,
-    Unavailable,
-)
-from .jobs import JobEvent, JobInfo
-from .sync_client import Blender, Job, Session
+import importlib as _importlib
+import typing as _typing
+
+if _typing.TYPE_CHECKING:
+    from .async_client import AsyncBlender, AsyncJob, AsyncSession
+    from .envelope import ExecResult
+    from .errors import (
+        AuthError,
+        BadRequest,
+        BlenderError,
+        Conflict,
+        ConnectError,
+        ExecCancelled,
+        ExecError,
+        ExecTimeout,
+        JobNotFinished,
+        NotFound,
+        RequestTimeout,
+        ServerError,
+        StatusError,
+        TransportError,
+        Unavailable,
+    )
+    from .jobs import JobEvent, JobInfo
+    from .sync_client import Blender, Job, Session
+
+# Where each public name lives. Loaded on first use, so that the CLI's server commands
+# (serve, start, stop) do not wait for httpx to import.
+_HOMES = {
+    "AsyncBlender": "async_client", "AsyncJob": "async_client", "AsyncSession": "async_client",
+    "Blender": "sync_client", "Job": "sync_client", "Session": "sync_client",
+    "ExecResult": "envelope", "JobEvent": "jobs", "JobInfo": "jobs",
+}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    if name in _HOMES:
+        module = _HOMES[name]
+    elif name in __all__ and name != "__version__":
+        module = "errors"
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "AsyncBlender",

@@ -4,6 +4,7 @@ cli_exec.py, cli_jobs.py and cli_install.py."""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import click
@@ -11,10 +12,29 @@ import click
 from blender_http_addon.config import Config, ConfigError
 
 from . import __version__, launcher, state
-from .cli_exec import exec_command, status
-from .cli_install import find_blender, install
-from .cli_jobs import jobs
-from .cli_support import Unreachable, spinner
+from .cli_terminal import Unreachable, spinner
+
+# The client commands, imported when run (or listed in --help): the server commands start
+# Blender and should not wait for the HTTP client library to load first.
+CLIENT_COMMANDS = {
+    "status": "cli_exec:status",
+    "exec": "cli_exec:exec_command",
+    "jobs": "cli_jobs:jobs",
+    "install": "cli_install:install",
+    "find-blender": "cli_install:find_blender",
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *CLIENT_COMMANDS])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in CLIENT_COMMANDS:
+            module, attr = CLIENT_COMMANDS[name].split(":")
+            command: click.Command = getattr(importlib.import_module(f"{__package__}.{module}"), attr)
+            return command
+        return super().get_command(ctx, name)
 
 
 def _server_options(func: Any) -> Any:
@@ -29,7 +49,7 @@ def _server_options(func: Any) -> Any:
     return func
 
 
-@click.group()
+@click.group(cls=_LazyGroup)
 @click.version_option(__version__, prog_name="blender-http")
 def main() -> None:
     """Run Python inside a live Blender from anything that speaks HTTP."""
@@ -128,13 +148,6 @@ def gateway(gateway_args: tuple[str, ...]) -> None:
         raise click.UsageError(f"the gateway is not installed ({exc}): "
                                "pip install 'blender-http[gateway]'") from exc
     gateway_main(args=list(gateway_args), prog_name="blender-http gateway")
-
-
-main.add_command(status)
-main.add_command(exec_command)
-main.add_command(jobs)
-main.add_command(install)
-main.add_command(find_blender)
 
 
 if __name__ == "__main__":

@@ -13,8 +13,8 @@ from .cli_support import (
     parse_args,
     print_result,
     read_code,
-    spinner,
 )
+from .cli_terminal import spinner
 from .errors import BlenderError
 from .sync_client import Job
 

@@ -7,7 +7,8 @@ import sys
 import click
 
 from . import discovery, installer
-from .cli_support import Failed, Unreachable, emit_json, spinner
+from .cli_support import emit_json
+from .cli_terminal import Failed, Unreachable, spinner
 
 
 @click.command()

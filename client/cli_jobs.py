@@ -8,9 +8,6 @@ import sys
 import click
 
 from .cli_support import (
-    EXIT_FAILED,
-    Failed,
-    Quiet,
     client_errors,
     client_options,
     code_options,
@@ -20,8 +17,8 @@ from .cli_support import (
     parse_args,
     print_result,
     read_code,
-    spinner,
 )
+from .cli_terminal import EXIT_FAILED, Failed, Quiet, spinner
 from .errors import ExecError
 from .jobs import JobInfo
 

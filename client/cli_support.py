@@ -1,5 +1,5 @@
-"""What the CLI's commands share: exit codes, the --url/--token options, turning client
-errors into exit codes, spinners on a terminal only, and printing results."""
+"""What the client commands share: the --url/--token and code options, turning client
+errors into exit codes, and printing results."""
 
 from __future__ import annotations
 
@@ -13,28 +13,12 @@ from typing import Any, TypeVar
 import click
 
 from . import server_choice
+from .cli_terminal import EXIT_FAILED, Failed, Quiet, Unreachable
 from .envelope import ExecResult
 from .errors import BlenderError, ExecError, ServerError, StatusError, TransportError, Unavailable
 from .sync_client import Blender
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class Unreachable(click.ClickException):
-    """Blender cannot be reached or started (exit 3)."""
-
-    exit_code = EXIT_UNREACHABLE
-
-
-class Failed(click.ClickException):
-    """The code, the job or the request failed (exit 1)."""
-
-    exit_code = EXIT_FAILED
-
-
-class Quiet(click.exceptions.Exit):
-    """Exit with a status after the output has already said why."""
 
 
 def client_options(func: F) -> F:
@@ -153,35 +137,6 @@ def parse_args(text: str | None) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         raise click.BadParameter("must be a JSON object, e.g. '{\"n\": 3}'", param_hint="--args")
     return value
-
-
-class spinner:
-    """A rich spinner on a terminal; nothing when output is piped or captured."""
-
-    def __init__(self, text: str) -> None:
-        self._status: Any = None
-        if sys.stderr.isatty():
-            from rich.console import Console
-
-            self._status = Console(stderr=True).status(text)
-
-    @property
-    def active(self) -> bool:
-        """True when the spinner shows (stderr is a terminal)."""
-        return self._status is not None
-
-    def update(self, text: str) -> None:
-        if self._status is not None:
-            self._status.update(text)
-
-    def __enter__(self) -> spinner:
-        if self._status is not None:
-            self._status.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._status is not None:
-            self._status.__exit__(*exc)
 
 
 def _write(stream: Any, text: str) -> None:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import http.client
 import json
 import os
 import signal
 import subprocess
 import time
+import urllib.parse
 import uuid
 from pathlib import Path
-
-import httpx
 
 from . import discovery, state
 
@@ -95,19 +95,32 @@ def _wait_ready(proc: subprocess.Popen[bytes], ready: Path, log: Path, timeout: 
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, deadline: float) -> None:
-    # trust_env=False: the Blender we started is ours to reach directly, never via a proxy.
-    with httpx.Client(timeout=2.0, trust_env=False) as client:
-        while True:
-            try:
-                if client.get(url + "/health").status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None:
-                raise LaunchError(f"Blender exited with status {proc.returncode}:\n{_tail(log)}")
-            if time.monotonic() > deadline:
-                raise LaunchError(f"{url}/health did not answer in time:\n{_tail(log)}")
-            time.sleep(0.01)
+    while True:
+        try:
+            if _call("GET", url, "/health", {}, timeout=2.0) == 200:
+                return
+        except (OSError, http.client.HTTPException):
+            pass
+        if proc.poll() is not None:
+            raise LaunchError(f"Blender exited with status {proc.returncode}:\n{_tail(log)}")
+        if time.monotonic() > deadline:
+            raise LaunchError(f"{url}/health did not answer in time:\n{_tail(log)}")
+        time.sleep(0.01)
+
+
+def _call(method: str, url: str, path: str, headers: dict[str, str], timeout: float) -> int:
+    """The status of one request to a server we started. http.client, not httpx: it is
+    ours to reach directly (never through a proxy from the environment), and `start`
+    should not wait for a client library to import."""
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
+    try:
+        conn.request(method, path, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()
 
 
 def stop(record: dict[str, object], timeout: float = 30.0) -> str:
@@ -117,8 +130,8 @@ def stop(record: dict[str, object], timeout: float = 30.0) -> str:
     how = "shut down"
     headers = {"Authorization": f"Bearer {record['token']}"} if record.get("token") else {}
     try:
-        httpx.post(f"{record['url']}/shutdown", headers=headers, timeout=5.0, trust_env=False)
-    except httpx.HTTPError:
+        _call("POST", str(record["url"]), "/shutdown", headers, timeout=5.0)
+    except (OSError, http.client.HTTPException):
         how = "terminated"
     if not _wait_gone(pid, timeout):
         how = "terminated"
