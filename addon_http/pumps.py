@@ -7,6 +7,7 @@ POSIX, on idle connections too (main_loop.py); bpy.app.timers never fire under
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -33,6 +34,11 @@ def run_blocking(service: Service) -> None:
     # This process serves jobs and nothing else, so trade a little throughput of
     # contended threads for answers that come in a few ms.
     sys.setswitchinterval(SWITCH_INTERVAL_S)
+    # Everything loaded so far (Blender's modules and types, the server) lives as long as
+    # the process. Frozen, full collections no longer walk it: they took ~30 ms each,
+    # every few thousand requests, and about 2 us of every request on average.
+    gc.collect()
+    gc.freeze()
     try:
         if os.name == "posix":
             MainLoop(service).run()
