@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse
 
 from . import __version__
 from .auth import KeyCheck
+from .browser import BrowserCheck
 from .core import Gateway
 from .docs_pages import add_docs
 from .edge import Edge
@@ -85,7 +86,9 @@ def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> Fas
     _error_handlers(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     keys = KeyCheck(settings.all_api_keys())
-    app.add_middleware(Edge, keys=keys, metrics=gateway.metrics, log_access=settings.access_log)
+    browsers = BrowserCheck(open_gateway=not keys.enabled, allowed_origins=settings.allowed_origins)
+    app.add_middleware(Edge, keys=keys, browsers=browsers, metrics=gateway.metrics,
+                       log_access=settings.access_log)
     return app
 
 

@@ -1,4 +1,5 @@
-"""The outermost layer of every request: request id, API key, metrics and the access log.
+"""The outermost layer of every request: request id, API key, browser checks, metrics and
+the access log.
 
 A plain ASGI middleware (not BaseHTTPMiddleware): it adds no task or queue per request and
 leaves streamed bodies alone."""
@@ -15,6 +16,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth import KeyCheck, is_open
+from .browser import BrowserCheck
 from .errors import error_body
 from .metrics import Metrics
 
@@ -24,9 +26,11 @@ REQUEST_ID = re.compile(r"[\x21-\x7e]{1,128}\Z")
 
 
 class Edge:
-    def __init__(self, app: ASGIApp, *, keys: KeyCheck, metrics: Metrics, log_access: bool) -> None:
+    def __init__(self, app: ASGIApp, *, keys: KeyCheck, browsers: BrowserCheck, metrics: Metrics,
+                 log_access: bool) -> None:
         self.app = app
         self.keys = keys
+        self.browsers = browsers
         self.metrics = metrics
         self.log_access = log_access
 
@@ -54,7 +58,12 @@ class Edge:
             await send(message)
 
         try:
-            if not is_open(scope["path"]) and not self.keys.allows(_header(scope, b"authorization")):
+            refusal = None if is_open(scope["path"]) else self.browsers.refusal(
+                _header(scope, b"host"), _header(scope, b"origin"), _header(scope, b"sec-fetch-site"),
+                (scope.get("server") or (None, None))[1])
+            if refusal is not None:
+                await _answer(send_with_id, 403, "Forbidden", refusal)
+            elif not is_open(scope["path"]) and not self.keys.allows(_header(scope, b"authorization")):
                 await _unauthorized(send_with_id, bool(_header(scope, b"authorization")))
             else:
                 await self.app(scope, receive, send_with_id)
@@ -72,10 +81,16 @@ class Edge:
 async def _unauthorized(send: Send, had_header: bool) -> None:
     message = ("wrong API key" if had_header else
                "missing API key: send 'Authorization: Bearer <key>'")
-    body = json.dumps(error_body("Unauthorized", message)).encode()
-    await send({"type": "http.response.start", "status": 401, "headers": [
+    await _answer(send, 401, "Unauthorized", message,
+                  [(b"www-authenticate", b'Bearer realm="blender-http"')])
+
+
+async def _answer(send: Send, status: int, type: str, message: str,
+                  headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    body = json.dumps(error_body(type, message)).encode()
+    await send({"type": "http.response.start", "status": status, "headers": [
         (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-        (b"www-authenticate", b'Bearer realm="blender-http"')]})
+        *(headers or [])]})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -67,8 +67,12 @@ class GatewaySettings(BaseSettings):
     token: SecretStr | None = Field(None, validation_alias=AliasChoices("token", "BLENDER_HTTP_TOKEN"))
     token_file: Path | None = Field(
         None, validation_alias=AliasChoices("token_file", "BLENDER_HTTP_TOKEN_FILE"))
+    # Pages on other origins allowed to call the gateway from a browser (its own always may).
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("allowed_origins", "BLENDER_HTTP_ALLOWED_ORIGINS"))
 
-    _split_lists = field_validator("backends", "api_keys", mode="before")(_split)
+    _split_lists = field_validator("backends", "api_keys", "allowed_origins", mode="before")(_split)
 
     @field_validator("backends")
     @classmethod
