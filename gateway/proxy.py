@@ -90,12 +90,7 @@ class Proxy:
         query = urlencode({k: v for k, v in (params or {}).items() if v is not None})
         answer = await self.send(backend, method, upstream.url(backend.url or "", path, query),
                                  headers, body)
-        try:
-            content = await answer.read()
-        except upstream.TRANSPORT_ERRORS as exc:
-            raise _died(backend, exc, "while answering") from exc
-        finally:
-            answer.release()
+        content = await _read_all(answer, backend)
         return answer.status, {k.lower(): v for k, v in answer.headers.items()}, content
 
     async def fetch_json(self, backend: Backend, request: Request, path: str,
@@ -161,12 +156,7 @@ class Proxy:
         json_body = kind.startswith("application/json")
         if (transform is not None and json_body) or (
                 length is not None and int(length) <= BUFFER_LIMIT and not kind.startswith(STREAMED_TYPES)):
-            try:
-                content = await answer.read()
-            except upstream.TRANSPORT_ERRORS as exc:
-                raise _died(backend, exc, "while answering") from exc
-            finally:
-                answer.release()
+            content = await _read_all(answer, backend)
             if transform is not None and json_body:
                 content = transform(content)
             return Response(content, status_code=answer.status, headers=headers)
@@ -187,6 +177,16 @@ async def _stream(answer: aiohttp.ClientResponse, kind: str) -> AsyncIterator[by
         if kind.startswith("text/event-stream"):
             yield (b'event: error\ndata: {"ok":false,"error":{"type":"BackendDied","message":'
                    b'"the backend dropped the connection: ' + type(exc).__name__.encode() + b'"}}\n\n')
+    finally:
+        answer.release()
+
+
+async def _read_all(answer: aiohttp.ClientResponse, backend: Backend) -> bytes:
+    """The whole body of a backend's answer; a connection lost meanwhile is a 502."""
+    try:
+        return await answer.read()
+    except upstream.TRANSPORT_ERRORS as exc:
+        raise _died(backend, exc, "while answering") from exc
     finally:
         answer.release()
 

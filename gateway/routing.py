@@ -55,11 +55,7 @@ def job_backend(pool: BackendPool, global_id: str) -> tuple[Backend, str]:
     backend = pool.get(_decode_key(encoded)) if sep and local else None
     if backend is None:
         raise GatewayError(404, f"no job {global_id!r} (unknown id, or its backend is gone)")
-    if not backend.healthy:
-        raise GatewayError(503, f"the backend of job {global_id!r} ({backend.key}) is not healthy: "
-                                f"{backend.last_error or 'starting'}", type="BackendDown",
-                           headers={"Retry-After": "2"})
-    return backend, local
+    return _healthy(backend, f"the backend of job {global_id!r}"), local
 
 
 def backend_tag(backend: Backend) -> str:
@@ -72,8 +68,13 @@ def pinned(pool: BackendPool, tag: str) -> Backend:
     backend = pool.get(_decode_key(tag))
     if backend is None:
         raise GatewayError(400, f"X-Blender-Backend {tag!r} names no backend of this gateway")
+    return _healthy(backend, "the pinned backend")
+
+
+def _healthy(backend: Backend, which: str) -> Backend:
+    """backend, or 503 when it is down: its jobs and sessions live there and nowhere else."""
     if not backend.healthy:
-        raise GatewayError(503, f"the pinned backend {backend.key} is not healthy: "
+        raise GatewayError(503, f"{which} ({backend.key}) is not healthy: "
                                 f"{backend.last_error or 'starting'}", type="BackendDown",
                            headers={"Retry-After": "2"})
     return backend
