@@ -85,7 +85,7 @@ class ThreadStream:
         elif self._fallback is not None:
             try:
                 self._fallback.write(text)
-            except Exception:
+            except Exception:  # a closed or broken console must not fail the thread that printed
                 pass
         return len(text)
 
@@ -93,7 +93,7 @@ class ThreadStream:
         if threading.get_ident() != self._owner and self._fallback is not None:
             try:
                 self._fallback.flush()
-            except Exception:
+            except Exception:  # as in write()
                 pass
 
     def writelines(self, lines: Any) -> None:
