@@ -58,11 +58,12 @@ def healthy_s(mode: str) -> float:
         start = time.perf_counter()
         proc = subprocess.Popen(blender_command(mode), env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True)
+        url = None
         try:
             url = wait_ready(proc, ready)
             elapsed = time.perf_counter() - start
         finally:
-            stop(proc, url if ready.exists() else None)
+            stop(proc, url)
         return elapsed
 
 

@@ -55,12 +55,13 @@ def server(mode: str, env: dict[str, str] | None = None) -> Iterator[str]:
                 "BLENDER_HTTP_WORKDIR": str(folder / "work"), **(env or {})}
     proc = subprocess.Popen(command, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
+    url = None  # set once it answers; the floor has no /shutdown
     try:
         url = wait_ready(proc, ready)
         PIDS[url] = proc.pid
         yield url
     finally:
-        stop(proc, None if mode == FLOOR else url if ready.exists() else None)
+        stop(proc, None if mode == FLOOR else url)
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -114,24 +115,26 @@ def connection(url: str, timeout: float = 60.0) -> http.client.HTTPConnection:
     return http.client.HTTPConnection(host, int(port), timeout=timeout)
 
 
-def get(url: str, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+def request(url: str, method: str, path: str, body: bytes | None = None,
+            headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers by lower-case name, body) of one request on a connection of its own."""
     conn = connection(url)
     try:
-        conn.request("GET", path, headers=headers or {})
+        conn.request(method, path, body=body, headers=headers or {})
         response = conn.getresponse()
-        return response.status, response.read()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
     finally:
         conn.close()
+
+
+def get(url: str, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    status, _, body = request(url, "GET", path, headers=headers)
+    return status, body
 
 
 def post(url: str, path: str, body: bytes, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-    conn = connection(url)
-    try:
-        conn.request("POST", path, body=body, headers={"Content-Type": "text/plain", **(headers or {})})
-        response = conn.getresponse()
-        return response.status, response.read()
-    finally:
-        conn.close()
+    status, _, answer = request(url, "POST", path, body, {"Content-Type": "text/plain", **(headers or {})})
+    return status, answer
 
 
 def gateway_available() -> str | None:

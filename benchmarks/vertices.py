@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .targets import connection, post
+from .targets import post, request
 
 OBJECT = "Bench1M"
 CREATE = f"""
@@ -37,17 +37,6 @@ def create_mesh(url: str, count: int) -> None:
         raise RuntimeError(f"could not create the mesh: {status} {body[:300]!r}")
 
 
-def _request(url: str, method: str, path: str, body: bytes | None, headers: dict[str, str]
-             ) -> tuple[int, dict[str, str], bytes]:
-    conn = connection(url)
-    try:
-        conn.request(method, path, body=body, headers=headers)
-        response = conn.getresponse()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-    finally:
-        conn.close()
-
-
 def _decode_binary(status: int, headers: dict[str, str], body: bytes) -> np.ndarray:
     if status != 200:
         raise RuntimeError(f"binary fetch failed: {status} {body[:300]!r}")
@@ -56,12 +45,12 @@ def _decode_binary(status: int, headers: dict[str, str], body: bytes) -> np.ndar
 
 
 def via_exec_binary(url: str) -> np.ndarray:
-    return _decode_binary(*_request(url, "POST", "/exec", FETCH.format("").encode(),
+    return _decode_binary(*request(url, "POST", "/exec", FETCH.format("").encode(),
                                     {"Content-Type": "text/plain", "Accept": "application/octet-stream"}))
 
 
 def via_exec_json(url: str) -> np.ndarray:
-    status, _, body = _request(url, "POST", "/exec", FETCH.format(".tolist()").encode(),
+    status, _, body = request(url, "POST", "/exec", FETCH.format(".tolist()").encode(),
                                {"Content-Type": "text/plain"})
     if status != 200:
         raise RuntimeError(f"JSON fetch failed: {status} {body[:300]!r}")
@@ -69,7 +58,7 @@ def via_exec_json(url: str) -> np.ndarray:
 
 
 def via_vertices_endpoint(url: str) -> np.ndarray:
-    return _decode_binary(*_request(url, "GET", f"/objects/{OBJECT}/vertices", None,
+    return _decode_binary(*request(url, "GET", f"/objects/{OBJECT}/vertices", None,
                                     {"Accept": "application/octet-stream"}))
 
 
