@@ -11,6 +11,9 @@ from typing import Any, BinaryIO
 from .errors import HttpError
 
 CHUNK = 256 * 1024
+# Where the server keeps files in flight for one request (renders, exports, imports, see
+# scratch.py): not listed, and not reachable through client paths.
+INTERNAL = ".blender-http"
 
 
 class WorkFolder:
@@ -22,9 +25,10 @@ class WorkFolder:
         os.umask(umask)
         self._file_mode = 0o666 & ~umask
 
-    def resolve(self, relative: str) -> Path:
+    def resolve(self, relative: str, *, internal: bool = False) -> Path:
         """The real path for a client-given relative path; 400 for anything that leaves
-        the folder: '..', absolute paths, NUL bytes, or links pointing outside."""
+        the folder: '..', absolute paths, NUL bytes, or links pointing outside, and for the
+        server's own folder of files in flight unless internal."""
         if not relative or "\x00" in relative or "\\" in relative:
             raise HttpError(400, "invalid file path")
         if relative.startswith("/") or Path(relative).is_absolute():
@@ -35,17 +39,20 @@ class WorkFolder:
         path = (self.root / relative).resolve()
         if path != self.root and self.root not in path.parents:
             raise HttpError(400, "the path leads outside the files folder")
+        if not internal and path.relative_to(self.root).parts[:1] == (INTERNAL,):
+            raise HttpError(400, f"{INTERNAL}/ holds the server's files in flight; choose another path")
         return path
 
-    def write(self, relative: str, chunks: Iterable[bytes]) -> tuple[Path, int, bool]:
+    def write(self, relative: str, chunks: Iterable[bytes], *, internal: bool = False
+              ) -> tuple[Path, int, bool]:
         """Stream chunks to a temporary file beside the target, then rename it into place,
         so a reader never sees half a file. Returns (path, size, created)."""
-        path = self.resolve(relative)
+        path = self.resolve(relative, internal=internal)
         if relative.endswith("/") or path.is_dir():
             raise HttpError(400, "the path names a folder")
         path.parent.mkdir(parents=True, exist_ok=True)
         # mkdir may have followed a link; check again now that the folder exists.
-        path = self.resolve(relative)
+        path = self.resolve(relative, internal=internal)
         created = not path.exists()
         fd, tmp = tempfile.mkstemp(prefix=".upload-", dir=path.parent)
         size = 0
@@ -81,7 +88,8 @@ class WorkFolder:
         """Every file under the folder, with size and modification time."""
         out: list[dict[str, Any]] = []
         for dirpath, dirnames, filenames in os.walk(self.root):
-            dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
+            dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))
+                           and not (d == INTERNAL and dirpath == str(self.root))]
             for name in filenames:
                 if name.startswith(".upload-"):
                     continue

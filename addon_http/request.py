@@ -8,10 +8,10 @@ from collections.abc import Iterator
 
 from .config import Config
 from .errors import HttpError
+from .files import CHUNK
 from .headers import Headers
 from .socket_io import SocketReader
 
-CHUNK = 256 * 1024
 # An error answer reads and drops a body up to this size, so keep-alive survives it.
 DRAIN_LIMIT = 64 * 1024
 _HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")

@@ -248,7 +248,8 @@ def post_import(app: Service, req: Request) -> Response:
     folder = scratch.create(app.files.root)
     try:
         relative = (folder / (scratch.safe_stem(filename) + extension)).relative_to(app.files.root)
-        path, size, _ = app.files.write(relative.as_posix(), req.iter_body(app.config.max_file_bytes))
+        path, size, _ = app.files.write(relative.as_posix(), req.iter_body(app.config.max_file_bytes),
+                                        internal=True)
         if size == 0:
             raise HttpError(400, "the body is empty; send the file's bytes")
         names = tasks.call(app, "import", lambda job: exchange.import_file(format_name, str(path)),

@@ -11,14 +11,12 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-# Hidden, so GET /files shows the user's files, not files in flight.
-FOLDER = ".blender-http"
-CHUNK = 256 * 1024
+from .files import CHUNK, INTERNAL
 
 
 def create(root: Path) -> Path:
     """A new empty folder of its own under the work folder."""
-    folder = root / FOLDER / secrets.token_hex(8)
+    folder = root / INTERNAL / secrets.token_hex(8)
     folder.mkdir(parents=True)
     return folder
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from blender_http_addon.errors import HttpError
-from blender_http_addon.files import WorkFolder
+from blender_http_addon.files import INTERNAL, WorkFolder
 
 
 @pytest.fixture
@@ -151,3 +151,17 @@ def test_listing_skips_links_to_folders(folder: WorkFolder, tmp_path: Path) -> N
     (outside / "hidden.txt").write_bytes(b"x")
     (folder.root / "link").symlink_to(outside, target_is_directory=True)
     assert folder.listing() == []
+
+
+def test_files_in_flight_are_neither_listed_nor_reachable(folder: WorkFolder) -> None:
+    """Scratch files of a running render, export or import belong to the server."""
+    folder.write("mine.txt", [b"x"])
+    path, _, _ = folder.write(f"{INTERNAL}/abc/render.png", [b"png"], internal=True)
+    assert path.read_bytes() == b"png"
+    assert [item["path"] for item in folder.listing()] == ["mine.txt"]
+    for relative in (f"{INTERNAL}/abc/render.png", f"{INTERNAL}/x"):
+        with pytest.raises(HttpError) as refused:
+            folder.resolve(relative)
+        assert refused.value.status == 400
+    folder.write(f"sub/{INTERNAL}/kept.txt", [b"y"])  # only the top-level folder is the server's
+    assert f"sub/{INTERNAL}/kept.txt" in [item["path"] for item in folder.listing()]
