@@ -27,7 +27,8 @@ _CREATE = threading.Lock()
 
 
 class Done:
-    """The job-finished flag with threading.Event's interface, built on its job's condition.
+    """The job-finished flag with threading.Event's waiting side, built on its job's
+    condition, which the job's "done" event notifies.
 
     Most jobs are /exec requests answered on the thread that ran them: nobody waits, so
     the condition is only made when a waiter (or an event listener) first needs it."""
@@ -40,13 +41,6 @@ class Done:
 
     def is_set(self) -> bool:
         return self._flag
-
-    def set(self) -> None:
-        self._flag = True  # before looking for a condition: a waiter made later sees the flag
-        changed = self._job._condition_if_made()
-        if changed is not None:
-            with changed:
-                changed.notify_all()
 
     def wait(self, timeout: float | None = None) -> bool:
         if self._flag:
@@ -105,8 +99,8 @@ class Job:
         self.envelope = envelope
         self.binary = binary
         self.status = status  # last: a reader that sees it finished finds the envelope too
-        self._add_event("done", envelope)
-        self.done.set()
+        self.done._flag = True
+        self._add_event("done", envelope)  # wakes waiters and event listeners alike
 
     def forget_result(self) -> None:
         """Drop the answer once delivered, keeping the summary, so retention stays small."""
@@ -130,24 +124,15 @@ class Job:
                     self._changed = threading.Condition(threading.Lock())
         return self._changed
 
-    def _condition_if_made(self) -> threading.Condition | None:
-        return self._changed
-
     def _add_event(self, kind: str, data: Any) -> None:
-        # Appended before looking for a condition, so a listener that makes one later
-        # finds the event when it checks under the lock.
+        # Appended before looking for a condition: a listener that makes one later finds
+        # the event when it checks under the lock, and one that checked before is waiting,
+        # so the notify (which takes the lock) cannot slip in between.
+        self._events.append((kind, data))
         changed = self._changed
-        if changed is None:
-            self._events.append((kind, data))
-            if self._changed is None:
-                return
-            changed = self._changed
+        if changed is not None:
             with changed:
                 changed.notify_all()
-            return
-        with changed:
-            self._events.append((kind, data))
-            changed.notify_all()
 
     def events(self, start: int = 0, *, heartbeat: float = 15.0) -> Iterator[tuple[int, str, Any]]:
         """(index, kind, data) for every event from start on, blocking for new ones until
