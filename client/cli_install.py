@@ -7,8 +7,7 @@ import sys
 import click
 
 from . import discovery, installer
-from .cli_support import emit_json
-from .cli_terminal import Failed, Unreachable, spinner
+from .cli_terminal import Failed, Unreachable, emit_json, spinner
 
 
 @click.command()

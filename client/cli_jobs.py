@@ -12,13 +12,12 @@ from .cli_support import (
     client_options,
     code_options,
     connect,
-    emit_json,
     failure_text,
     parse_args,
     print_result,
     read_code,
 )
-from .cli_terminal import EXIT_FAILED, Failed, Quiet, spinner
+from .cli_terminal import EXIT_FAILED, Failed, Quiet, emit_json, spinner
 from .errors import ExecError
 from .jobs import JobInfo
 

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from . import server_choice
-from .cli_terminal import EXIT_FAILED, Failed, Quiet, Unreachable
+from .cli_terminal import EXIT_FAILED, Failed, Quiet, Unreachable, emit_json
 from .envelope import ExecResult
 from .errors import BlenderError, ExecError, ServerError, StatusError, TransportError, Unavailable
 from .sync_client import Blender
@@ -76,10 +76,6 @@ def error_document(exc: BlenderError) -> dict[str, Any]:
     if isinstance(exc, StatusError) and isinstance(exc.body, dict) and "error" in exc.body:
         return exc.body
     return {"ok": False, "error": {"type": type(exc).__name__, "message": str(exc)}}
-
-
-def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=None, separators=(",", ":")))
 
 
 def print_result(result: ExecResult) -> None:

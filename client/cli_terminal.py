@@ -1,9 +1,10 @@
 """What every command shares with the terminal: exit codes, the exceptions that end a
-command with one, and the spinner. Light on imports: the server commands (serve, start,
+command with one, JSON output and the spinner. Light on imports: the server commands (serve, start,
 stop) load this and not the HTTP client."""
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Any
 
@@ -26,6 +27,10 @@ class Failed(click.ClickException):
 
 class Quiet(click.exceptions.Exit):
     """Exit with a status after the output has already said why."""
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=None, separators=(",", ":")))
 
 
 class spinner:

@@ -22,14 +22,6 @@ class FoundBlender:
     # Where it was found: "--blender", "BLENDER_PATH", "PATH", "snap", "flatpak", "install".
     source: str
 
-    @property
-    def version_tuple(self) -> tuple[int, ...]:
-        return version_tuple(self.version or "0")
-
-
-def version_tuple(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.split(".") if part.isdigit())
-
 
 def candidates(explicit: str | None = None) -> Iterator[tuple[str, str]]:
     """(path, source) of every Blender executable worth trying, best first, each once."""

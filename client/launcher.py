@@ -13,7 +13,7 @@ import urllib.parse
 import uuid
 from pathlib import Path
 
-from . import discovery, state
+from . import addon_bundle, discovery, state
 
 
 class LaunchError(Exception):
@@ -42,9 +42,7 @@ def find_blender(explicit: str | None = None) -> str:
 
 def launch_script() -> Path:
     """The script Blender runs with --python to bring the server up."""
-    import blender_http_addon
-
-    return Path(blender_http_addon.__file__).parent / "launch.py"
+    return addon_bundle.source_folder() / "launch.py"
 
 
 def start(*, blender: str, background: bool, env_overrides: dict[str, str],
@@ -68,9 +66,10 @@ def start(*, blender: str, background: bool, env_overrides: dict[str, str],
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                 env=env, start_new_session=True)
+    deadline = time.monotonic() + timeout  # for all of it: ready file, then /health
     try:
-        info = _wait_ready(proc, ready, log, timeout)
-        _wait_healthy(info["url"], proc, log, deadline=time.monotonic() + timeout)
+        info = _wait_ready(proc, ready, log, deadline, timeout)
+        _wait_healthy(info["url"], proc, log, deadline)
     except BaseException:
         _kill(proc.pid)
         proc.wait()
@@ -81,8 +80,8 @@ def start(*, blender: str, background: bool, env_overrides: dict[str, str],
     return launched
 
 
-def _wait_ready(proc: subprocess.Popen[bytes], ready: Path, log: Path, timeout: float) -> dict[str, str]:
-    deadline = time.monotonic() + timeout
+def _wait_ready(proc: subprocess.Popen[bytes], ready: Path, log: Path, deadline: float,
+                timeout: float) -> dict[str, str]:
     while time.monotonic() < deadline:
         if ready.exists():
             info: dict[str, str] = json.loads(ready.read_text())
