@@ -125,14 +125,9 @@ class Gateway:
         if backend is None:
             backend = (routing.session_owner(self.pool, session) if session
                        else routing.least_busy(self.pool))
-        if busy:
-            backend.inflight += 1
-        try:
+        with self.proxy.occupying(backend, busy):
             status, headers, content = await self.proxy.fetch(backend, method, path, params=params,
                                                               json_body=json_body)
-        finally:
-            if busy:
-                backend.inflight -= 1
         return backend, Answer(status, headers, content)
 
     async def gather_json(self, request: Request, path: str,

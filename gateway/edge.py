@@ -58,13 +58,15 @@ class Edge:
             await send(message)
 
         try:
-            refusal = None if is_open(scope["path"]) else self.browsers.refusal(
+            guarded = not is_open(scope["path"])
+            refusal = guarded and self.browsers.refusal(
                 _header(scope, b"host"), _header(scope, b"origin"), _header(scope, b"sec-fetch-site"),
                 (scope.get("server") or (None, None))[1])
-            if refusal is not None:
+            authorization = _header(scope, b"authorization") if guarded else None
+            if refusal:
                 await _answer(send_with_id, 403, "Forbidden", refusal)
-            elif not is_open(scope["path"]) and not self.keys.allows(_header(scope, b"authorization")):
-                await _unauthorized(send_with_id, bool(_header(scope, b"authorization")))
+            elif guarded and not self.keys.allows(authorization):
+                await _unauthorized(send_with_id, bool(authorization))
             else:
                 await self.app(scope, receive, send_with_id)
         finally:

@@ -6,12 +6,11 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-STATUS_TYPES = {
-    400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
-    405: "MethodNotAllowed", 409: "Conflict", 413: "PayloadTooLarge", 415: "UnsupportedMediaType",
-    422: "ValidationError", 500: "InternalError", 502: "BadGateway", 503: "Unavailable",
-    504: "Timeout",
-}
+from blender_http_addon.errors import STATUS_TYPES as ADDON_STATUS_TYPES
+from blender_http_addon.errors import error_body
+
+# The add-on's types, plus what only a gateway answers.
+STATUS_TYPES = {**ADDON_STATUS_TYPES, 502: "BadGateway"}
 
 
 class GatewayError(Exception):
@@ -27,10 +26,6 @@ class GatewayError(Exception):
 
     def response(self) -> JSONResponse:
         return error_response(self.status, self.type, self.message, headers=self.headers)
-
-
-def error_body(type: str, message: str, **extra: Any) -> dict[str, Any]:
-    return {"ok": False, "error": {"type": type, "message": message, **extra}}
 
 
 def error_response(status: int, type: str, message: str, *, headers: dict[str, str] | None = None,

@@ -41,15 +41,15 @@ def _envelope_slow(backend: Backend, body: bytes) -> bytes:
 
 
 def job_view(backend: Backend) -> Callable[[bytes], bytes]:
-    """Rewrite a job view or a {"jobs": [...]} listing."""
+    """Rewrite a job view's ids; anything else (an error document) passes as it came."""
     def rewrite(body: bytes) -> bytes:
         try:
             data = json.loads(body)
         except ValueError:
             return body
-        if isinstance(data, dict) and "id" in data:
-            view(backend, data)
-        return json.dumps(data, separators=(",", ":")).encode()
+        if not (isinstance(data, dict) and "id" in data):
+            return body
+        return json.dumps(view(backend, data), separators=(",", ":")).encode()
     return rewrite
 
 

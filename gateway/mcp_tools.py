@@ -11,6 +11,9 @@ from mcp.server.mcpserver import Image, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
 
+from blender_http.envelope import exec_body
+from blender_http_addon.config import is_loopback
+
 from . import jobids, routing
 from .core import Answer, Gateway
 from .errors import GatewayError
@@ -29,9 +32,8 @@ def build_mcp(gateway: Gateway) -> MCPServer:
     async def exec_python(code: str, args: dict[str, Any] | None = None, session: str | None = None,
                           timeout: float | None = None) -> dict[str, Any]:
         """Run Python inside Blender and return its result, stdout and stderr."""
-        body = {"code": code, "args": args, "session": session, "timeout": timeout}
         backend, answer = await _call(gateway, "POST", "/exec", session=session,
-                                      json_body={k: v for k, v in body.items() if v is not None})
+                                      json_body=exec_body(code, args, session, timeout))
         return _envelope(backend, answer)
 
     @server.tool()
@@ -67,9 +69,8 @@ def build_mcp(gateway: Gateway) -> MCPServer:
     async def submit_job(code: str, args: dict[str, Any] | None = None, session: str | None = None,
                          timeout: float | None = None) -> dict[str, Any]:
         """Queue code to run; returns the job (poll with get_job, stop with cancel_job)."""
-        body = {"code": code, "args": args, "session": session, "timeout": timeout}
         backend, answer = await _call(gateway, "POST", "/jobs", session=session,
-                                      json_body={k: v for k, v in body.items() if v is not None})
+                                      json_body=exec_body(code, args, session, timeout))
         return jobids.view(backend, _json(answer))
 
     @server.tool()
@@ -107,7 +108,7 @@ def _quietly_built() -> MCPServer:
 def transport_security(host: str) -> TransportSecuritySettings:
     """Host checks for /mcp: loopback names on a loopback bind (DNS rebinding); beyond loopback
     the API key is what guards it (the Host is whatever the load balancer uses)."""
-    if host in ("127.0.0.1", "localhost", "::1"):
+    if is_loopback(host):
         return TransportSecuritySettings(allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*"],
                                          allowed_origins=["http://127.0.0.1:*", "http://localhost:*"])
     return TransportSecuritySettings(enable_dns_rebinding_protection=False)

@@ -4,9 +4,10 @@ upstream failures translated into the one error shape."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -59,22 +60,31 @@ class Proxy:
         headers = self._headers(request, body)
         target = upstream.url(backend.url or "", path, request.url.query)
         started = time.perf_counter()
-        if busy:
-            backend.inflight += 1
-            self.metrics.inflight(backend.key, backend.inflight)
         try:
-            answer = await self.send(backend, request.method, target, headers, body)
-            response = await self._relay(answer, backend, transform, stream_transform)
+            with self.occupying(backend, busy):
+                answer = await self.send(backend, request.method, target, headers, body)
+                response = await self._relay(answer, backend, transform, stream_transform)
         except GatewayError as exc:
             self.metrics.observe(route, backend.key, exc.status, time.perf_counter() - started)
             raise
-        finally:
-            if busy:
-                backend.inflight -= 1
-                self.metrics.inflight(backend.key, backend.inflight)
         request.scope.setdefault("state", {})["backend"] = backend.key
         self.metrics.observe(route, backend.key, response.status_code, time.perf_counter() - started)
         return response
+
+    @contextlib.contextmanager
+    def occupying(self, backend: Backend, busy: bool = True) -> Iterator[None]:
+        """Count a request toward the backend's load (least-busy routing, the in-flight gauge)
+        while it runs; busy=False for requests that do not occupy the worker."""
+        if not busy:
+            yield
+            return
+        backend.inflight += 1
+        self.metrics.inflight(backend.key, backend.inflight)
+        try:
+            yield
+        finally:
+            backend.inflight -= 1
+            self.metrics.inflight(backend.key, backend.inflight)
 
     async def fetch(self, backend: Backend, method: str, path: str, *,
                     params: dict[str, Any] | None = None, json_body: Any = None,
@@ -155,7 +165,8 @@ class Proxy:
         kind = answer.headers.get("content-type", "")
         json_body = kind.startswith("application/json")
         if (transform is not None and json_body) or (
-                length is not None and int(length) <= BUFFER_LIMIT and not kind.startswith(STREAMED_TYPES)):
+                length is not None and length.isdigit() and int(length) <= BUFFER_LIMIT
+                and not kind.startswith(STREAMED_TYPES)):
             content = await _read_all(answer, backend)
             if transform is not None and json_body:
                 content = transform(content)

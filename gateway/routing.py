@@ -32,11 +32,7 @@ def session_owner(pool: BackendPool, session: str, what: str | None = None) -> B
     if not backends:
         raise no_backend(pool)
     owner = max(backends, key=lambda b: _weight(b.key, session))
-    if not owner.healthy:
-        raise GatewayError(503, f"the backend that holds {what or f'session {session!r}'} ({owner.key}) is "
-                                f"not healthy: {owner.last_error or 'starting'}", type="BackendDown",
-                           headers={"Retry-After": "2"})
-    return owner
+    return _healthy(owner, f"the backend that holds {what or f'session {session!r}'}")
 
 
 def _weight(key: str, session: str) -> int:

@@ -28,6 +28,6 @@ async def exec_code(request: Request, gateway: GatewayDep) -> Response:
     Sessions (`session` in the body) always run on the same backend. A text body (the code
     itself, e.g. `curl --data-binary @script.py`) takes `?session=` and `?timeout=` instead."""
     body = await read_body(request)
-    owner = session_in(body, request.headers.get("content-type")) or request.query_params.get("session")
+    owner = session_in(body, request.headers.get("content-type"))  # else pick() reads ?session=
     return await gateway.forward(request, "/exec", route="/exec", body=body, session=owner,
                                  rewrite=exec_envelope)

@@ -26,7 +26,7 @@ JobId = Annotated[str, Path(description="The id from POST /jobs (it carries its 
 async def submit_job(request: Request, gateway: GatewayDep) -> Response:
     """Queue code and answer at once with the job (poll it, stream it or cancel it)."""
     body = await read_body(request)
-    owner = session_in(body, request.headers.get("content-type")) or request.query_params.get("session")
+    owner = session_in(body, request.headers.get("content-type"))  # else pick() reads ?session=
     return await gateway.forward(request, "/jobs", route="/jobs", body=body, session=owner,
                                  rewrite=jobids.job_view)
 
