@@ -34,7 +34,7 @@ IMPORT_EXTENSIONS = {
     ".glb": "glb", ".gltf": "gltf", ".obj": "obj", ".fbx": "fbx", ".stl": "stl",
     ".usd": "usd", ".usda": "usd", ".usdc": "usd", ".usdz": "usd",
 }
-IMPORT_FORMATS = ("glb", "gltf", "obj", "fbx", "stl", "usd")
+IMPORT_FORMATS = tuple(EXPORT_FORMATS)
 
 
 def export_format(name: str | None) -> Format:
@@ -56,7 +56,7 @@ def import_format(name: str | None, filename: str | None) -> tuple[str, str]:
         if name not in IMPORT_FORMATS:
             raise HttpError(400, f"unknown format {name!r}; use one of {valid}")
         if IMPORT_EXTENSIONS.get(extension) != name:  # the importer may go by extension
-            extension = EXPORT_FORMATS[name].extension if name != "usd" else ".usd"
+            extension = EXPORT_FORMATS[name].extension
         return name, extension
     if not filename:
         raise HttpError(400, f"give ?format= (one of {valid}) or ?filename= with its extension")

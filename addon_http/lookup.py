@@ -29,5 +29,4 @@ def not_found(kind: str, name: str, names: Iterable[str], *, status: int = 404) 
     """The error for a missing kind named name, listing close matches."""
     matches = close_matches(name, names)
     hint = f"close matches: {', '.join(matches)}" if matches else "no close matches"
-    return HttpError(status, f"no {kind} {name!r}; {hint}", type="NotFound" if status == 404 else None,
-                     extra={"close_matches": matches})
+    return HttpError(status, f"no {kind} {name!r}; {hint}", extra={"close_matches": matches})

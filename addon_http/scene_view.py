@@ -4,6 +4,7 @@ vertex coordinates as packed float32 (GET /objects/{name}/vertices). Main thread
 from __future__ import annotations
 
 import array
+import math
 from typing import Any
 
 import bpy
@@ -164,5 +165,5 @@ def _floats(values: Any) -> list[float | None]:
 
 def _number(value: float) -> float | None:
     # Blender stores float32: 7 significant digits say all there is (1.0, not 1.0000000474).
-    converted: float | None = convert.to_json(float(f"{value:.7g}"))
-    return converted
+    # NaN and infinities become null, as in convert.py.
+    return float(f"{value:.7g}") if math.isfinite(value) else None
