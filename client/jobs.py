@@ -36,6 +36,10 @@ class JobInfo:
                    created_at=view.get("created_at"), started_at=view.get("started_at"),
                    finished_at=view.get("finished_at"), envelope=view.get("envelope"))
 
+    def finished_with(self, envelope: dict[str, Any]) -> JobInfo:
+        """This job as its "done" event tells it ended (the event carries no finish time)."""
+        return dataclasses.replace(self, status=status_of_envelope(envelope), envelope=envelope)
+
     def to_result(self) -> ExecResult:
         """The ExecResult of a finished job; raises its ExecError if it failed."""
         if self.envelope is None:

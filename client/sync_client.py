@@ -19,7 +19,7 @@ from . import arrays, calls, settings
 from .calls import FileSource
 from .envelope import ExecResult
 from .errors import JobNotFinished, NotFound, TransportError, translating
-from .jobs import LONG_POLL_SLICE_S, JobEvent, JobInfo, status_of_envelope
+from .jobs import LONG_POLL_SLICE_S, JobEvent, JobInfo
 
 if TYPE_CHECKING:
     import numpy
@@ -295,8 +295,7 @@ class Job:
         """The job's events as they happen: stdout/stderr chunks, progress, then "done"."""
         for event in self._blender._events(self.id, last_event_id):
             if event.done and isinstance(event.data, dict):
-                self.info = JobInfo(self.id, status_of_envelope(event.data), self.info.session,
-                                    self.info.created_at, self.info.started_at, None, event.data)
+                self.info = self.info.finished_with(event.data)
             yield event
 
 
