@@ -31,8 +31,9 @@ kept-alive connections itself, with no thread hand-off, so what is left is that 
 work: compare the server CPU per request in the 1-client rows of the throughput table.
 With 8 or more clients the floor's threads contend for the GIL and blender-http's single
 main thread keeps up with it. The ratio moves from run to run on this shared machine,
-mostly with the floor: 1.15 to 1.37 over the full runs so far, with the floor's p50
-between 0.13 and 0.17 ms and blender-http's between 0.17 and 0.20 ms."""
+mostly with the floor: 1.15 to 1.46 over the full runs so far, with the floor's p50
+between 0.12 and 0.17 ms and blender-http's between 0.17 and 0.20 ms; the target of
+1.25 is met in some runs and missed in others."""
 
 
 @dataclasses.dataclass(frozen=True)
