@@ -8,8 +8,8 @@ import bpy
 
 from . import blender
 from .config import Config, ConfigError
+from .pumps.timer import TimerPump
 from .service import Service
-from .timer_pump import TimerPump
 
 log = logging.getLogger("blender_http")
 

@@ -60,9 +60,9 @@ def main() -> None:
         sys.exit(2)
     print(f"blender-http: listening on {service.url} ({service.mode})", flush=True)
     if bpy.app.background:
-        from blender_http_addon import pumps
+        from blender_http_addon.pumps import blocking
 
-        pumps.run_blocking(service)
+        blocking.run_blocking(service)
         sys.exit(0)
 
 

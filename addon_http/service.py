@@ -1,8 +1,9 @@
-"""The service: one object that owns the HTTP server, the job queue and the executor.
+"""The service, the composition root: one object that builds and owns the HTTP server
+(with the application it calls), the job queue, the store and the executor.
 
 Life cycle (the same in every mode):
   start()      bind (port 0 allowed; read the real one from .port), serve HTTP in a thread
-  step()/pump  the main thread runs queued jobs (pumps.py decides how it is called)
+  step()/pump  the main thread runs queued jobs (pumps/ decides how it is called)
   shutdown()   refuse new jobs with 503, fail queued ones with 503, let the running one end
   stop()       close the listener and connections, remove a scratch work folder
 """
@@ -18,17 +19,21 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import execution, jobs
+from .api.app import App
+from .api.guard import Guard
 from .config import Config
 from .errors import HttpError
-from .exec_request import ExecRequest
-from .files import WorkFolder
-from .http_handler import Handler
-from .http_server import Server
-from .interrupt import JobCancelled, JobInterrupt, JobTimedOut
-from .security import Guard
-from .sessions import SessionStore
-from .watchdog import Watchdog
+from .files.folder import WorkFolder
+from .http.connection import Limits
+from .http.server import Server
+from .jobs import execution
+from .jobs import job as jobs
+from .jobs.interrupt import JobCancelled, JobInterrupt, JobTimedOut
+from .jobs.queue import JobQueue, QueueFull
+from .jobs.sessions import SessionStore
+from .jobs.store import JobStore
+from .jobs.watchdog import Watchdog
+from .jobs.work import Work
 
 # Written out, not read from bl_info: Blender 4.2+ removes bl_info from an extension's
 # module. tests/test_versions.py keeps the copies equal.
@@ -42,8 +47,8 @@ class Service:
         self.config = config
         self.mode = mode
         self.blender_version = blender_version
-        self.queue = jobs.JobQueue(config.max_queue)
-        self.store = jobs.JobStore(config.job_retention)
+        self.queue = JobQueue(config.max_queue)
+        self.store = JobStore(config.job_retention)
         self.sessions = SessionStore()
         self._scratch = config.workdir is None
         self.files = WorkFolder(config.workdir or tempfile.mkdtemp(prefix="blender-http-"))
@@ -56,10 +61,6 @@ class Service:
         # Set by shutdown(): the pump finishes its job and returns; stop() follows.
         self.should_exit = threading.Event()
         self.server: Server | None = None
-        # The thread that runs jobs, when it also answers requests (main_loop.py):
-        # an exec that arrives on it runs at once instead of waiting for itself.
-        self.pump_thread: int | None = None
-        self.guard: Guard | None = None
         self._thread: threading.Thread | None = None
 
     # -- life cycle ---------------------------------------------------------------
@@ -78,9 +79,13 @@ class Service:
 
     def start(self) -> None:
         """Bind and serve HTTP on a background thread; jobs wait for a pump."""
-        self.server = Server((self.config.host, self.config.port), Handler,
-                             max_connections=self.config.max_connections, app=self)
-        self.guard = Guard(self.config, self.server.port)
+        config = self.config
+        limits = Limits(idle_timeout=config.idle_timeout, request_timeout=config.request_timeout,
+                        max_body_bytes=config.max_body_bytes)
+        self.server = Server((config.host, config.port), limits=limits,
+                             max_connections=config.max_connections)
+        # The app's Host check needs the bound port, so it comes once the server is bound.
+        self.server.app = App(self, Guard(config, self.server.port))
         self.started_at = time.time()
         self.accepting = True
         self.watchdog.start()
@@ -135,32 +140,19 @@ class Service:
 
     # -- job manager (HTTP threads) -----------------------------------------------
 
-    def submit(self, request: ExecRequest, *, want_binary: bool = False,
-               keep_result: bool = True) -> jobs.Job:
-        """Queue a job, or 503 when shutting down or the queue is full."""
-        job = jobs.Job(request.code, args=request.args, session=request.session,
-                       timeout=request.timeout, want_binary=want_binary, keep_result=keep_result,
-                       max_output_bytes=self.config.max_output_bytes)
-        return self._enqueue(job)
-
-    def submit_task(self, name: str, task: Callable[[jobs.Job], Any], *,
-                    timeout: float | None = None, keep_result: bool = False) -> jobs.Job:
-        """Queue an internal callable (not user code) to run on the main thread like any job;
-        it gets the job (for progress events) and its return value lands in job.value."""
-        job = jobs.Job(f"# {name}", timeout=timeout, keep_result=keep_result, task=task,
-                       task_name=name, max_output_bytes=self.config.max_output_bytes)
-        return self._enqueue(job)
-
-    def _enqueue(self, job: jobs.Job) -> jobs.Job:
+    def submit(self, work: Work, *, timeout: float | None = None, keep_result: bool = True,
+               inline: bool = False) -> jobs.Job:
+        """Queue a job (503 when shutting down or the queue is full). inline: the caller is
+        the pump's own thread (pumps/main_loop.py), so the job runs here and now: queued,
+        it would wait for the very thread that waits for it."""
         if not self.accepting:
             raise HttpError(503, "the server is shutting down", headers={"Retry-After": "5"})
-        # On the pump thread itself the job must run here: queued, it would wait for the
-        # very thread that waits for it.
-        inline = self.pump_thread == threading.get_ident()
+        job = jobs.Job(work, timeout=timeout, keep_result=keep_result,
+                       max_output_bytes=self.config.max_output_bytes)
         if not inline:
             try:
                 self.queue.put(job)
-            except jobs.QueueFull:
+            except QueueFull:
                 raise HttpError(503, f"the queue is full ({self.config.max_queue} jobs wait); "
                                      "retry shortly", headers={"Retry-After": "1"}) from None
         self.store.add(job)

@@ -18,11 +18,13 @@ def source_folder() -> Path:
     return Path(blender_http_addon.__file__).parent
 
 
-def _files() -> list[Path]:
+def files() -> list[str]:
+    """The add-on's files as paths relative to its folder, subpackages included."""
     folder = source_folder()
-    return sorted(p for p in folder.iterdir()
-                  if p.is_file() and p.name not in _EXCLUDED
-                  and (p.suffix == ".py" or p.name == "blender_manifest.toml"))
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                  if p.is_file() and "__pycache__" not in p.parts
+                  and (p.suffix == ".py" or p.name == "blender_manifest.toml")
+                  and p.relative_to(folder).as_posix() not in _EXCLUDED)
 
 
 def copy_legacy(addons_dir: Path) -> Path:
@@ -30,24 +32,27 @@ def copy_legacy(addons_dir: Path) -> Path:
     target = addons_dir / LEGACY_NAME
     if target.exists():
         shutil.rmtree(target)
-    target.mkdir(parents=True)
-    for path in _files():
-        shutil.copy2(path, target / path.name)
+    folder = source_folder()
+    for name in files():
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(folder / name, target / name)
     return target
 
 
 def build_extension(dest: Path) -> Path:
     """Write the 4.2+ extension zip (blender_manifest.toml at its root) to dest."""
-    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in _files():
-            archive.write(path, path.name)
-    return dest
+    return _zip(dest, prefix="")
 
 
 def build_legacy_zip(dest: Path) -> Path:
     """Write the add-on zip Blender < 4.2 installs (Preferences > Add-ons > Install): the
     package folder at the zip's root."""
+    return _zip(dest, prefix=f"{LEGACY_NAME}/")
+
+
+def _zip(dest: Path, *, prefix: str) -> Path:
+    folder = source_folder()
     with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in _files():
-            archive.write(path, f"{LEGACY_NAME}/{path.name}")
+        for name in files():
+            archive.write(folder / name, prefix + name)
     return dest

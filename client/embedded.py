@@ -18,10 +18,11 @@ def serve(config: Config, on_ready: Callable[[str, str], None] | None = None) ->
         import bpy
     except ImportError as exc:
         raise BpyMissing("bpy is not installed: pip install 'blender-http[bpy]'") from exc
-    from blender_http_addon import blender, pumps
+    from blender_http_addon import blender
+    from blender_http_addon.pumps import blocking
 
     service = blender.create_service(config, "module")
     service.start()
     if on_ready is not None:
         on_ready(service.url, str(bpy.app.version_string))
-    pumps.run_blocking(service)
+    blocking.run_blocking(service)

@@ -22,12 +22,13 @@ from typing import Any
 import httpx
 import pytest
 
-from blender_http_addon import jobs
 from blender_http_addon.config import Config
-from blender_http_addon.execution import Executor
-from blender_http_addon.main_loop import MainLoop
+from blender_http_addon.jobs import job as jobs
+from blender_http_addon.jobs.execution import Executor
+from blender_http_addon.jobs.sessions import SessionStore
+from blender_http_addon.jobs.work import code_job
+from blender_http_addon.pumps.main_loop import MainLoop
 from blender_http_addon.service import Service
-from blender_http_addon.sessions import SessionStore
 
 # Every wait in these tests is bounded by this; never a timing assertion.
 WAIT_S = 30.0
@@ -49,7 +50,7 @@ def run(executor: Executor) -> Callable[..., jobs.Job]:
 
 def run_job(executor: Executor, code: str, **job_options: Any) -> jobs.Job:
     """Run code through executor on a worker thread (a stand-in for the main thread)."""
-    job = jobs.Job(code, **job_options)
+    job = code_job(code, **job_options)
     worker = threading.Thread(target=executor.run, args=(job,), daemon=True)
     worker.start()
     worker.join(WAIT_S)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from blender_http_addon.errors import HttpError
-from blender_http_addon.exchange_formats import (
+from blender_http_addon.scene.exchange_formats import (
     EXPORT_FORMATS,
     embed_gltf,
     export_format,

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from blender_http_addon.api.exec_request import ExecRequest, media_type, parse_exec
 from blender_http_addon.errors import HttpError
-from blender_http_addon.exec_request import ExecRequest, media_type, parse_exec
 
 JSON = "application/json"
 

@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 
-from blender_http_addon import jobs
 from blender_http_addon.config import Config
-from blender_http_addon.exec_request import ExecRequest
-from blender_http_addon.execution import Executor, compile_cell
-from blender_http_addon.interrupt import JobCancelled
+from blender_http_addon.jobs import job as jobs
+from blender_http_addon.jobs.cells import compile_cell
+from blender_http_addon.jobs.execution import Executor
+from blender_http_addon.jobs.interrupt import JobCancelled
+from blender_http_addon.jobs.sessions import SessionStore
+from blender_http_addon.jobs.work import Code, code_job
 from blender_http_addon.service import Service
-from blender_http_addon.sessions import SessionStore
 
 Run = Callable[..., jobs.Job]
 WaitUntil = Callable[..., None]
@@ -66,7 +67,7 @@ def test_result_is_converted(run: Run) -> None:
 def test_args_workdir_and_bindings_are_bound(tmp_path: Path) -> None:
     executor = Executor(bindings=lambda: {"C": "context"}, workdir=str(tmp_path),
                         sessions=SessionStore())
-    job = jobs.Job("(args['n'] + 1, WORKDIR, C, __name__)", args={"n": 41})
+    job = code_job("(args['n'] + 1, WORKDIR, C, __name__)", args={"n": 41})
     thread = threading.Thread(target=executor.run, args=(job,))
     thread.start()
     thread.join(WAIT_S)
@@ -138,7 +139,7 @@ def test_prints_from_another_thread_during_a_job_do_not_leak_in(
     started, release = threading.Event(), threading.Event()
     executor = Executor(bindings=lambda: {"started": started, "release": release},
                         workdir=str(tmp_path), sessions=SessionStore())
-    job = jobs.Job("print('before')\nstarted.set()\nrelease.wait(30)\nprint('after')")
+    job = code_job("print('before')\nstarted.set()\nrelease.wait(30)\nprint('after')")
     worker = threading.Thread(target=executor.run, args=(job,))
     worker.start()
     assert started.wait(WAIT_S)
@@ -244,7 +245,7 @@ def test_run_never_raises_even_when_bindings_fail(tmp_path: Path) -> None:
         raise RuntimeError("bindings broke")
 
     executor = Executor(bindings=broken, workdir=str(tmp_path), sessions=SessionStore())
-    job = jobs.Job("1")
+    job = code_job("1")
     executor.run(job)
     assert job.status == jobs.FAILED
 
@@ -269,7 +270,7 @@ def _start(executor: Executor, job: jobs.Job) -> threading.Thread:
 
 
 def test_interrupt_stops_a_running_loop(executor: Executor, wait_until: WaitUntil) -> None:
-    job = jobs.Job("while True:\n    pass")
+    job = code_job("while True:\n    pass")
     worker = _start(executor, job)
     wait_until(lambda: executor.interrupt(job, JobCancelled), "the interrupt to be accepted")
     assert job.done.wait(WAIT_S)
@@ -281,7 +282,7 @@ def test_interrupt_stops_a_running_loop(executor: Executor, wait_until: WaitUnti
 
 def test_interrupt_is_not_swallowed_by_except_exception(executor: Executor,
                                                         wait_until: WaitUntil) -> None:
-    job = jobs.Job("while True:\n    try:\n        pass\n    except Exception:\n        pass")
+    job = code_job("while True:\n    try:\n        pass\n    except Exception:\n        pass")
     _start(executor, job)
     wait_until(lambda: executor.interrupt(job, JobCancelled), "the interrupt to be accepted")
     assert job.done.wait(WAIT_S)
@@ -291,7 +292,7 @@ def test_interrupt_is_not_swallowed_by_except_exception(executor: Executor,
 def test_interrupt_of_a_job_that_is_not_running_is_refused(executor: Executor, run: Run) -> None:
     finished = run("1")
     assert executor.interrupt(finished, JobCancelled) is False
-    assert executor.interrupt(jobs.Job("1"), JobCancelled) is False
+    assert executor.interrupt(code_job("1"), JobCancelled) is False
     assert envelope(run("2"))["result"] == 2  # no stray interrupt left behind
 
 
@@ -316,7 +317,7 @@ def pump(service: Service) -> threading.Thread:
 
 
 def test_service_cancel_stops_a_running_job(service: Service, wait_until: WaitUntil) -> None:
-    job = service.submit(ExecRequest(code="while True:\n    pass"))
+    job = service.submit(Code("while True:\n    pass"))
     worker = pump(service)
     wait_until(lambda: service.executor.busy, "the job to run")
     service.cancel(job)
@@ -327,7 +328,7 @@ def test_service_cancel_stops_a_running_job(service: Service, wait_until: WaitUn
 
 
 def test_service_cancel_drops_a_queued_job(service: Service) -> None:
-    job = service.submit(ExecRequest(code="1"))
+    job = service.submit(Code("1"))
     service.cancel(job)
     assert job.status == jobs.CANCELLED
     assert envelope(job)["error"]["type"] == "Cancelled"
@@ -336,14 +337,14 @@ def test_service_cancel_drops_a_queued_job(service: Service) -> None:
 
 
 def test_cancel_of_a_finished_job_is_a_no_op(service: Service) -> None:
-    job = service.submit(ExecRequest(code="1"))
+    job = service.submit(Code("1"))
     assert service.step(timeout=WAIT_S)
     service.cancel(job)
     assert job.status == jobs.SUCCEEDED
 
 
 def test_timeout_interrupts_a_running_job(service: Service) -> None:
-    job = service.submit(ExecRequest(code="print('started')\nwhile True:\n    pass", timeout=1.0))
+    job = service.submit(Code("print('started')\nwhile True:\n    pass"), timeout=1.0)
     worker = pump(service)
     assert job.done.wait(WAIT_S)
     worker.join(WAIT_S)
@@ -355,7 +356,7 @@ def test_timeout_interrupts_a_running_job(service: Service) -> None:
 
 
 def test_timeout_of_a_job_still_in_the_queue(service: Service) -> None:
-    job = service.submit(ExecRequest(code="1", timeout=0.05))  # nobody pumps: it stays queued
+    job = service.submit(Code("1"), timeout=0.05)  # nobody pumps: it stays queued
     assert job.done.wait(WAIT_S)
     assert job.status == jobs.TIMED_OUT
     assert len(service.queue) == 0
@@ -371,7 +372,7 @@ def test_cancel_between_dequeue_and_start_is_not_lost(tmp_path: Path, wait_until
 
     svc = Service(Config(workdir=str(tmp_path / "work")), mode="module", bindings=slow_bindings)
     svc.accepting = True
-    job = svc.submit(ExecRequest(code="while True:\n    pass"))
+    job = svc.submit(Code("while True:\n    pass"))
     worker = pump(svc)
     try:
         assert in_bindings.wait(WAIT_S)  # dequeued, status RUNNING, not yet interruptible

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from blender_http_addon.errors import HttpError
-from blender_http_addon.files import INTERNAL, WorkFolder
+from blender_http_addon.files.folder import INTERNAL, WorkFolder
 
 
 @pytest.fixture

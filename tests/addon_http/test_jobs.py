@@ -6,14 +6,17 @@ import threading
 
 import pytest
 
-from blender_http_addon import jobs
-from blender_http_addon.jobs import Job, JobQueue, JobStore, QueueFull
+from blender_http_addon.jobs import job as jobs
+from blender_http_addon.jobs.job import Job
+from blender_http_addon.jobs.queue import JobQueue, QueueFull
+from blender_http_addon.jobs.store import JobStore
+from blender_http_addon.jobs.work import code_job
 
 WAIT_S = 30.0
 
 
 def finished(code: str = "1", status: str = jobs.SUCCEEDED) -> Job:
-    job = Job(code)
+    job = code_job(code)
     job.finish(status, {"ok": status == jobs.SUCCEEDED, "result": None})
     return job
 
@@ -22,16 +25,16 @@ def finished(code: str = "1", status: str = jobs.SUCCEEDED) -> Job:
 
 def test_queue_is_bounded() -> None:
     queue = JobQueue(2)
-    queue.put(Job("1"))
-    queue.put(Job("2"))
+    queue.put(code_job("1"))
+    queue.put(code_job("2"))
     with pytest.raises(QueueFull):
-        queue.put(Job("3"))
+        queue.put(code_job("3"))
     assert len(queue) == 2
 
 
 def test_queue_is_first_in_first_out_and_frees_room() -> None:
     queue = JobQueue(1)
-    first, second = Job("1"), Job("2")
+    first, second = code_job("1"), code_job("2")
     queue.put(first)
     assert queue.get_nowait() is first
     queue.put(second)
@@ -42,7 +45,7 @@ def test_queue_is_first_in_first_out_and_frees_room() -> None:
 
 def test_remove_takes_a_queued_job_out_once() -> None:
     queue = JobQueue(3)
-    a, b = Job("a"), Job("b")
+    a, b = code_job("a"), code_job("b")
     queue.put(a)
     queue.put(b)
     assert queue.remove(a) is True
@@ -65,7 +68,7 @@ def test_wake_unblocks_a_waiting_get() -> None:
 
 def test_put_unblocks_a_waiting_get() -> None:
     queue = JobQueue(1)
-    job = Job("1")
+    job = code_job("1")
     got: list[Job | None] = []
     waiter = threading.Thread(target=lambda: got.append(queue.get(timeout=WAIT_S)))
     waiter.start()
@@ -76,7 +79,7 @@ def test_put_unblocks_a_waiting_get() -> None:
 
 def test_drain_returns_every_waiting_job_and_skips_wake_tokens() -> None:
     queue = JobQueue(5)
-    waiting = [Job(str(n)) for n in range(3)]
+    waiting = [code_job(str(n)) for n in range(3)]
     for job in waiting:
         queue.put(job)
     queue.wake()
@@ -89,7 +92,7 @@ def test_drain_returns_every_waiting_job_and_skips_wake_tokens() -> None:
 
 def test_store_finds_jobs_by_id_and_lists_newest_first() -> None:
     store = JobStore(retention=10)
-    a, b = finished(), Job("2")
+    a, b = finished(), code_job("2")
     store.add(a)
     store.add(b)
     assert store.get(a.id) is a
@@ -113,13 +116,13 @@ def test_retention_drops_the_oldest_finished_jobs() -> None:
 
 def test_retention_never_drops_unfinished_jobs() -> None:
     store = JobStore(retention=2)
-    waiting = [Job("queued"), Job("running")]
+    waiting = [code_job("queued"), code_job("running")]
     waiting[1].status = jobs.RUNNING
     done = finished()
     store.add(waiting[0])
     store.add(done)
     store.add(waiting[1])
-    store.add(Job("another"))
+    store.add(code_job("another"))
     assert store.get(done.id) is None
     assert all(store.get(j.id) is j for j in waiting)
     assert len(store.recent(100)) == 3  # over the bound rather than losing a waiter's job
@@ -128,7 +131,7 @@ def test_retention_never_drops_unfinished_jobs() -> None:
 # -- Job ---------------------------------------------------------------------------
 
 def test_job_events_yield_output_then_done() -> None:
-    job = Job("print('a')")
+    job = code_job("print('a')")
     job.status = jobs.RUNNING
     job.stdout.write("a")
     job.stderr.write("e")
@@ -142,7 +145,7 @@ def test_job_events_yield_output_then_done() -> None:
 
 
 def test_job_events_follow_a_job_as_it_runs() -> None:
-    job = Job("x")
+    job = code_job("x")
     job.status = jobs.RUNNING
     seen: list[tuple[int, str, object]] = []
     got_first = threading.Event()
@@ -164,7 +167,7 @@ def test_job_events_follow_a_job_as_it_runs() -> None:
 
 
 def test_job_events_send_heartbeats_while_idle() -> None:
-    job = Job("x")
+    job = code_job("x")
     events = job.events(heartbeat=0.01)
     assert next(events) == (0, "heartbeat", None)
     job.finish(jobs.SUCCEEDED, {"ok": True})
@@ -178,7 +181,7 @@ def test_job_events_after_done_end() -> None:
 
 
 def test_job_view() -> None:
-    job = Job("1", session="s")
+    job = code_job("1", session="s")
     view = job.view()
     assert view["status"] == jobs.QUEUED and view["session"] == "s" and "envelope" not in view
     job.stop_reason = jobs.CANCELLED
@@ -191,13 +194,13 @@ def test_job_view() -> None:
 
 
 def test_timeout_sets_a_deadline() -> None:
-    assert Job("1").deadline is None
-    assert Job("1", timeout=5).deadline is not None
+    assert code_job("1").deadline is None
+    assert code_job("1", timeout=5).deadline is not None
 
 
 @pytest.mark.parametrize("keep", [True, False])
 def test_forget_result_keeps_only_a_summary_for_exec_jobs(keep: bool) -> None:
-    job = Job("1", keep_result=keep)
+    job = code_job("1", keep_result=keep)
     job.stdout.write("out")
     envelope = {"ok": False, "result": None, "stdout": "out",
                 "error": {"type": "E", "message": "m", "traceback": "tb"}}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from blender_http_addon.lookup import close_matches, not_found
+from blender_http_addon.scene.lookup import close_matches, not_found
 
 
 def test_a_typo_finds_the_name() -> None:

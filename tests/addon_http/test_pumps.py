@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 
-from blender_http_addon import pumps
 from blender_http_addon.config import Config
+from blender_http_addon.pumps import blocking as pumps
 from blender_http_addon.service import Service
 
 

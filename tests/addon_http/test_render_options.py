@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from blender_http_addon.errors import HttpError
-from blender_http_addon.render_options import RenderOptions, parse_body, parse_query
+from blender_http_addon.scene.render_options import RenderOptions, parse_body, parse_query
 
 
 def test_every_field_is_optional() -> None:

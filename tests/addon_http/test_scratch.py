@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from blender_http_addon import scratch
+from blender_http_addon.files import scratch
 
 
 def test_a_sent_file_takes_its_folder_along(tmp_path: Path) -> None:

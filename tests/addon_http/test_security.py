@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from blender_http_addon.api.guard import Guard
 from blender_http_addon.config import Config
 from blender_http_addon.errors import HttpError
-from blender_http_addon.security import Guard
 
 PORT = 7777
 

@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
-from blender_http_addon import jobs, tasks
+from blender_http_addon.api import outcome
 from blender_http_addon.errors import HttpError
+from blender_http_addon.jobs import job as jobs
+from blender_http_addon.jobs.work import Task
 
 Server = Any
 
@@ -23,7 +25,7 @@ def test_a_task_runs_on_the_pump_thread_and_returns_its_raw_value(server: Server
         ran_on.append(threading.get_ident())
         return payload
 
-    assert tasks.call(server.service, "probe", task) is payload
+    assert outcome.run_task(server.service, "probe", task) is payload
     assert ran_on == [server.pump.ident]
 
 
@@ -32,7 +34,7 @@ def test_a_tasks_http_error_reaches_the_caller_whole(server: Server) -> None:
         raise HttpError(404, "no object 'Cub'", extra={"close_matches": ["Cube"]})
 
     with pytest.raises(HttpError) as caught:
-        tasks.call(server.service, "lookup", task)
+        outcome.run_task(server.service, "lookup", task)
     assert (caught.value.status, caught.value.type) == (404, "NotFound")
     assert caught.value.extra == {"close_matches": ["Cube"]}
 
@@ -42,7 +44,7 @@ def test_a_task_that_breaks_is_a_500_with_the_reason(server: Server) -> None:
         raise KeyError("missing")
 
     with pytest.raises(HttpError) as caught:
-        tasks.call(server.service, "broken", task)
+        outcome.run_task(server.service, "broken", task)
     assert (caught.value.status, caught.value.type) == (500, "InternalError")
     assert "KeyError" in caught.value.message
 
@@ -53,7 +55,7 @@ def test_a_task_past_its_timeout_is_interrupted(server: Server) -> None:
             pass
 
     with pytest.raises(HttpError) as caught:
-        tasks.call(server.service, "spin", task, timeout=0.2)
+        outcome.run_task(server.service, "spin", task, timeout=0.2)
     assert caught.value.status == 504
     assert server.service.executor.busy is False
 
@@ -64,14 +66,14 @@ def test_a_cancelled_task_is_409_and_the_queue_goes_on(server: Server,
         while True:
             pass
 
-    job = server.service.submit_task("spin", spin)
+    job = server.service.submit(Task("spin", spin))
     server.wait_busy()
     server.service.cancel(job)
     assert job.done.wait(30)
     with pytest.raises(HttpError) as caught:
-        tasks.outcome(job)
+        outcome.task_value(job)
     assert (caught.value.status, caught.value.type) == (409, "Cancelled")
-    assert tasks.call(server.service, "next", lambda job: 42) == 42
+    assert outcome.run_task(server.service, "next", lambda job: 42) == 42
 
 
 def test_a_kept_task_shows_its_result_and_progress_like_a_job(server: Server) -> None:
@@ -80,7 +82,7 @@ def test_a_kept_task_shows_its_result_and_progress_like_a_job(server: Server) ->
         job.progress(fraction=1.0)
         return {"path": "renders/x.png"}
 
-    job = server.service.submit_task("render", task, keep_result=True)
+    job = server.service.submit(Task("render", task), keep_result=True)
     assert job.done.wait(30)
     events = [(kind, data) for _, kind, data in job.events()]
     assert events[:2] == [("progress", {"stage": "working"}), ("progress", {"fraction": 1.0})]
@@ -91,7 +93,7 @@ def test_a_kept_task_shows_its_result_and_progress_like_a_job(server: Server) ->
 
 
 def test_task_progress_streams_as_server_sent_events(server: Server) -> None:
-    job = server.service.submit_task("render", lambda job: job.progress(stage="rendering"),
+    job = server.service.submit(Task("render", lambda job: job.progress(stage="rendering")),
                                      keep_result=True)
     with server.client() as http:
         text = http.get(f"/jobs/{job.id}/events").text
@@ -103,7 +105,7 @@ def test_a_failed_kept_task_keeps_the_error_shape(server: Server) -> None:
     def task(job: jobs.Job) -> None:
         raise HttpError(400, "unknown engine 'X'")
 
-    job = server.service.submit_task("render", task, keep_result=True)
+    job = server.service.submit(Task("render", task), keep_result=True)
     assert job.done.wait(30)
     error = job.view()["envelope"]["error"]
     assert (job.status, error["type"], error["message"]) == ("failed", "BadRequest", "unknown engine 'X'")
@@ -112,5 +114,5 @@ def test_a_failed_kept_task_keeps_the_error_shape(server: Server) -> None:
 def test_tasks_are_refused_while_shutting_down(server: Server) -> None:
     server.service.shutdown()
     with pytest.raises(HttpError) as caught:
-        tasks.call(server.service, "late", lambda job: None)
+        outcome.run_task(server.service, "late", lambda job: None)
     assert caught.value.status == 503

@@ -28,6 +28,27 @@ print("PROBE" + json.dumps({{
 """
 
 
+# Serve one exec from the installed package (its subpackages included) in this Blender.
+SERVE = """
+import importlib, json, threading, urllib.request
+def _serve(package):
+    blender = importlib.import_module(package + ".blender")
+    config = importlib.import_module(package + ".config")
+    blocking = importlib.import_module(package + ".pumps.blocking")
+    service = blender.create_service(config.Config(port=0), "background")
+    service.start()
+    def call():
+        try:
+            with urllib.request.urlopen(service.url + "/exec", data=b"6 * 7", timeout=30) as answer:
+                print("SERVED", json.load(answer)["result"], flush=True)
+        finally:
+            service.shutdown()
+    threading.Thread(target=call).start()
+    blocking.run_blocking(service)
+_serve({module!r})
+"""
+
+
 def _probe(output: str) -> dict:
     line = next(line for line in output.splitlines() if line.startswith("PROBE"))
     return json.loads(line[len("PROBE"):])
@@ -41,6 +62,7 @@ def test_legacy_addon_in_blender_3(tmp_path: Path) -> None:
     script.write_text("import addon_utils\n"
                       "addon_utils.enable('blender_http_addon', default_set=True, handle_error=print)\n"
                       + PROBE.format(module="blender_http_addon")
+                      + SERVE.format(module="blender_http_addon")
                       + "addon_utils.disable('blender_http_addon')\n"
                       "print('DISABLED', hasattr(bpy.types, 'BLENDER_HTTP_PT_panel'))\n")
     env = {**os.environ, "BLENDER_USER_SCRIPTS": str(tmp_path / "scripts")}
@@ -49,6 +71,7 @@ def test_legacy_addon_in_blender_3(tmp_path: Path) -> None:
     probe = _probe(done.stdout)
     assert probe["panel"] and probe["start"]
     assert probe["prefs"] == ["127.0.0.1", 7777, "", False]
+    assert "SERVED 42" in done.stdout
     assert "DISABLED False" in done.stdout
 
 
@@ -70,7 +93,7 @@ def test_extension_in_blender_4_2_plus(tmp_path: Path) -> None:
         except RuntimeError as exc:
             print("REFUSED", "blender-http serve" in str(exc))
         print("STOPPED", gui.current() is None)
-    """)
+    """) + SERVE.format(module=module)
     env = {**os.environ, "BLENDER_USER_RESOURCES": str(tmp_path / "resources")}
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
                           text=True, timeout=120)
@@ -81,6 +104,7 @@ def test_extension_in_blender_4_2_plus(tmp_path: Path) -> None:
     assert probe["prefs"] == ["127.0.0.1", 7777, "", False]
     assert "REFUSED True" in done.stdout
     assert "STOPPED True" in done.stdout
+    assert "SERVED 42" in done.stdout
 
 
 def test_installed_addon_auto_starts_with_the_gui(tmp_path: Path) -> None:

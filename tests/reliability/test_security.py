@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from blender_http.launcher import launch_script
-from blender_http_addon import security
+from blender_http_addon.api import guard as security
 from blender_http_addon.config import Config
 from blender_http_addon.errors import HttpError
 from tests.blender import servers

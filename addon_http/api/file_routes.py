@@ -1,0 +1,49 @@
+"""Routes of the work folder: /files and /files/{path}, streamed both ways."""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, BinaryIO
+
+from ..http.request import Request
+from ..http.response import Response
+from ..protocol import CHUNK, OCTET
+
+if TYPE_CHECKING:
+    from ..service import Service
+
+
+def list_files(service: Service, req: Request) -> Response:
+    """Every file in the work folder."""
+    return Response.json({"root": str(service.files.root), "files": service.files.listing()})
+
+
+def get_file(service: Service, req: Request) -> Response:
+    """A file's bytes, streamed."""
+    handle, size = service.files.open(req.params["path"])
+    kind = mimetypes.guess_type(req.params["path"])[0] or OCTET
+    return Response(content_type=kind, stream=_read_file(handle), length=size)
+
+
+def put_file(service: Service, req: Request) -> Response:
+    """Store the body as a file, streamed to disk and renamed into place."""
+    path, size, created = service.files.write(req.params["path"],
+                                              req.iter_body(service.config.max_file_bytes))
+    body = {"path": path.relative_to(service.files.root).as_posix(), "size": size}
+    return Response.json(body, status=201 if created else 200)
+
+
+def delete_file(service: Service, req: Request) -> Response:
+    """Remove a file from the work folder."""
+    service.files.delete(req.params["path"])
+    return Response.empty()
+
+
+def _read_file(handle: BinaryIO) -> Iterator[bytes]:
+    with handle:
+        while True:
+            block = handle.read(CHUNK)
+            if not block:
+                return
+            yield block

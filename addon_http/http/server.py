@@ -1,0 +1,142 @@
+"""The listening socket: a thread per connection, bounded, no Nagle delay, clean stop."""
+
+from __future__ import annotations
+
+import json
+import socket
+import socketserver
+import threading
+from typing import Any
+
+from ..errors import HttpError, error_body
+from .connection import App, Connection, Limits, Park
+from .head import Head
+from .request import Request
+from .response import Response
+from .socket_io import DeferringWriter, SocketReader
+
+
+class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+    # socketserver's default backlog is 5: a burst of clients connecting at once would
+    # see their SYNs dropped and retried a second later.
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], *, limits: Limits, max_connections: int) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        # What answers requests; set once bound (the app may need the real port).
+        self.app: App = _starting
+        self.limits = limits
+        # Set while the main loop runs (pumps/main_loop.py): idle kept-alive connections
+        # are parked with it, to have their next request answered on the main thread.
+        self.park: Park | None = None
+        self._readers: dict[int, SocketReader] = {}
+        self.max_connections = max_connections
+        self._connections: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._in_flight = 0
+        # The handler class is never instantiated: process_request_thread makes a Connection.
+        super().__init__(address, socketserver.BaseRequestHandler)
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._lock:
+            full = len(self._connections) >= self.max_connections
+            if not full:
+                self._connections.add(request)
+        if full:
+            self._refuse(request)
+            return
+        request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any, unsent: bytes = b"",
+                               keep: bool = True) -> None:
+        parked = False
+        try:
+            if unsent:  # the rest of an answer the main loop began
+                request.sendall(unsent)
+            if keep:
+                parked = self._connection(request, client_address).serve(self.park)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            if not parked:  # a parked connection lives on in the main loop
+                self.shutdown_request(request)
+
+    def _connection(self, sock: socket.socket, address: Any, reader: SocketReader | None = None,
+                    writer: DeferringWriter | None = None) -> Connection:
+        reader = reader or self._readers.pop(sock.fileno(), None) or SocketReader(sock)
+        return Connection(sock, address, reader, app=self.app, limits=self.limits, tracker=self,
+                          writer=writer)
+
+    def continue_in_thread(self, sock: socket.socket, address: Any, reader: SocketReader, *,
+                           unsent: bytes = b"", keep: bool = True) -> None:
+        """Serve a connection (and the bytes already read from it) in a thread of its own,
+        which first sends unsent, the rest of an answer begun elsewhere."""
+        self._readers[sock.fileno()] = reader
+        threading.Thread(target=self.process_request_thread, args=(sock, address, unsent, keep),
+                         daemon=True).start()
+
+    def serve_inline(self, sock: socket.socket, address: Any, reader: SocketReader, head: Head
+                     ) -> tuple[bool, bytes]:
+        """Answer one request already whole in reader (head parsed, body buffered) on this
+        thread, Blender's main thread, without waiting on the socket: (whether the
+        connection stays open, the part of the answer the peer has not taken yet)."""
+        del reader.buffer[:head.size]
+        writer = DeferringWriter(sock)
+        keep = self._connection(sock, address, reader, writer).answer(head, inline=True)
+        return keep, bytes(writer.unsent)
+
+    def _refuse(self, request: socket.socket) -> None:
+        body = json.dumps(error_body("Unavailable", "too many connections; retry shortly")).encode()
+        head = (f"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n")
+        try:
+            request.settimeout(1.0)
+            request.sendall(head.encode() + body)
+        except OSError:
+            pass
+        self.shutdown_request(request)
+
+    def close_request(self, request: Any) -> None:
+        with self._lock:
+            self._connections.discard(request)
+        super().close_request(request)
+
+    def request_started(self) -> None:
+        with self._lock:
+            self._in_flight += 1
+
+    def request_finished(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no request is being answered; False on timeout."""
+        with self._lock:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
+
+    def drop_connections(self) -> None:
+        """Close every open connection so their threads end (idle keep-alive ones too)."""
+        with self._lock:
+            connections = list(self._connections)
+        for conn in connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def _starting(request: Request) -> Response:
+    return Response.error(HttpError(503, "the server is starting; retry shortly",
+                                    headers={"Retry-After": "1"}))

@@ -1,0 +1,92 @@
+"""The GUI pump: a persistent bpy.app.timers function that runs queued jobs on every turn
+of Blender's event loop.
+
+An idle event loop sleeps 5 ms per turn, so a job waits up to that long. While jobs
+keep coming, the pump adds a window-manager timer that fires on every turn: a turn
+with a timer event does not sleep, and the next job waits well under a millisecond.
+The timer goes away LINGER_S after the last job, and the loop sleeps again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import bpy
+from bpy.app.handlers import persistent
+
+from ..jobs.interrupt import JobInterrupt
+from ..service import Service
+
+log = logging.getLogger("blender_http")
+
+# A timer call runs queued jobs for at most this long, so the interface stays responsive.
+BUDGET_S = 0.05
+LINGER_S = 0.25
+
+
+class TimerPump:
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self._tick_fn = self._tick  # one bound-method object, so is_registered finds it
+        self._on_load_fn = persistent(lambda *args: self._sleep())
+        self._awake: Any = None  # the window-manager timer that keeps the loop from sleeping
+        self._last_job = 0.0
+
+    @property
+    def awake(self) -> bool:
+        return self._awake is not None
+
+    def attach(self) -> None:
+        bpy.app.timers.register(self._tick_fn, first_interval=0.0, persistent=True)
+        # Loading a file may replace the windows the keep-awake timer belongs to.
+        bpy.app.handlers.load_pre.append(self._on_load_fn)
+
+    def detach(self) -> None:
+        self._release()
+        if bpy.app.timers.is_registered(self._tick_fn):
+            bpy.app.timers.unregister(self._tick_fn)
+
+    def _release(self) -> None:
+        self._sleep()
+        if self._on_load_fn in bpy.app.handlers.load_pre:
+            bpy.app.handlers.load_pre.remove(self._on_load_fn)
+
+    def _tick(self) -> float | None:
+        service = self.service
+        if service.should_exit.is_set():
+            self._release()  # returning None unregisters this timer
+            # stop() waits for in-flight answers: not on the thread that draws the UI.
+            threading.Thread(target=service.stop, daemon=True).start()
+            return None
+        try:
+            ran = False
+            deadline = time.perf_counter() + BUDGET_S
+            while time.perf_counter() < deadline and service.step(0):
+                ran = True
+            now = time.perf_counter()
+            if ran:
+                self._last_job = now
+                self._wake()
+            elif self._awake is not None and now - self._last_job > LINGER_S:
+                self._sleep()
+        except JobInterrupt:  # an interrupt that arrived after its job ended
+            pass
+        except Exception:  # an exception would unregister this timer for good
+            log.exception("blender-http pump")
+        return 0.0
+
+    def _wake(self) -> None:
+        if self._awake is None:
+            wm = bpy.context.window_manager
+            if wm is not None and wm.windows:
+                self._awake = wm.event_timer_add(0.0, window=wm.windows[0])
+
+    def _sleep(self) -> None:
+        if self._awake is not None:
+            timer, self._awake = self._awake, None
+            wm = bpy.context.window_manager
+            if wm is not None:
+                wm.event_timer_remove(timer)

@@ -1,0 +1,169 @@
+"""Rendering the scene to a PNG file (POST /render, the /screenshot fallback). Main thread
+only; every setting changed for the render is put back afterwards."""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import os
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import bpy
+
+from ..errors import HttpError
+from ..jobs.job import Job
+from .render_options import RenderOptions
+from .state import kept_attributes
+
+Progress = Callable[..., None]
+
+# Render settings a render may change, put back afterwards.
+_RENDER_SETTINGS = ("engine", "resolution_x", "resolution_y", "resolution_percentage", "filepath",
+                    "use_file_extension", "use_border", "use_crop_to_border")
+_IMAGE_SETTINGS = ("file_format", "color_mode", "color_depth", "compression")
+
+
+def engines(scene: bpy.types.Scene) -> list[str]:
+    """The render engines this Blender offers (built-in and add-ons'); all of them render
+    without a window, EEVEE and Workbench through an offscreen (surfaceless) GL context."""
+    try:
+        scene.render.engine = "\x01"  # refused, and the refusal lists the valid names
+    except TypeError as exc:
+        found = _names_in_refusal(str(exc))
+        if found:
+            return found
+    return [scene.render.engine]  # a refusal worded otherwise: at least the current one
+
+
+def _names_in_refusal(message: str) -> list[str]:
+    # 'enum "\x01" not found in ('BLENDER_EEVEE', 'BLENDER_WORKBENCH', 'CYCLES')'
+    start = message.rfind("(")
+    try:
+        names = ast.literal_eval(message[start:])
+    except (ValueError, SyntaxError):
+        return []
+    return [str(name) for name in names] if isinstance(names, tuple) else []
+
+
+def render_png(options: RenderOptions, path: str, progress: Progress) -> dict[str, Any]:
+    """Render the active scene as options say, write a PNG to path, and describe it."""
+    scene = bpy.context.scene
+    engine = options.engine or scene.render.engine
+    valid = engines(scene)
+    if engine not in valid:
+        raise HttpError(400, f"unknown engine {engine!r}; this Blender offers {', '.join(valid)}")
+    camera = _camera(scene, options.camera)
+    settings = scene.render
+    width = options.width or settings.resolution_x * settings.resolution_percentage // 100
+    height = options.height or settings.resolution_y * settings.resolution_percentage // 100
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    progress(stage="preparing", fraction=0.0)
+    started = time.perf_counter()
+    with kept_attributes(settings, _RENDER_SETTINGS), \
+            kept_attributes(settings.image_settings, _IMAGE_SETTINGS), \
+            kept_attributes(scene, ("camera",)), \
+            _kept_samples(scene, engine), _at_frame(scene, options.frame), \
+            _stages(progress):
+        settings.engine = engine
+        settings.resolution_x, settings.resolution_y = width, height
+        settings.resolution_percentage = 100
+        settings.use_border = False
+        settings.filepath = path
+        settings.use_file_extension = False
+        settings.image_settings.file_format = "PNG"
+        settings.image_settings.color_mode = "RGBA"
+        settings.image_settings.color_depth = "8"
+        scene.camera = camera
+        _apply_samples(scene, engine, options.samples)
+        try:
+            bpy.ops.render.render(write_still=True, scene=scene.name)
+        except RuntimeError as exc:
+            raise HttpError(422, f"the render failed: {exc}", type="RenderError") from None
+    render_ms = (time.perf_counter() - started) * 1000.0
+    if not os.path.isfile(path):
+        raise HttpError(422, "the render wrote no image", type="RenderError")
+    progress(fraction=1.0)
+    return {"path": path, "width": width, "height": height, "size": os.path.getsize(path),
+            "engine": engine, "render_ms": round(render_ms, 1)}
+
+
+def render_job_file(options: RenderOptions, root: str, job: Job) -> dict[str, Any]:
+    """Render for a job that outlives its request: the PNG stays in the work folder as
+    renders/<job>.png, and the job's result says where."""
+    relative = f"renders/{job.id}.png"
+    done = render_png(options, os.path.join(root, relative), job.progress)
+    return {"path": relative, "width": done["width"], "height": done["height"], "size": done["size"]}
+
+
+def _camera(scene: bpy.types.Scene, name: str | None) -> bpy.types.Object:
+    cameras = sorted(obj.name for obj in scene.objects if obj.type == "CAMERA")
+    listed = ", ".join(cameras) if cameras else "none: add one to the scene"
+    if name is None:
+        if scene.camera is None:
+            raise HttpError(400, f"the scene has no active camera; pass \"camera\" (cameras: {listed})")
+        return scene.camera
+    obj = scene.objects.get(name)
+    if obj is None or obj.type != "CAMERA":
+        raise HttpError(400, f"no camera {name!r} in the scene; cameras: {listed}")
+    return obj
+
+
+@contextlib.contextmanager
+def _kept_samples(scene: bpy.types.Scene, engine: str) -> Iterator[None]:
+    if engine == "CYCLES":
+        with kept_attributes(scene.cycles, ("samples", "use_denoising", "device")):
+            yield
+    elif engine.startswith("BLENDER_EEVEE"):
+        with kept_attributes(scene.eevee, ("taa_render_samples",)):
+            yield
+    else:
+        yield
+
+
+def _apply_samples(scene: bpy.types.Scene, engine: str, samples: int | None) -> None:
+    if engine == "CYCLES":
+        import _cycles  # Cycles' own module, there whenever the engine is
+
+        if not getattr(_cycles, "with_openimagedenoise", True):
+            # Denoising is on in new scenes, and a build without the denoiser fails the render.
+            scene.cycles.use_denoising = False
+        if samples is not None:
+            scene.cycles.samples = samples
+    elif engine.startswith("BLENDER_EEVEE") and samples is not None:
+        scene.eevee.taa_render_samples = samples
+    # Workbench has no sample count, only an anti-aliasing level: samples is ignored.
+
+
+@contextlib.contextmanager
+def _at_frame(scene: bpy.types.Scene, frame: int | None) -> Iterator[None]:
+    if frame is None or frame == scene.frame_current:
+        yield
+        return
+    original = scene.frame_current, scene.frame_subframe
+    scene.frame_set(frame)
+    try:
+        yield
+    finally:
+        scene.frame_set(original[0], subframe=original[1])
+
+
+@contextlib.contextmanager
+def _stages(progress: Progress) -> Iterator[None]:
+    """Progress events from Blender's render handlers while the render runs."""
+    def rendering(*args: Any) -> None:
+        progress(stage="rendering")
+
+    def writing(*args: Any) -> None:
+        progress(stage="writing")
+
+    hooks = ((bpy.app.handlers.render_pre, rendering), (bpy.app.handlers.render_write, writing))
+    for handlers, hook in hooks:
+        handlers.append(hook)
+    try:
+        yield
+    finally:
+        for handlers, hook in hooks:
+            if hook in handlers:
+                handlers.remove(hook)
