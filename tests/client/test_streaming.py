@@ -12,7 +12,7 @@ from typing import IO, Any
 import httpx
 import pytest
 
-from blender_http import AsyncBlender, Blender, ConnectError
+from blender_http import AsyncBlender, Blender, ConnectionLost
 from blender_http.calls import CHUNK_BYTES
 
 SIZE = 3 * CHUNK_BYTES + 5
@@ -80,7 +80,7 @@ def _breaking(request: httpx.Request) -> httpx.Response:
 def test_a_broken_download_leaves_no_file(tmp_path: Path) -> None:
     target = tmp_path / "render.png"
     with Blender("http://blender.test", transport=httpx.MockTransport(_breaking)) as blender:
-        with pytest.raises(ConnectError):
+        with pytest.raises(ConnectionLost):
             blender.download("render.png", target)
     assert list(tmp_path.iterdir()) == []
 
@@ -89,7 +89,7 @@ def test_a_broken_download_leaves_no_file(tmp_path: Path) -> None:
 async def test_a_broken_async_download_leaves_no_file(tmp_path: Path) -> None:
     target = tmp_path / "render.png"
     async with AsyncBlender("http://blender.test", transport=httpx.MockTransport(_breaking)) as blender:
-        with pytest.raises(ConnectError):
+        with pytest.raises(ConnectionLost):
             await blender.download("render.png", target)
     assert list(tmp_path.iterdir()) == []
 
