@@ -12,7 +12,8 @@ import importlib as _importlib
 import typing as _typing
 
 if _typing.TYPE_CHECKING:
-    from .async_client import AsyncBlender, AsyncJob, AsyncSession
+    from .async_client import AsyncBlender
+    from .async_handles import AsyncJob, AsyncSession
     from .envelope import ExecResult
     from .errors import (
         AuthError,
@@ -20,6 +21,7 @@ if _typing.TYPE_CHECKING:
         BlenderError,
         Conflict,
         ConnectError,
+        ConnectionLost,
         ExecCancelled,
         ExecError,
         ExecTimeout,
@@ -32,13 +34,14 @@ if _typing.TYPE_CHECKING:
         Unavailable,
     )
     from .jobs import JobEvent, JobInfo
-    from .sync_client import Blender, Job, Session
+    from .sync_client import Blender
+    from .sync_handles import Job, Session
 
 # Where each public name lives. Loaded on first use, so that the CLI's server commands
 # (serve, start, stop) do not wait for httpx to import.
 _HOMES = {
-    "AsyncBlender": "async_client", "AsyncJob": "async_client", "AsyncSession": "async_client",
-    "Blender": "sync_client", "Job": "sync_client", "Session": "sync_client",
+    "AsyncBlender": "async_client", "AsyncJob": "async_handles", "AsyncSession": "async_handles",
+    "Blender": "sync_client", "Job": "sync_handles", "Session": "sync_handles",
     "ExecResult": "envelope", "JobEvent": "jobs", "JobInfo": "jobs",
 }
 
@@ -69,6 +72,7 @@ __all__ = [
     "BlenderError",
     "Conflict",
     "ConnectError",
+    "ConnectionLost",
     "ExecCancelled",
     "ExecError",
     "ExecResult",

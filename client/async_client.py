@@ -1,5 +1,8 @@
-"""`AsyncBlender`: the asyncio/trio twin of `Blender`, the same methods awaited. All request
-building and answer reading lives in calls.py; this module only sends."""
+"""`AsyncBlender`: the client over httpx.AsyncClient. All request building and answer reading
+lives in calls.py; this module only sends.
+
+sync_client.py is generated from async_client.py by scripts/unasync.py: edit async_client.py,
+then run the script (`--check` fails when the two differ)."""
 
 from __future__ import annotations
 
@@ -10,15 +13,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
-import anyio
+import anyio  # unasync: remove
 import httpx
 from httpx_sse import EventSource
 
 from . import arrays, calls, settings
+from .async_handles import AsyncJob, AsyncSession
 from .calls import FileSource
 from .envelope import ExecResult
-from .errors import JobNotFinished, NotFound, TransportError, translating
-from .jobs import LONG_POLL_SLICE_S, JobEvent, JobInfo
+from .errors import TransportError, translating
+from .jobs import JobEvent, JobInfo
 
 if TYPE_CHECKING:
     import numpy
@@ -27,7 +31,7 @@ if TYPE_CHECKING:
 class AsyncBlender:
     """A Blender running blender-http (or a gateway in front of many), over httpx.AsyncClient.
 
-    >>> async with AsyncBlender() as blender:
+    >>> async with AsyncBlender() as blender:  # $BLENDER_HTTP_URL or http://127.0.0.1:7777
     ...     (await blender.exec("len(D.objects)")).result
     3
     """
@@ -134,7 +138,7 @@ class AsyncBlender:
     # -- sessions ------------------------------------------------------------------------------
 
     def session(self, name: str) -> AsyncSession:
-        """A named persistent namespace; as an async context manager it is deleted on exit."""
+        """A named persistent namespace; `async with` it and it is deleted on exit."""
         return AsyncSession(self, name)
 
     async def sessions(self) -> list[dict[str, Any]]:
@@ -150,13 +154,15 @@ class AsyncBlender:
     async def upload(self, source: FileSource | IO[bytes], remote_path: str) -> dict[str, Any]:
         """Store a local file (a path, bytes or a binary file object) in the server's work
         folder, streamed. Returns {"path", "size"}."""
+        # One framing for both twins: Content-Length whenever the size is known (bytes, a path,
+        # a regular file), chunked only for a pipe or another stream of unknown length.
         if isinstance(source, bytes):
             request = self._calls.upload(remote_path, source, len(source))
         elif isinstance(source, (str, os.PathLike)):
             size = (await anyio.Path(source).stat()).st_size
             request = self._calls.upload(remote_path, _path_chunks(source), size)
         else:
-            request = self._calls.upload(remote_path, _handle_chunks(source), None)
+            request = self._calls.upload(remote_path, _handle_chunks(source), calls.size_of(source))
         return calls.read_json(await self._send(request))
 
     async def download(self, remote_path: str, destination: str | os.PathLike[str] | IO[bytes]) -> int:
@@ -246,91 +252,6 @@ class AsyncBlender:
             size = (await anyio.Path(source).stat()).st_size
             request = self._calls.import_file(_path_chunks(source), size, format, name)
         return calls.read_imported(await self._send(request))
-
-
-class AsyncJob:
-    """A job on the server: wait for it, stream its output, cancel it, get its result."""
-
-    def __init__(self, blender: AsyncBlender, info: JobInfo) -> None:
-        self._blender = blender
-        self.id = info.id
-        self.info = info
-
-    def __repr__(self) -> str:
-        return f"<AsyncJob {self.id} {self.info.status}>"
-
-    @property
-    def status(self) -> str:
-        """The status last seen (refresh() asks again)."""
-        return self.info.status
-
-    async def refresh(self) -> JobInfo:
-        """Ask the server for the job's state now."""
-        self.info = await self._blender._job_info(self.id)
-        return self.info
-
-    async def wait(self, timeout: float | None = None) -> JobInfo:
-        """Long-poll until the job finishes or timeout seconds pass; returns its state."""
-        deadline = None if timeout is None else anyio.current_time() + timeout
-        while not self.info.finished:
-            left = LONG_POLL_SLICE_S if deadline is None else deadline - anyio.current_time()
-            # Always ask at least once: the status last seen may be stale.
-            self.info = await self._blender._job_info(self.id, wait=max(0.0, min(left, LONG_POLL_SLICE_S)))
-            if left <= 0:
-                break
-        return self.info
-
-    async def result(self, timeout: float | None = None) -> ExecResult:
-        """Wait, then the ExecResult; raises ExecError if the job failed, JobNotFinished if
-        timeout passed first."""
-        info = await self.wait(timeout)
-        if not info.finished:
-            raise JobNotFinished(self.id, info.status)
-        return info.to_result()
-
-    async def cancel(self) -> JobInfo:
-        """Drop the job if queued, interrupt it if running."""
-        self.info = await self._blender._cancel(self.id)
-        return self.info
-
-    async def stream(self, last_event_id: str | None = None) -> AsyncIterator[JobEvent]:
-        """The job's events as they happen: stdout/stderr chunks, progress, then "done"."""
-        async for event in self._blender._events(self.id, last_event_id):
-            if event.done and isinstance(event.data, dict):
-                self.info = self.info.finished_with(event.data)
-            yield event
-
-
-class AsyncSession:
-    """A named persistent namespace on the server; `async with` deletes it at the end."""
-
-    def __init__(self, blender: AsyncBlender, name: str) -> None:
-        self._blender = blender
-        self.name = name
-
-    async def exec(self, code: str, *, args: dict[str, Any] | None = None,
-                   timeout: float | None = None) -> ExecResult:
-        """Run code in this session's namespace."""
-        return await self._blender.exec(code, args=args, session=self.name, timeout=timeout)
-
-    async def submit(self, code: str, *, args: dict[str, Any] | None = None,
-                     timeout: float | None = None) -> AsyncJob:
-        """Queue code to run in this session's namespace."""
-        return await self._blender.submit(code, args=args, session=self.name, timeout=timeout)
-
-    async def delete(self) -> None:
-        """Forget the session's variables (nothing happens if it holds none)."""
-        try:
-            await self._blender.delete_session(self.name)
-        except NotFound:
-            pass
-
-    async def __aenter__(self) -> AsyncSession:
-        return self
-
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
-        await self.delete()
 
 
 async def _path_chunks(path: str | os.PathLike[str]) -> AsyncIterator[bytes]:

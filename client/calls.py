@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import enum
 import os
+import stat
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import quote
 
 import httpx
@@ -184,6 +185,18 @@ def import_name(source: FileSource, filename: str | None) -> str | None:
     if filename is not None or isinstance(source, bytes):
         return filename
     return Path(source).name
+
+
+def size_of(handle: IO[bytes]) -> int | None:
+    """The bytes left to read in a regular file, sent as Content-Length; None (sent chunked)
+    for a pipe, a socket or an in-memory stream, whose length is unknown until read."""
+    try:
+        info = os.fstat(handle.fileno())
+    except (AttributeError, OSError, ValueError):
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    return info.st_size - handle.tell()
 
 
 # -- answers ------------------------------------------------------------------------------------

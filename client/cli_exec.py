@@ -16,7 +16,7 @@ from .cli_support import (
 )
 from .cli_terminal import spinner
 from .errors import BlenderError
-from .sync_client import Job
+from .sync_handles import Job
 
 
 @click.command()

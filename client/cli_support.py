@@ -15,7 +15,15 @@ import click
 from . import server_choice
 from .cli_terminal import EXIT_FAILED, Failed, Quiet, Unreachable, emit_json
 from .envelope import ExecResult
-from .errors import BlenderError, ExecError, ServerError, StatusError, TransportError, Unavailable
+from .errors import (
+    BlenderError,
+    ConnectionLost,
+    ExecError,
+    ServerError,
+    StatusError,
+    TransportError,
+    Unavailable,
+)
 from .sync_client import Blender
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -63,6 +71,9 @@ def client_errors(as_json: bool = False) -> Iterator[None]:
         if isinstance(exc, ExecError):
             print_failure(exc, as_json=as_json)
             raise Quiet(EXIT_FAILED) from exc
+        if isinstance(exc, ConnectionLost):
+            # Not 3: a script that retries on "cannot reach Blender" would run the code twice.
+            raise Failed(str(exc)) from exc
         if isinstance(exc, TransportError | Unavailable) or (
                 isinstance(exc, ServerError) and exc.status in (502, 504)):
             raise Unreachable(str(exc)) from exc

@@ -2,7 +2,8 @@
 
     BlenderError                      anything this library raises
     ├── TransportError                no usable answer came back
-    │   ├── ConnectError              cannot reach the server (refused, DNS, TLS, reset)
+    │   ├── ConnectError              cannot reach the server (refused, DNS, TLS): nothing was sent
+    │   ├── ConnectionLost            the connection broke after the request went out: it may have run
     │   └── RequestTimeout            the server did not answer within the client's timeout
     ├── StatusError                   the server answered an error status ({"ok": false, "error": ...})
     │   ├── BadRequest                400, 405, 408, 411, 413, 414, 415, 431: the request itself is wrong
@@ -32,6 +33,7 @@ __all__ = [
     "BlenderError",
     "Conflict",
     "ConnectError",
+    "ConnectionLost",
     "ExecCancelled",
     "ExecError",
     "ExecTimeout",
@@ -54,7 +56,12 @@ class TransportError(BlenderError):
 
 
 class ConnectError(TransportError):
-    """The server could not be reached."""
+    """The server could not be reached: nothing was sent, so trying again is safe."""
+
+
+class ConnectionLost(TransportError):
+    """The connection broke after the request was (at least partly) sent: the server may have
+    acted on it (the code may have run), so it must not be retried blindly."""
 
 
 class RequestTimeout(TransportError):
@@ -188,15 +195,21 @@ def _is_exec_envelope(body: Any) -> bool:
 
 @contextlib.contextmanager
 def translating(url: str) -> Iterator[None]:
-    """Turn httpx's transport failures into this library's exceptions (both twins use it)."""
+    """Turn httpx's transport failures into this library's exceptions (both twins use it).
+    The line that matters to a caller: ConnectError when nothing was sent (safe to retry),
+    ConnectionLost when the request went out and the answer never came (it may have run)."""
     try:
         yield
     except httpx.ConnectTimeout as exc:
         raise ConnectError(f"cannot reach Blender at {url}: connection timed out") from exc
     except httpx.TimeoutException as exc:
         raise RequestTimeout(f"{url}: no answer in time ({type(exc).__name__})") from exc
-    except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError,
-            httpx.ProxyError, httpx.UnsupportedProtocol) as exc:
+    except (httpx.ConnectError, httpx.ProxyError, httpx.UnsupportedProtocol) as exc:
         raise ConnectError(f"cannot reach Blender at {url}: {exc}") from exc
+    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+        # A WriteError counts too: the part of the request that went out may have been enough.
+        raise ConnectionLost(f"the connection to Blender was lost after the request was sent; the "
+                             f"code may have run, so do not retry it blindly ({url}: "
+                             f"{str(exc) or type(exc).__name__})") from exc
     except httpx.TransportError as exc:
         raise TransportError(f"{url}: {exc}") from exc

@@ -3,13 +3,16 @@ breaks off leaves no file behind (httpx.MockTransport stands in for the server).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import io
+import os
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import IO, Any
 
 import httpx
 import pytest
 
-from blender_http import AsyncBlender, Blender, ConnectError
+from blender_http import AsyncBlender, Blender, ConnectionLost
 from blender_http.calls import CHUNK_BYTES
 
 SIZE = 3 * CHUNK_BYTES + 5
@@ -77,7 +80,7 @@ def _breaking(request: httpx.Request) -> httpx.Response:
 def test_a_broken_download_leaves_no_file(tmp_path: Path) -> None:
     target = tmp_path / "render.png"
     with Blender("http://blender.test", transport=httpx.MockTransport(_breaking)) as blender:
-        with pytest.raises(ConnectError):
+        with pytest.raises(ConnectionLost):
             blender.download("render.png", target)
     assert list(tmp_path.iterdir()) == []
 
@@ -86,7 +89,7 @@ def test_a_broken_download_leaves_no_file(tmp_path: Path) -> None:
 async def test_a_broken_async_download_leaves_no_file(tmp_path: Path) -> None:
     target = tmp_path / "render.png"
     async with AsyncBlender("http://blender.test", transport=httpx.MockTransport(_breaking)) as blender:
-        with pytest.raises(ConnectError):
+        with pytest.raises(ConnectionLost):
             await blender.download("render.png", target)
     assert list(tmp_path.iterdir()) == []
 
@@ -146,3 +149,49 @@ async def test_a_cut_async_event_stream_resumes_after_the_last_event() -> None:
     assert [(e.kind, e.id) for e in events] == [("stdout", "0"), ("done", "1")]
     assert asked == [None, "0"]
     assert job.status == "succeeded" and (await job.result()).result == 7
+
+
+def _sources(tmp_path: Path) -> dict[str, Callable[[], Any]]:
+    """Each kind of upload source, made fresh for each twin (a handle is read once)."""
+    path = tmp_path / "small.bin"
+    path.write_bytes(b"x" * 10)
+
+    def pipe() -> IO[bytes]:
+        read_end, write_end = os.pipe()
+        os.write(write_end, b"x" * 10)
+        os.close(write_end)
+        return open(read_end, "rb")
+
+    return {"bytes": lambda: b"x" * 10, "path": lambda: path, "file": lambda: open(path, "rb"),
+            "memory": lambda: io.BytesIO(b"x" * 10), "pipe": pipe}
+
+
+def _close(source: object) -> None:
+    if isinstance(source, io.IOBase):
+        source.close()
+
+
+def _framing(headers: dict[str, str]) -> tuple[str | None, str | None]:
+    return headers.get("content-length"), headers.get("transfer-encoding")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("kind", "framing"), [
+    ("bytes", ("10", None)), ("path", ("10", None)), ("file", ("10", None)),
+    ("memory", (None, "chunked")), ("pipe", (None, "chunked")),
+])
+async def test_both_twins_frame_an_upload_the_same_way(tmp_path: Path, kind: str,
+                                                       framing: tuple[str | None, str | None]) -> None:
+    # Content-Length whenever the size is known up front; chunked only when it is not.
+    make = _sources(tmp_path)[kind]
+    sync_recorder, async_recorder = _ChunkRecorder(), _ChunkRecorder()
+    with Blender("http://blender.test", transport=sync_recorder) as blender:
+        source = make()
+        blender.upload(source, "small.bin")
+        _close(source)
+    async with AsyncBlender("http://blender.test", transport=async_recorder) as ablender:
+        source = make()
+        await ablender.upload(source, "small.bin")
+        _close(source)
+    assert _framing(sync_recorder.headers) == _framing(async_recorder.headers) == framing
+    assert sum(sync_recorder.sizes) == sum(async_recorder.sizes) == 10
