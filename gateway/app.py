@@ -13,6 +13,8 @@ from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
+from blender_http_addon.protocol import HEALTH, MCP
+
 from . import __version__
 from .auth import KeyCheck
 from .browser import BrowserCheck
@@ -49,6 +51,12 @@ that owns them, and streams events and files through.
 Every error has one shape: `{"ok": false, "error": {"type": ..., "message": ...}}`."""
 
 
+class GatewayApp(FastAPI):
+    def openapi(self) -> dict[str, Any]:
+        """The schema, with bearer auth declared and our error shape for malformed requests."""
+        return _openapi(self)
+
+
 def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> FastAPI:
     """The gateway app for settings; backends start and stop with the app's lifespan."""
     gateway = gateway or Gateway(settings)
@@ -74,17 +82,17 @@ def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> Fas
         finally:
             await gateway.stop()
 
-    app = FastAPI(title="blender-http gateway", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan, docs_url=None, redoc_url=None, openapi_tags=TAGS,
-                  swagger_ui_parameters={"persistAuthorization": True, "displayRequestDuration": True})
+    app = GatewayApp(title="blender-http gateway", version=__version__, description=DESCRIPTION,
+                     lifespan=lifespan, docs_url=None, redoc_url=None, openapi_tags=TAGS,
+                     swagger_ui_parameters={"persistAuthorization": True,
+                                            "displayRequestDuration": True})
     app.state.gateway = gateway
     for router in ROUTERS:
         app.include_router(router)
     if mcp_app is not None:
-        app.mount("/mcp", mcp_app)
+        app.mount(MCP, mcp_app)
     add_docs(app)
     _error_handlers(app)
-    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     keys = KeyCheck(settings.all_api_keys())
     browsers = BrowserCheck(open_gateway=not keys.enabled, allowed_origins=settings.allowed_origins)
     app.add_middleware(Edge, keys=keys, browsers=browsers, metrics=gateway.metrics,
@@ -142,7 +150,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                 del responses["422"]
             responses.setdefault("400", {"description": "Malformed request",
                                          "content": {"application/json": {"schema": error_ref}}})
-            if path != "/health":
+            if path != HEALTH:
                 operation["security"] = [{"bearer": []}]
     app.openapi_schema = schema
     return schema

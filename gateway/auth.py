@@ -6,8 +6,10 @@ import hashlib
 import hmac
 from collections.abc import Iterable
 
+from blender_http_addon.protocol import HEALTH
+
 # Reachable without a key: probes, and what a browser needs before the user can authorize.
-OPEN_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+OPEN_PATHS = frozenset({HEALTH, "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
 OPEN_PREFIX = "/docs-assets/"
 
 

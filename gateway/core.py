@@ -7,7 +7,6 @@ import dataclasses
 import hashlib
 import json
 import secrets
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
@@ -17,15 +16,13 @@ from starlette.responses import Response
 from . import routing, upstream
 from .backends import Backend, BackendPool
 from .errors import GatewayError
+from .forward import Forward
 from .metrics import Metrics
-from .proxy import BodyTransform, Proxy, StreamTransform, Unreachable
+from .proxy import Proxy, Unreachable
 from .settings import GatewaySettings
 from .supervisor import Supervisor
 
 BACKEND_HEADER = "x-blender-backend"
-# Rewriters are built per backend: the retry of a refused request may land elsewhere.
-Rewrite = Callable[[Backend], BodyTransform]
-StreamRewrite = Callable[[Backend], StreamTransform]
 
 
 class Gateway:
@@ -85,36 +82,24 @@ class Gateway:
         caller = hashlib.sha256(request.headers.get("authorization", "").encode()).hexdigest()
         return routing.session_owner(self.pool, caller, what="this API key's files")
 
-    async def forward(self, request: Request, path: str, *, route: str,
-                      body: bytes | AsyncIterator[bytes] | None = None,
-                      session: str | None = None, busy: bool = True, backend: Backend | None = None,
-                      rewrite: Rewrite | None = None,
-                      rewrite_stream: StreamRewrite | None = None) -> Response:
-        """Forward to the picked backend; a backend refusing the connection before the request
-        reached it is skipped once for another when the choice was free (least busy)."""
-        free = not (backend or session or request.query_params.get("session")
+    async def forward(self, forward: Forward) -> Response:
+        """Forward to the backend forward names, else the picked one; a backend refusing the
+        connection before the request reached it is skipped once for another when the choice
+        was free (least busy) and the body can be sent again."""
+        request = forward.request
+        free = not (forward.backend or forward.session or request.query_params.get("session")
                     or request.headers.get(BACKEND_HEADER))
-        backend = backend or self.pick(request, session)
+        backend = forward.backend or self.pick(request, forward.session)
         try:
-            return await self.to(request, backend, path, route=route, body=body, busy=busy,
-                                 rewrite=rewrite, rewrite_stream=rewrite_stream)
+            return await self._to(forward, backend)
         except Unreachable:
             others = [b for b in self.pool.healthy() if b is not backend]
-            if not (free and others) or not (body is None or isinstance(body, bytes)):
+            if not (free and others and forward.replayable):
                 raise
-            retry = min(others, key=lambda b: b.load)
-            return await self.to(request, retry, path, route=route, body=body, busy=busy,
-                                 rewrite=rewrite, rewrite_stream=rewrite_stream)
+            return await self._to(forward, min(others, key=lambda b: b.load))
 
-    async def to(self, request: Request, backend: Backend, path: str, *, route: str,
-                 body: bytes | AsyncIterator[bytes] | None = None, busy: bool = True,
-                 rewrite: Rewrite | None = None,
-                 rewrite_stream: StreamRewrite | None = None) -> Response:
-        """Forward to this backend (a session's or a job's owner)."""
-        response = await self.proxy.forward(
-            request, backend, path, route=route, body=body, busy=busy,
-            transform=rewrite(backend) if rewrite else None,
-            stream_transform=rewrite_stream(backend) if rewrite_stream else None)
+    async def _to(self, forward: Forward, backend: Backend) -> Response:
+        response = await self.proxy.forward(forward, backend)
         response.headers[BACKEND_HEADER] = routing.backend_tag(backend)
         return response
 

@@ -6,9 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from blender_http_addon.protocol import JSON, MIB, OCTET
+
 from .core import Gateway
 from .errors import GatewayError
-from .models import ErrorResponse
+from .models import CODE_PATTERN, ErrorResponse
 
 
 async def get_gateway(request: Request) -> Gateway:
@@ -29,13 +31,13 @@ ERROR_TEXT = {
 
 
 # Bodies the gateway reads whole (exec, jobs, render) stop here; files and imports stream.
-MAX_BUFFERED_BODY = 64 * 1024 * 1024
+MAX_BUFFERED_BODY = 64 * MIB
 
 
 async def read_body(request: Request, limit: int = MAX_BUFFERED_BODY) -> bytes:
     """The request body, or 413 in the one error shape once it grows past limit."""
     declared = request.headers.get("content-length", "")
-    too_big = GatewayError(413, f"the body is over the gateway's limit of {limit // (1024 * 1024)} MiB",
+    too_big = GatewayError(413, f"the body is over the gateway's limit of {limit // MIB} MiB",
                            type="PayloadTooLarge")
     if declared.isdigit() and int(declared) > limit:
         raise too_big
@@ -58,18 +60,18 @@ def json_body(model: Any, *, text: bool = False, required: bool = True) -> dict[
     """An OpenAPI requestBody for a body the route reads raw (forwarded as it came)."""
     schema = model.model_json_schema()
     examples = schema.get("examples", [])
-    content: dict[str, Any] = {"application/json": {
+    content: dict[str, Any] = {JSON: {
         "schema": schema, "examples": {f"example{i + 1}": {"value": e} for i, e in enumerate(examples)}}}
     if text:
         content["text/plain"] = {"schema": {"type": "string", "minLength": 1,
-                                            "pattern": r"^[^\x00]*\S[^\x00]*$"},
+                                            "pattern": CODE_PATTERN},
                                  "example": "import bpy\nlen(bpy.data.objects)"}
     return {"requestBody": {"required": required, "content": content}}
 
 
 def binary_body(description: str) -> dict[str, Any]:
     return {"requestBody": {"required": True, "description": description, "content": {
-        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}}
+        OCTET: {"schema": {"type": "string", "format": "binary"}}}}}
 
 
 def binary_answer(media: str | tuple[str, ...], description: str, **extra: Any) -> dict[str, Any]:

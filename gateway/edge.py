@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .auth import KeyCheck, is_open
 from .browser import BrowserCheck
 from .errors import error_body
-from .metrics import Metrics
+from .metrics import Metrics, route_label
 
 access_log = logging.getLogger("blender_http_gateway.access")
 # A caller's request id is kept if it is short and printable (it lands in logs and headers).
@@ -71,9 +71,7 @@ class Edge:
                 await self.app(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - started
-            route = scope.get("route")
-            template = getattr(route, "path", None) or _mount_or_unmatched(scope["path"])
-            self.metrics.answered(template, scope["method"], status, seconds)
+            self.metrics.answered(route_label(scope), scope["method"], status, seconds)
             if self.log_access:
                 access_log.info("%s %s %s %d %.1fms backend=%s id=%s", _client(scope), scope["method"],
                                 scope["path"], status, seconds * 1000, state.get("backend", "-"),
@@ -101,11 +99,6 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return str(value.decode("latin-1"))
     return None
-
-
-def _mount_or_unmatched(path: str) -> str:
-    # Unmatched paths would make one series per probe URL: fold them into one label.
-    return "/mcp" if path.startswith("/mcp") else "(unmatched)"
 
 
 def _client(scope: Scope) -> str:

@@ -6,11 +6,8 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from blender_http_addon.errors import STATUS_TYPES as ADDON_STATUS_TYPES
 from blender_http_addon.errors import error_body
-
-# The add-on's types, plus what only a gateway answers.
-STATUS_TYPES = {**ADDON_STATUS_TYPES, 502: "BadGateway"}
+from blender_http_addon.protocol import STATUS_TYPES
 
 
 class GatewayError(Exception):

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
+from urllib.parse import quote
 
 from mcp.server.mcpserver import Image, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
 
 from blender_http.envelope import exec_body
+from blender_http_addon import protocol
 from blender_http_addon.config import is_loopback
 
 from . import jobids, routing
@@ -32,7 +34,7 @@ def build_mcp(gateway: Gateway) -> MCPServer:
     async def exec_python(code: str, args: dict[str, Any] | None = None, session: str | None = None,
                           timeout: float | None = None) -> dict[str, Any]:
         """Run Python inside Blender and return its result, stdout and stderr."""
-        backend, answer = await _call(gateway, "POST", "/exec", session=session,
+        backend, answer = await _call(gateway, "POST", protocol.EXEC, session=session,
                                       json_body=exec_body(code, args, session, timeout))
         return _envelope(backend, answer)
 
@@ -40,16 +42,15 @@ def build_mcp(gateway: Gateway) -> MCPServer:
     async def get_scene(limit: int = 100, offset: int = 0, type: str | None = None,
                         session: str | None = None) -> dict[str, Any]:
         """The scene: frame range, render settings, camera and its objects (paged)."""
-        _, answer = await _call(gateway, "GET", "/scene", session=session,
+        _, answer = await _call(gateway, "GET", protocol.SCENE, session=session,
                                 params={"limit": limit, "offset": offset, "type": type})
         return _json(answer)
 
     @server.tool()
     async def get_object(name: str, session: str | None = None) -> dict[str, Any]:
         """One object in detail: transform, hierarchy, modifiers, materials, mesh counts."""
-        from urllib.parse import quote
-
-        _, answer = await _call(gateway, "GET", f"/objects/{quote(name, safe='')}", session=session)
+        path = protocol.OBJECT.format(name=quote(name, safe=""))
+        _, answer = await _call(gateway, "GET", path, session=session)
         return _json(answer)
 
     @server.tool()
@@ -59,7 +60,7 @@ def build_mcp(gateway: Gateway) -> MCPServer:
         """Render the scene to a PNG image (unset options keep the scene's settings)."""
         options = {"engine": engine, "width": width, "height": height, "samples": samples,
                    "camera": camera, "frame": frame}
-        _, answer = await _call(gateway, "POST", "/render", session=session,
+        _, answer = await _call(gateway, "POST", protocol.RENDER, session=session,
                                 json_body={k: v for k, v in options.items() if v is not None})
         if answer.status != 200:
             _json(answer)
@@ -69,7 +70,7 @@ def build_mcp(gateway: Gateway) -> MCPServer:
     async def submit_job(code: str, args: dict[str, Any] | None = None, session: str | None = None,
                          timeout: float | None = None) -> dict[str, Any]:
         """Queue code to run; returns the job (poll with get_job, stop with cancel_job)."""
-        backend, answer = await _call(gateway, "POST", "/jobs", session=session,
+        backend, answer = await _call(gateway, "POST", protocol.JOBS, session=session,
                                       json_body=exec_body(code, args, session, timeout))
         return jobids.view(backend, _json(answer))
 
@@ -77,15 +78,17 @@ def build_mcp(gateway: Gateway) -> MCPServer:
     async def get_job(job_id: str, wait: float = 0.0) -> dict[str, Any]:
         """A job's status and, once finished, its result; wait = seconds to wait for it (≤ 300)."""
         backend, local = _job(gateway, job_id)
-        _, answer = await _call(gateway, "GET", f"/jobs/{local}", backend=backend, busy=False,
-                                params={"wait": min(max(wait, 0.0), 300.0) or None})
+        wait = min(max(wait, 0.0), protocol.MAX_LONG_POLL_S)
+        _, answer = await _call(gateway, "GET", protocol.JOB.format(id=local), backend=backend,
+                                busy=False, params={"wait": wait or None})
         return jobids.view(backend, _json(answer))
 
     @server.tool()
     async def cancel_job(job_id: str) -> dict[str, Any]:
         """Drop a queued job or interrupt a running one."""
         backend, local = _job(gateway, job_id)
-        _, answer = await _call(gateway, "DELETE", f"/jobs/{local}", backend=backend, busy=False)
+        _, answer = await _call(gateway, "DELETE", protocol.JOB.format(id=local), backend=backend,
+                                busy=False)
         return jobids.view(backend, _json(answer))
 
     return server

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from blender_http_addon.protocol import MCP
 
 # Exec round trips are sub-millisecond to minutes: buckets span both.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
                    30, 60, 300)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+def route_label(scope: Mapping[str, Any]) -> str:
+    """The route a request matched, as its template (/files/{path:path}), read from the ASGI
+    scope where the router put it: one series per route, never one per URL."""
+    template = getattr(scope.get("route"), "path", None)
+    if template:
+        return str(template)
+    # Unmatched paths would make one series per probe URL: fold them into one label.
+    return MCP if str(scope.get("path", "")).startswith(MCP) else "(unmatched)"
 
 
 class Metrics:

@@ -9,6 +9,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from blender_http_addon.protocol import CODE, MAX_RENDER_SAMPLES, MAX_RENDER_SIZE, MAX_TIMEOUT_S, SESSION_NAME
+
+
+def anchored(pattern: str) -> str:
+    """A protocol pattern (matched whole by the add-on) as a JSON-schema pattern, which
+    matches anywhere unless anchored."""
+    return f"^(?:{pattern})$"
+
+
+SESSION_PATTERN = anchored(SESSION_NAME)
+CODE_PATTERN = anchored(CODE)
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled", "timed_out"]
 
 
@@ -42,20 +53,20 @@ EXEC_EXAMPLES: dict[str, Any] = {"examples": [
     {"code": "import bpy\n[o.name for o in bpy.data.objects]"},
     {"code": "bpy.data.objects[args['name']].location.x += args['dx']\nresult = 'moved'",
      "args": {"name": "Cube", "dx": 1.5}, "session": "demo", "timeout": 10}]}
-SESSION_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 
 
 class ExecRequest(BaseModel):
     """Code to run in Blender. A text body (text/plain, text/x-python) is the code itself."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra=EXEC_EXAMPLES)
-    code: str = Field(min_length=1, pattern=r"^[^\x00]*\S[^\x00]*$",
+    code: str = Field(min_length=1, pattern=CODE_PATTERN,
                       description="Python source; the last expression is the result.")
     args: dict[str, Any] | None = Field(None, description="Values bound to `args` in the code.")
     session: str | None = Field(None, pattern=SESSION_PATTERN,
                                 description="Keep variables across calls under this name "
                                                   "(the session lives on one backend).")
-    timeout: float | None = Field(None, gt=0, description="Seconds before the code is interrupted (504).")
+    timeout: float | None = Field(None, gt=0, le=MAX_TIMEOUT_S, allow_inf_nan=False,
+                                  description="Seconds before the code is interrupted (504).")
 
 
 class ExecResult(Open):
@@ -205,9 +216,9 @@ class RenderRequest(BaseModel):
         {"engine": "BLENDER_WORKBENCH", "width": 320, "height": 180},
         {"engine": "CYCLES", "width": 640, "height": 360, "samples": 16, "camera": "Camera", "frame": 1}]})
     engine: str | None = Field(None, description="An engine from GET /scene's render.engines.")
-    width: int | None = Field(None, ge=1, le=16384)
-    height: int | None = Field(None, ge=1, le=16384)
-    samples: int | None = Field(None, ge=1, le=65536)
+    width: int | None = Field(None, ge=1, le=MAX_RENDER_SIZE)
+    height: int | None = Field(None, ge=1, le=MAX_RENDER_SIZE)
+    samples: int | None = Field(None, ge=1, le=MAX_RENDER_SAMPLES)
     camera: str | None = None
     frame: int | None = None
 

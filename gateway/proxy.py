@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,9 +16,12 @@ from multidict import CIMultiDict
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from blender_http_addon.protocol import JOBS, JSON, OCTET
+
 from . import routing, upstream
 from .backends import Backend
 from .errors import GatewayError
+from .forward import Body, BodyTransform, Forward, StreamTransform
 from .metrics import Metrics
 
 # Never forwarded upstream: hop-by-hop headers, the client's credentials (the gateway holds the
@@ -33,10 +36,7 @@ DROP_RESPONSE = frozenset({"connection", "keep-alive", "transfer-encoding", "con
                            "server"})
 # Bodies up to this size (by Content-Length) are read whole; larger ones and streams flow through.
 BUFFER_LIMIT = 256 * 1024
-STREAMED_TYPES = ("text/event-stream", "application/octet-stream", "image/", "model/")
-
-BodyTransform = Callable[[bytes], bytes]
-StreamTransform = Callable[[AsyncIterator[bytes]], AsyncIterator[bytes]]
+STREAMED_TYPES = ("text/event-stream", OCTET, "image/", "model/")
 
 
 class Unreachable(GatewayError):
@@ -49,26 +49,25 @@ class Proxy:
         self._auth = f"Bearer {token}" if token else None
         self.metrics = metrics
 
-    async def forward(self, request: Request, backend: Backend, path: str, *, route: str,
-                      body: bytes | AsyncIterator[bytes] | None = None, busy: bool = True,
-                      transform: BodyTransform | None = None,
-                      stream_transform: StreamTransform | None = None) -> Response:
-        """request sent to backend at path (with the same query), its answer returned.
-        busy: the request occupies the worker (counts toward least-busy routing).
-        transform: rewrites a JSON body (job ids); forces reading it whole.
-        stream_transform: rewrites a streamed body on its way through."""
-        headers = self._headers(request, body)
-        target = upstream.url(backend.url or "", path, request.url.query)
+    async def forward(self, forward: Forward, backend: Backend) -> Response:
+        """forward.request sent to backend at forward.path (with the same query), its answer
+        returned; the exchange is counted under the matched route's template."""
+        request = forward.request
+        headers = self._headers(request, forward.body)
+        target = upstream.url(backend.url or "", forward.path, request.url.query)
+        transform = forward.rewrite(backend) if forward.rewrite else None
+        stream_transform = forward.rewrite_stream(backend) if forward.rewrite_stream else None
         started = time.perf_counter()
         try:
-            with self.occupying(backend, busy):
-                answer = await self.send(backend, request.method, target, headers, body)
+            with self.occupying(backend, forward.busy):
+                answer = await self.send(backend, request.method, target, headers, forward.body)
                 response = await self._relay(answer, backend, transform, stream_transform)
         except GatewayError as exc:
-            self.metrics.observe(route, backend.key, exc.status, time.perf_counter() - started)
+            self.metrics.observe(forward.route, backend.key, exc.status, time.perf_counter() - started)
             raise
         request.scope.setdefault("state", {})["backend"] = backend.key
-        self.metrics.observe(route, backend.key, response.status_code, time.perf_counter() - started)
+        self.metrics.observe(forward.route, backend.key, response.status_code,
+                             time.perf_counter() - started)
         return response
 
     @contextlib.contextmanager
@@ -96,7 +95,7 @@ class Proxy:
         body = None
         if json_body is not None:
             body = json.dumps(json_body).encode()
-            headers["content-type"] = "application/json"
+            headers["content-type"] = JSON
         query = urlencode({k: v for k, v in (params or {}).items() if v is not None})
         answer = await self.send(backend, method, upstream.url(backend.url or "", path, query),
                                  headers, body)
@@ -114,7 +113,7 @@ class Proxy:
             raise GatewayError(502, f"backend {backend.key} answered unreadably: {exc}",
                                type="BadGateway") from exc
 
-    def _headers(self, request: Request, body: bytes | AsyncIterator[bytes] | None) -> CIMultiDict[str]:
+    def _headers(self, request: Request, body: Body) -> CIMultiDict[str]:
         headers: CIMultiDict[str] = CIMultiDict(
             (k, v) for k, v in request.headers.items() if k not in DROP_REQUEST)
         if body is not None and not isinstance(body, bytes) and "content-length" in request.headers:
@@ -127,7 +126,7 @@ class Proxy:
         return headers
 
     async def send(self, backend: Backend, method: str, target: Any, headers: Any,
-                   body: bytes | AsyncIterator[bytes] | None) -> aiohttp.ClientResponse:
+                   body: Body) -> aiohttp.ClientResponse:
         """The backend's answer (headers read, body not yet), or 502 in the one error shape."""
         lost = backend.lost()
         if lost.done():
@@ -163,7 +162,7 @@ class Proxy:
         _rewrite_job_headers(headers, backend)
         length = answer.headers.get("content-length")
         kind = answer.headers.get("content-type", "")
-        json_body = kind.startswith("application/json")
+        json_body = kind.startswith(JSON)
         if (transform is not None and json_body) or (
                 length is not None and length.isdigit() and int(length) <= BUFFER_LIMIT
                 and not kind.startswith(STREAMED_TYPES)):
@@ -212,8 +211,9 @@ def _rewrite_job_headers(headers: dict[str, str], backend: Backend) -> None:
     if job:
         headers["x-job-id"] = routing.job_id(backend, job)
     location = headers.get("location")
-    if location and location.startswith("/jobs/"):
-        headers["location"] = "/jobs/" + routing.job_id(backend, location[len("/jobs/"):])
+    prefix = JOBS + "/"
+    if location and location.startswith(prefix):
+        headers["location"] = prefix + routing.job_id(backend, location[len(prefix):])
 
 
 def _lost_error(backend: Backend, reason: str) -> GatewayError:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from blender_http_addon.protocol import EXEC, OCTET
+
 from ..core import session_in
 from ..deps import GatewayDep, errors, json_body, read_body
+from ..forward import Forward
 from ..jobids import exec_envelope
 from ..models import ErrorResponse, ExecRequest, ExecResult
 
@@ -13,12 +16,12 @@ router = APIRouter(tags=["exec"])
 
 
 @router.post(
-    "/exec", summary="Run code and wait for its result",
+    EXEC, summary="Run code and wait for its result",
     openapi_extra=json_body(ExecRequest, text=True),
     responses={
         200: {"model": ExecResult, "description": "The code ran; with Accept: application/octet-stream "
               "a bytes or numpy result is the raw body (X-Result-Dtype, X-Result-Shape)",
-              "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+              "content": {OCTET: {"schema": {"type": "string", "format": "binary"}}}},
         422: {"model": ErrorResponse, "description": "The code raised or did not compile"},
         **errors(409, 413, 415, 504),
     })
@@ -29,5 +32,4 @@ async def exec_code(request: Request, gateway: GatewayDep) -> Response:
     itself, e.g. `curl --data-binary @script.py`) takes `?session=` and `?timeout=` instead."""
     body = await read_body(request)
     owner = session_in(body, request.headers.get("content-type"))  # else pick() reads ?session=
-    return await gateway.forward(request, "/exec", route="/exec", body=body, session=owner,
-                                 rewrite=exec_envelope)
+    return await gateway.forward(Forward(request, EXEC, body=body, session=owner, rewrite=exec_envelope))

@@ -7,10 +7,14 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Request, Response
 
+from blender_http_addon.protocol import FILE, FILES, OCTET
+
+from ..core import Gateway
 from ..deps import GatewayDep, binary_answer, binary_body, errors
+from ..forward import Body, Forward
 from ..models import FileList, FileStored
 
-router = APIRouter(prefix="/files", tags=["files"])
+router = APIRouter(tags=["files"])
 
 # Segments never start with a dot, so neither '..' nor hidden upload files can be named.
 FilePath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$",
@@ -20,36 +24,39 @@ PLACE = ("Files live on one backend: the one of `?session=`, the one named by X-
          "(every answer carries it), else the same one for every call with the same API key.")
 
 
-@router.get("", summary="List the work folder", description=PLACE, response_model=FileList,
+@router.get(FILES, summary="List the work folder", description=PLACE, response_model=FileList,
             responses=errors())
 async def list_files(request: Request, gateway: GatewayDep) -> Response:
     """Every file in the work folder."""
-    return await gateway.forward(request, "/files", route="/files", busy=False,
-                                 backend=gateway.pick_for_files(request))
+    return await gateway.forward(Forward(request, FILES, busy=False,
+                                         backend=gateway.pick_for_files(request)))
 
 
-@router.get("/{path:path}", summary="Download a file", description=PLACE,
-            responses={200: binary_answer("application/octet-stream", "The file's bytes, streamed"),
+@router.get(FILE, summary="Download a file", description=PLACE,
+            responses={200: binary_answer(OCTET, "The file's bytes, streamed"),
                        **errors(404)})
 async def get_file(request: Request, gateway: GatewayDep, path: FilePath) -> Response:
     """A file's bytes, streamed."""
-    return await gateway.forward(request, "/files/" + quote(path), route="/files/{path}", busy=False,
-                                 backend=gateway.pick_for_files(request))
+    return await gateway.forward(_file(request, gateway, path))
 
 
-@router.put("/{path:path}", summary="Upload a file", description=PLACE,
+@router.put(FILE, summary="Upload a file", description=PLACE,
             openapi_extra=binary_body("The file's bytes"),
             responses={200: {"model": FileStored, "description": "Replaced"},
                        201: {"model": FileStored, "description": "Created"}, **errors(413)})
 async def put_file(request: Request, gateway: GatewayDep, path: FilePath) -> Response:
     """Store the body as a file (streamed to the backend's disk, renamed into place)."""
-    return await gateway.forward(request, "/files/" + quote(path), route="/files/{path}", busy=False,
-                                 body=request.stream(), backend=gateway.pick_for_files(request))
+    return await gateway.forward(_file(request, gateway, path, body=request.stream()))
 
 
-@router.delete("/{path:path}", status_code=204, summary="Delete a file", description=PLACE,
+@router.delete(FILE, status_code=204, summary="Delete a file", description=PLACE,
                responses={204: {"description": "Deleted"}, **errors(404)})
 async def delete_file(request: Request, gateway: GatewayDep, path: FilePath) -> Response:
     """Remove a file from the work folder."""
-    return await gateway.forward(request, "/files/" + quote(path), route="/files/{path}", busy=False,
-                                 backend=gateway.pick_for_files(request))
+    return await gateway.forward(_file(request, gateway, path))
+
+
+def _file(request: Request, gateway: Gateway, path: str, body: Body = None) -> Forward:
+    """A request about one file, for the backend that holds the caller's files."""
+    return Forward(request, f"{FILES}/{quote(path)}", body=body, busy=False,
+                   backend=gateway.pick_for_files(request))

@@ -7,26 +7,28 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import JSONResponse
 
+from blender_http_addon.protocol import SESSION, SESSIONS
+
 from ..deps import GatewayDep, errors
+from ..forward import Forward
 from ..models import SESSION_PATTERN, SessionList
 
-router = APIRouter(prefix="/sessions", tags=["sessions"])
+router = APIRouter(tags=["sessions"])
 
 
-@router.get("", summary="Sessions of every backend", response_model=SessionList, responses=errors())
+@router.get(SESSIONS, summary="Sessions of every backend", response_model=SessionList, responses=errors())
 async def list_sessions(request: Request, gateway: GatewayDep) -> Any:
     """Named sessions and how much they hold, from every healthy backend."""
     sessions: list[dict[str, Any]] = []
-    for _backend, code, data in await gateway.gather_json(request, "/sessions"):
+    for _backend, code, data in await gateway.gather_json(request, SESSIONS):
         if code == 200:
             sessions += data.get("sessions", [])
     return JSONResponse({"sessions": sessions})
 
 
-@router.delete("/{name}", status_code=204, summary="Forget a session",
+@router.delete(SESSION, status_code=204, summary="Forget a session",
                responses={204: {"description": "Forgotten"}, **errors(404)})
 async def delete_session(request: Request, gateway: GatewayDep,
                          name: Annotated[str, Path(pattern=SESSION_PATTERN)]) -> Response:
     """Forget a session and its variables (on the backend that holds it)."""
-    return await gateway.forward(request, f"/sessions/{name}", route="/sessions/{name}", session=name,
-                                 busy=False)
+    return await gateway.forward(Forward(request, SESSION.format(name=name), session=name, busy=False))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
+from blender_http_addon.protocol import HEALTH
+
 from .. import __version__
 from ..deps import GatewayDep, errors
 from ..metrics import CONTENT_TYPE
@@ -13,7 +15,7 @@ from ..models import GatewayHealth
 router = APIRouter(tags=["gateway"])
 
 
-@router.get("/health", summary="Gateway and backend health (no key needed)",
+@router.get(HEALTH, summary="Gateway and backend health (no key needed)",
             response_model=GatewayHealth,
             responses={503: {"model": GatewayHealth, "description": "No backend is healthy"}},
             openapi_extra={"security": []})

@@ -9,7 +9,9 @@ from collections.abc import Iterator
 import httpx
 import numpy as np
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
+from blender_http_addon import protocol
 from tests.gateway import gateways
 from tests.gateway.conftest import KEY
 
@@ -185,3 +187,20 @@ def test_metrics_count_requests_by_route_and_backend(client: httpx.Client) -> No
     assert "blender_http_gateway_backend_seconds_bucket{backend=" in text
     assert "blender_http_gateway_backend_queue_depth{backend=" in text
     assert f"Bearer {KEY}" not in text
+
+
+def test_metrics_label_requests_with_the_matched_route_template(client: httpx.Client) -> None:
+    assert client.put("/files/gw-metrics/label.txt", content=b"label").status_code in (200, 201)
+    assert client.get("/files/gw-metrics/label.txt").content == b"label"
+    assert client.delete("/files/gw-metrics/label.txt").status_code == 204
+    families = {family.name: family for family in
+                text_string_to_metric_families(client.get("/metrics").text)}
+    forwarded = [s.labels for s in families["blender_http_gateway_backend_requests"].samples
+                 if s.name.endswith("_total")]
+    answered = [s.labels for s in families["blender_http_gateway_requests"].samples
+                if s.name.endswith("_total")]
+    for labels in (forwarded, answered):
+        # One series per route (/files/{path:path}), never one per URL.
+        assert {"200", "204"} <= {x["status"] for x in labels if x["route"] == protocol.FILE}, labels
+        assert not any("gw-metrics" in x["route"] for x in labels), labels
+    assert {x["route"] for x in forwarded} <= {x["route"] for x in answered}
