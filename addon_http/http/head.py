@@ -8,12 +8,13 @@ docs/SECURITY.md, and checked against h11 by tests/http_fuzz):
 
 - lines end with CRLF; a bare LF or a bare CR anywhere in the head is refused (400);
 - request line: `METHOD SP target SP HTTP/1.x`, single spaces, a token method, a
-  target of visible ASCII starting with '/'; another major version is 505;
+  target of visible ASCII starting with '/'; another major version is 505; a method
+  this server does not implement is 501; a request line over MAX_LINE bytes is 414;
 - header fields: a token name, a colon, a value of visible characters, spaces, tabs
   and obs-text (0x80-0xFF); other control bytes, obsolete line folding and white
   space before the colon are refused (400);
-- Content-Length is ASCII digits only (at most 18 of them); Transfer-Encoding is
-  `chunked` only (else 501); both together, or either one repeated, is 400;
+- Content-Length is ASCII digits only; Transfer-Encoding is `chunked` only (else
+  501); both together, or either one repeated, is 400;
 - Host, Authorization, Content-Length and Transfer-Encoding may not repeat, and an
   HTTP/1.1 request must carry a Host (RFC 9112 3.2);
 - the head is at most MAX_HEAD_BYTES with at most MAX_HEADERS fields (431).
@@ -29,19 +30,23 @@ import re
 from typing import overload
 
 MAX_HEADERS = 100
+MAX_LINE = 65536
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
 # The whole head, request line included: one bound instead of one per line.
 MAX_HEAD_BYTES = 65536
 # Fields whose repetition would let two parsers disagree on where a request ends or
 # whom it is for (request smuggling, Host confusion).
 SINGLE = frozenset({"content-length", "transfer-encoding", "host", "authorization"})
+# A longer Content-Length is a number past every limit (413), not one to convert.
 MAX_LENGTH_DIGITS = 18
+HUGE = 1 << 62
 
 _TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 # A value: visible characters and obs-text, with spaces and tabs only between them.
 _VALUE = rb"(?:[\x21-\x7e\x80-\xff]|[ \t]+(?=[^ \t]))*"
 _REQUEST_LINE = re.compile(rb"(" + _TOKEN + rb") ([\x21-\x7e]+) HTTP/([0-9])\.([0-9])")
 _FIELD = re.compile(rb"(" + _TOKEN + rb"):[ \t]*(" + _VALUE + rb")[ \t]*")
-_DIGITS = re.compile(rb"[0-9]{1,%d}" % MAX_LENGTH_DIGITS)
+_DIGITS = re.compile(rb"[0-9]+")
 
 
 class HeadError(Exception):
@@ -96,10 +101,12 @@ def parse_head(buffer: bytes | bytearray) -> Head | None:
     end = buffer.find(b"\r\n\r\n")
     region = bytes(buffer[:end + 2] if end >= 0 else buffer[:MAX_HEAD_BYTES + 4])
     _check_line_ends(region, complete=end >= 0)
+    first = region.find(b"\r\n")
+    if first > MAX_LINE or (first < 0 and len(buffer) > MAX_LINE):
+        raise HeadError(414, f"the request line is over {MAX_LINE} bytes")
     if end < 0:
         if len(buffer) > MAX_HEAD_BYTES:
             raise HeadError(431, f"the request head is over {MAX_HEAD_BYTES} bytes")
-        first = region.find(b"\r\n")
         if first >= 0:  # refuse a bad request line at once, not after the head timeout
             parse_request_line(region[:first])
         return None
@@ -128,6 +135,9 @@ def parse_request_line(line: bytes) -> tuple[str, str, tuple[int, int]]:
         raise HeadError(505, f"HTTP/{major}.{minor} is not supported; use HTTP/1.1")
     if not target.startswith("/"):
         raise HeadError(400, "the request target must be a path starting with '/'")
+    if method not in METHODS:
+        raise HeadError(501, f"method {method[:20]!r} is not implemented; use one of "
+                             f"{', '.join(sorted(METHODS))}")
     return method, target, (major, minor)
 
 
@@ -179,4 +189,4 @@ def _framing(headers: Headers) -> tuple[int, bool]:
         return 0, False
     if not _DIGITS.fullmatch(raw.encode("iso-8859-1")):
         raise HeadError(400, "Content-Length must be ASCII digits only")
-    return int(raw), False
+    return (int(raw) if len(raw) <= MAX_LENGTH_DIGITS else HUGE), False

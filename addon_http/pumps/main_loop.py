@@ -18,7 +18,6 @@ connection back to a thread of its own, so /health and the rest still answer.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import os
@@ -28,9 +27,9 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..http.head import Head, HeadError, parse_head
 from ..http.socket_io import SocketReader
 from ..jobs.interrupt import JobInterrupt
+from .parked import CLOSED, INLINE_READY, WAITING, Parked, read_some
 
 if TYPE_CHECKING:
     from ..http.server import Server
@@ -39,31 +38,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("blender_http")
 
 STANDBY_AFTER_S = 0.01
-# Requests the main thread answers itself; the rest may block (long polls, streams).
-INLINE = frozenset({("POST", "/exec"), ("GET", "/health")})
-# A request bigger than this is finished by a thread (a large upload streams).
-MAX_BUFFERED = 64 * 1024
-# How long the rest of a request that came in pieces (its head, then its body) is waited
-# for here before a thread takes it over and waits, with the request timeout, instead.
-PARTIAL_GRACE_S = 0.5
-INLINE_READY, WAITING, HAND_OFF, CLOSED = "inline", "waiting", "hand off", "closed"
-
-
-@dataclasses.dataclass
-class Parked:
-    sock: socket.socket
-    address: Any
-    reader: SocketReader
-    since: float
-    # When the first bytes of a request not yet complete arrived.
-    partial_since: float | None = None
-    # The head of a whole request ready to be answered here.
-    head: Head | None = None
-
-    def deadline(self, idle_timeout: float) -> float:
-        if self.partial_since is not None:
-            return self.partial_since + PARTIAL_GRACE_S
-        return self.since + idle_timeout
 
 
 class MainLoop:
@@ -158,7 +132,9 @@ class MainLoop:
                 self._drain_wake()
                 continue
             parked = self._parked[key.fd]
-            state = self._read_some(parked)
+            state = read_some(parked)
+            if state == WAITING and parked.partial_since is not None:
+                self._note_deadline(parked)
             if state == WAITING:
                 continue
             del self._parked[key.fd]
@@ -173,35 +149,6 @@ class MainLoop:
                 self._to_thread(parked)
         self._expire()
         return inline
-
-    def _read_some(self, parked: Parked) -> str:
-        """Read what arrived: INLINE_READY for a whole inline request, WAITING for the
-        start of one, HAND_OFF for anything a thread should serve, CLOSED at the end."""
-        try:
-            more = parked.reader.fill_nowait()
-        except BlockingIOError:
-            more = True
-        except OSError:
-            more = False
-        if not more:
-            return CLOSED
-        buffer = parked.reader.buffer
-        try:
-            head = parse_head(buffer)
-        except HeadError:  # a thread answers it, with the same parser
-            return HAND_OFF
-        if head is not None:
-            if (head.method, head.target.partition("?")[0]) not in INLINE:
-                return HAND_OFF
-            if head.whole_in(len(buffer)):
-                parked.head = head
-                return INLINE_READY
-            if head.expect_continue or head.chunked or head.content_length > MAX_BUFFERED:
-                return HAND_OFF  # a thread sends 100 Continue, or streams the body
-        if parked.partial_since is None:  # e.g. the headers came, the body is on its way
-            parked.partial_since = time.monotonic()
-            self._note_deadline(parked)
-        return WAITING
 
     def _serve_guarded(self, parked: Parked) -> None:
         # A bug while answering one connection costs that connection, not the server.

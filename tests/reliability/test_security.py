@@ -51,7 +51,8 @@ REFUSED = {
                                      403),
     "LAN address as Host": (("Host: 192.168.1.20:{port}", "Authorization: Bearer " + TOKEN), 403),
     "loopback name, other port": (("Host: localhost:1", "Authorization: Bearer " + TOKEN), 403),
-    "no Host": (("Authorization: Bearer " + TOKEN,), 403),
+    # RFC 9112 3.2: an HTTP/1.1 request without Host is malformed.
+    "no Host": (("Authorization: Bearer " + TOKEN,), 400),
     "foreign Origin": (("Host: 127.0.0.1:{port}", "Origin: http://attacker.example",
                         "Authorization: Bearer " + TOKEN), 403),
     "null Origin (sandboxed frame)": (("Host: 127.0.0.1:{port}", "Origin: null",
