@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import statistics
 import sys
+from pathlib import Path
 
 from . import batch, cancel, latency, startup, throughput, vertices
 from .report import HERE, Report, Target, plot_latencies, table
@@ -59,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--modes", default="module,background,gui")
     parser.add_argument("--quick", action="store_true", help="tiny counts: checks the benchmark runs")
     parser.add_argument("--no-write", action="store_true", help="print, do not write RESULTS.md")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="a checkout of an earlier version: its servers run side by side with these")
     options = parser.parse_args(argv)
     modes = [m for m in options.modes.split(",") if m]
     counts = QUICK if options.quick else Counts()
@@ -68,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 
     headless = [m for m in modes if m != "gui"]
     if headless:
-        _headless_group(headless, counts, report, plotted)
+        _headless_group(headless, counts, report, plotted, options.baseline)
     if "gui" in modes:
         _gui_group(counts, report, plotted)
     _startup(modes, counts, report)
@@ -83,12 +86,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _headless_group(modes: list[str], counts: Counts, report: Report,
-                    plotted: dict[str, list[float]]) -> None:
+                    plotted: dict[str, list[float]], baseline: Path | None = None) -> None:
     gateway_missing = gateway_available() if "module" in modes else "needs module mode"
     with contextlib.ExitStack() as stack:
         targets = {FLOOR_NAME: stack.enter_context(server(FLOOR))}
         for mode in modes:
             targets[f"blender-http {mode}"] = stack.enter_context(server(mode))
+            if baseline is not None:
+                targets[f"baseline {mode}"] = stack.enter_context(server(mode, baseline=baseline))
         if gateway_missing is None:
             targets["gateway → module"] = stack.enter_context(gateway(targets["blender-http module"]))
         samples = latency.measure(targets, counts.requests, counts.rounds)
@@ -96,6 +101,8 @@ def _headless_group(modes: list[str], counts: Counts, report: Report,
         _latency_section(report, samples, counts, "Exec round trip", WHERE_THE_TIME_GOES)
         _throughput_section(report, targets, counts)
         blender_targets = {name: url for name, url in targets.items() if name.startswith("blender-http")}
+        if baseline is not None:
+            _baseline_note(report, baseline)
         _cancel_section(report, cancel.measure(blender_targets, counts.cancels))
         _vertices_section(report, blender_targets, counts)
     floor = statistics.median(samples[FLOOR_NAME])
@@ -110,6 +117,12 @@ def _headless_group(modes: list[str], counts: Counts, report: Report,
         report.targets.append(Target("gateway, added at p50", "≤ 1 ms", f"{added:.3f} ms", added <= 1.0))
     else:
         report.targets.append(Target("gateway, added at p50", "≤ 1 ms", gateway_missing, None))
+
+
+def _baseline_note(report: Report, baseline: Path) -> None:
+    report.section("Baseline", f"Rows named `baseline <mode>` are the checkout at `{baseline.name}` "
+                   "(an earlier version of this project), started the same way and measured in "
+                   "the same interleaved rounds as the current code.")
 
 
 def _gui_group(counts: Counts, report: Report, plotted: dict[str, list[float]]) -> None:

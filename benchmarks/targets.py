@@ -25,13 +25,15 @@ START_TIMEOUT_S = 120.0
 PIDS: dict[str, int] = {}
 
 
-def blender_command(mode: str) -> list[str]:
-    """How blender-http starts in mode (module, background or gui); the floor is its own script."""
+def blender_command(mode: str, baseline: Path | None = None) -> list[str]:
+    """How blender-http starts in mode (module, background or gui); the floor is its own
+    script. baseline: a checkout of another version of the project to start instead."""
     if mode == FLOOR:
         return [sys.executable, "-m", "benchmarks.floor"]
     if mode == "module":
         return [sys.executable, "-m", "blender_http", "serve", "--port", "0"]
-    blender = ["blender", "--factory-startup", "--python", str(launch_script())]
+    script = baseline / "addon_http" / "launch.py" if baseline else launch_script()
+    blender = ["blender", "--factory-startup", "--python", str(script)]
     if mode == "background":
         return [blender[0], "--background", *blender[1:]]
     return [*XVFB, *blender]
@@ -44,15 +46,17 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def server(mode: str, env: dict[str, str] | None = None) -> Iterator[str]:
+def server(mode: str, env: dict[str, str] | None = None, baseline: Path | None = None) -> Iterator[str]:
     """Start a target, yield its URL once /health answers, stop it by the pid we started."""
     folder = Path(tempfile.mkdtemp(prefix=f"bench-{mode}-"))
     ready = folder / "ready.json"
-    command = blender_command(mode)
+    command = blender_command(mode, baseline)
     if mode == FLOOR:
         command.append(str(ready))
     full_env = {**os.environ, "BLENDER_HTTP_PORT": "0", "BLENDER_HTTP_READY_FILE": str(ready),
                 "BLENDER_HTTP_WORKDIR": str(folder / "work"), **(env or {})}
+    if baseline is not None:
+        full_env["PYTHONPATH"] = str(_baseline_packages(baseline, folder))
     proc = subprocess.Popen(command, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     url = None  # set once it answers; the floor has no /shutdown
@@ -169,3 +173,13 @@ def gateway(backend: str) -> Iterator[str]:
         yield url
     finally:
         stop(proc, None)
+
+
+def _baseline_packages(checkout: Path, folder: Path) -> Path:
+    """A folder whose blender_http and blender_http_addon are the checkout's: on
+    PYTHONPATH they come before the installed (editable) project."""
+    packages = folder / "packages"
+    packages.mkdir()
+    (packages / "blender_http").symlink_to(checkout / "client")
+    (packages / "blender_http_addon").symlink_to(checkout / "addon_http")
+    return packages

@@ -63,6 +63,7 @@ class Connection:
         self._writer = writer or SocketWriter(sock)
         self._app = app
         self._limits = limits
+        self._body_limits = limits.body
         self._tracker = tracker
 
     def serve(self, park: Park | None = None) -> bool:
@@ -110,7 +111,7 @@ class Connection:
         self._tracker.request_started()
         started = time.perf_counter()
         try:
-            request = Request(head, self.reader, self._limits.body, send_continue=self._continue,
+            request = Request(head, self.reader, self._body_limits, send_continue=self._continue,
                               inline=inline)
             response = self._app(request)
             keep = head.keep_alive and not response.close
