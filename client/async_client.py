@@ -86,7 +86,8 @@ class AsyncBlender:
 
     async def map(self, code: str, items: batching.Items, *, concurrency: int | None = None,
                   retries: int = 0, on_result: batching.OnResult | None = None,
-                  ordered: bool = True, timeout: float | None = None) -> AsyncIterator[ItemResult]:
+                  ordered: bool = True, timeout: float | None = None,
+                  batch_key: str | None = None) -> AsyncIterator[ItemResult]:
         """Run code once per item (a dict item is its `args`, another value is args["item"]),
         up to `concurrency` at a time (default: half of what /health says the server or the
         gateway's workers can queue); yields an ItemResult per item, in input order or, with
@@ -94,14 +95,16 @@ class AsyncBlender:
         holds the error. A 503 or a refused connection is sent again (nothing ran); an item
         whose worker died is run again only `retries` times, for code that is safe to repeat.
         Each item carries an Idempotency-Key, so a resend never runs an item twice on a live
-        server. on_result is called with each ItemResult as it is yielded."""
+        server. on_result is called with each ItemResult as it is yielded. batch_key prefixes
+        the items' keys (default: new for each call): the same batch_key over the same items
+        answers from the jobs of an earlier run that the server still keeps."""
         if concurrency is None:
             concurrency = batching.default_concurrency(await self.health())
 
         async def send(args: dict[str, Any], key: str) -> ExecResult:
             return await self.exec(code, args=args, timeout=timeout, idempotency_key=key)
 
-        runner = batch_runners.AsyncRunner(send, concurrency=concurrency, retries=retries)
+        runner = batch_runners.AsyncRunner(send, concurrency=concurrency, retries=retries, batch=batch_key)
         async for result in runner.run(items, ordered=ordered):
             if on_result is not None:
                 on_result(result)

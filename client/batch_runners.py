@@ -22,11 +22,11 @@ Send = Callable[[dict[str, Any], str], ExecResult]
 
 
 class AsyncRunner:
-    def __init__(self, send: AsyncSend, *, concurrency: int, retries: int) -> None:
+    def __init__(self, send: AsyncSend, *, concurrency: int, retries: int, batch: str | None = None) -> None:
         self._send = send
         self.concurrency = concurrency
         self.retries = retries
-        self._batch = batching.new_batch_id()
+        self._batch = batch or batching.new_batch_id()
 
     async def run(self, items: Iterable[Any], *, ordered: bool = True) -> AsyncIterator[ItemResult]:
         feed = Feed(items, self.concurrency, ordered)
@@ -61,11 +61,11 @@ class AsyncRunner:
 
 
 class Runner:
-    def __init__(self, send: Send, *, concurrency: int, retries: int) -> None:
+    def __init__(self, send: Send, *, concurrency: int, retries: int, batch: str | None = None) -> None:
         self._send = send
         self.concurrency = concurrency
         self.retries = retries
-        self._batch = batching.new_batch_id()
+        self._batch = batch or batching.new_batch_id()
 
     def run(self, items: Iterable[Any], *, ordered: bool = True) -> Iterator[ItemResult]:
         feed = Feed(items, self.concurrency, ordered)
