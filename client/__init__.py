@@ -98,4 +98,5 @@ __all__ = [
     "TransportError",
     "Unavailable",
     "__version__",
+    "load_ipython_extension",
 ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import math
-import time
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
@@ -66,6 +66,8 @@ class Runner:
         self.concurrency = concurrency
         self.retries = retries
         self._batch = batch or batching.new_batch_id()
+        # Set when the caller stops iterating: threads still sending give up their resends.
+        self._stopped = threading.Event()
 
     def run(self, items: Iterable[Any], *, ordered: bool = True) -> Iterator[ItemResult]:
         feed = Feed(items, self.concurrency, ordered)
@@ -82,6 +84,7 @@ class Runner:
                     yield from feed.finished(future.result())
         finally:
             # The caller stopped iterating (or was interrupted): drop what has not started.
+            self._stopped.set()
             pool.shutdown(wait=False, cancel_futures=True)
 
     def _item(self, index: int, item: Any) -> ItemResult:
@@ -93,6 +96,5 @@ class Runner:
                 return ItemResult(index, item, result=self._send(args, key), attempts=attempts.sent)
             except Exception as exc:  # every item ends with its result or its error
                 delay = attempts.after(exc)
-                if delay is None:
+                if delay is None or self._stopped.wait(delay):
                     return ItemResult(index, item, error=exc, attempts=attempts.sent)
-                time.sleep(delay)

@@ -30,7 +30,7 @@ def exec_code(service: Service, req: Request) -> Response:
     """Run code and answer its envelope (or raw bytes with Accept: application/octet-stream)."""
     key = idempotency_key(req)
     # A keyed job keeps its answer: a repeat of the request is answered with it too.
-    job = _submit(service, req, parse_exec(req.content_type, req.body(), req.query),
+    job = _submit(service, req, parse_exec(req.content_type, req.body(), req.query), key,
                   want_binary=req.accepts(OCTET), keep_result=key is not None)
     if not outcome.wait(job):
         return outcome.still_running(job)
@@ -42,15 +42,15 @@ def exec_code(service: Service, req: Request) -> Response:
 
 def submit_job(service: Service, req: Request) -> Response:
     """Queue code to run; answer at once with the job's URL."""
-    job = _submit(service, req, parse_exec(req.content_type, req.body(), req.query))
+    job = _submit(service, req, parse_exec(req.content_type, req.body(), req.query), idempotency_key(req))
     return Response.json(job.view(), status=202, headers={"Location": f"/jobs/{job.id}"})
 
 
-def _submit(service: Service, req: Request, request: ExecRequest, *, want_binary: bool = False,
-            keep_result: bool = True) -> jobs.Job:
+def _submit(service: Service, req: Request, request: ExecRequest, key: str | None, *,
+            want_binary: bool = False, keep_result: bool = True) -> jobs.Job:
     code = Code(request.code, args=request.args, session=request.session, want_binary=want_binary)
     return service.submit(code, timeout=request.timeout, keep_result=keep_result, inline=req.inline,
-                          key=idempotency_key(req))
+                          key=key)
 
 
 def idempotency_key(req: Request) -> str | None:
