@@ -220,7 +220,7 @@ def _batch(counts: Counts, report: Report) -> None:
     map_speedup = (cold / counts.jobs) / (mapped[0][1] / counts.map_items)
     report.section("Small jobs: server against cold Blender runs",
                    "Jobs that add a cube, count the objects and remove it; `Blender.map` with its "
-                   "default concurrency (half the workers' queue bound).\n\n"
+                   "default concurrency (a quarter of the workers' queue bound).\n\n"
                    + table(["how", "jobs", "total s", "jobs/s"], rows)
                    + f"\n\nThe server is {cold / served:,.0f}x faster for this batch one request "
                    f"at a time; `Blender.map` direct is {map_speedup:,.0f}x.")

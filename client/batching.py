@@ -78,14 +78,15 @@ def item_key(batch: str, index: int) -> str:
 
 
 def default_concurrency(health: dict[str, Any]) -> int:
-    """Half of what the server (or the gateway's healthy workers) can hold queued: the
-    workers stay busy, no queue fills up, and other clients keep some room."""
+    """A quarter of what the server (or the gateway's healthy workers) can hold queued: the
+    workers stay busy, no queue fills up, and a worker that takes the load of a dead one
+    still has connections left for its health checks and for other clients."""
     backends = health.get("backends")
     if isinstance(backends, list):
         bound = sum(int(b.get("max_queue") or 0) for b in backends if b.get("healthy"))
     else:
         bound = int(health.get("max_queue") or 0)
-    return max(1, bound // 2) if bound else FALLBACK_CONCURRENCY
+    return max(1, bound // 4) if bound else FALLBACK_CONCURRENCY
 
 
 class Attempts:

@@ -32,7 +32,7 @@ PLAIN_EVERY_S = 2.0
               help="JSON lines, one result per item, appended as they arrive; items already "
                    "in it are skipped (an interrupted batch resumes).")
 @click.option("--concurrency", type=click.IntRange(min=1), default=None,
-              help="Jobs in flight [default: half of what /health says the workers can queue].")
+              help="Jobs in flight [default: a quarter of what /health says the workers can queue].")
 @click.option("--retries", type=click.IntRange(min=0), default=0, show_default=True,
               help="Times an item whose worker died runs again (only for scripts safe to repeat).")
 @click.option("--timeout", type=float, default=None, help="Seconds before the server interrupts an item.")

@@ -90,8 +90,8 @@ class Blender:
             ordered: bool = True, timeout: float | None = None,
             batch_key: str | None = None) -> Iterator[ItemResult]:
         """Run code once per item (a dict item is its `args`, another value is args["item"]),
-        up to `concurrency` at a time (default: half of what /health says the server or the
-        gateway's workers can queue); yields an ItemResult per item, in input order or, with
+        up to `concurrency` at a time (default: a quarter of what /health says the server or
+        the gateway's workers can queue); yields an ItemResult per item, in input order or, with
         ordered=False, as they finish. A failed item never stops the others: its ItemResult
         holds the error. A 503 or a refused connection is sent again (nothing ran); an item
         whose worker died is run again only `retries` times, for code that is safe to repeat.

@@ -91,10 +91,10 @@ def test_items_become_args() -> None:
 
 
 def test_default_concurrency_from_health() -> None:
-    assert default_concurrency({"status": "ok", "max_queue": 64}) == 32
+    assert default_concurrency({"status": "ok", "max_queue": 64}) == 16
     gateway = {"backends": [{"healthy": True, "max_queue": 64}, {"healthy": True, "max_queue": 64},
                             {"healthy": False, "max_queue": 64}]}
-    assert default_concurrency(gateway) == 64
+    assert default_concurrency(gateway) == 32
     assert default_concurrency({"status": "ok"}) >= 1
 
 

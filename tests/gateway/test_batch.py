@@ -96,10 +96,17 @@ def assert_one_line_per_item(folder: Path) -> list[dict[str, Any]]:
 
 
 def kill_a_worker_mid_batch(gateway: gateways.Gateway, folder: Path, proc: subprocess.Popen[str]) -> None:
+    """SIGKILL, by its pid, a worker with items in flight once a fifth of the batch is done."""
     wait_for(lambda: len(records(folder)) >= ITEMS // 5 or proc.poll() is not None, "a fifth of the batch")
+    busy: list[dict[str, Any]] = []
+
+    def a_busy_worker() -> bool:
+        busy[:] = [b for b in health(gateway)["backends"] if b["healthy"] and b["inflight"]]
+        return bool(busy) or proc.poll() is not None
+
+    wait_for(a_busy_worker, "a worker with items in flight")
     assert proc.poll() is None, "the batch ended before a worker could be killed"
-    pid = int(health(gateway)["backends"][0]["pid"])
-    os.kill(pid, signal.SIGKILL)
+    os.kill(int(max(busy, key=lambda b: b["inflight"])["pid"]), signal.SIGKILL)
 
 
 def test_a_batch_of_1000_has_one_line_per_item(spawned: gateways.Gateway, folder: Path) -> None:
