@@ -34,6 +34,9 @@ MAX_LONG_POLL_S = 300.0
 MAX_SCENE_PAGE = 1000
 MAX_RENDER_SIZE = 16384
 MAX_RENDER_SAMPLES = 1 << 16
+# POST /exec and /jobs: a repeated key answers with its first job instead of running again.
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+MAX_IDEMPOTENCY_KEY = 255
 # Blocks in which bodies and files are streamed.
 CHUNK = 256 * 1024
 

@@ -28,6 +28,7 @@ from .http.connection import Limits
 from .http.server import Server
 from .jobs import execution
 from .jobs import job as jobs
+from .jobs.idempotency import IdempotencyKeys
 from .jobs.interrupt import JobCancelled, JobInterrupt, JobTimedOut
 from .jobs.queue import JobQueue, QueueFull
 from .jobs.sessions import SessionStore
@@ -49,6 +50,7 @@ class Service:
         self.blender_version = blender_version
         self.queue = JobQueue(config.max_queue)
         self.store = JobStore(config.job_retention)
+        self.keys = IdempotencyKeys(self.store)
         self.sessions = SessionStore()
         self._scratch = config.workdir is None
         self.files = WorkFolder(config.workdir or tempfile.mkdtemp(prefix="blender-http-"))
@@ -141,18 +143,29 @@ class Service:
     # -- job manager (HTTP threads) -----------------------------------------------
 
     def submit(self, work: Work, *, timeout: float | None = None, keep_result: bool = True,
-               inline: bool = False) -> jobs.Job:
+               inline: bool = False, key: str | None = None) -> jobs.Job:
         """Queue a job (503 when shutting down or the queue is full). inline: the caller is
         the pump's own thread (pumps/main_loop.py), so the job runs here and now: queued,
-        it would wait for the very thread that waits for it."""
+        it would wait for the very thread that waits for it. key: an Idempotency-Key; a
+        key seen before answers with its first job, which is not run again."""
         if not self.accepting:
             raise HttpError(503, "the server is shutting down", headers={"Retry-After": "5"})
         job = jobs.Job(work, timeout=timeout, keep_result=keep_result,
                        max_output_bytes=self.config.max_output_bytes)
+        if key is not None:
+            first = self.keys.claim(key, job)
+            if first is not job:
+                while inline and not first.finished and self.step(0):
+                    pass  # the first job waits in the queue this very thread runs
+                return first
         if not inline:
             try:
                 self.queue.put(job)
             except QueueFull:
+                if key is not None:  # a request waiting on this job under its key learns why
+                    execution.stopped_before_start(job, jobs.CANCELLED, "Unavailable",
+                                                   "the queue was full; the job did not run")
+                    self.keys.release(key, job)
                 raise HttpError(503, f"the queue is full ({self.config.max_queue} jobs wait); "
                                      "retry shortly", headers={"Retry-After": "1"}) from None
         self.store.add(job)
@@ -197,6 +210,8 @@ class Service:
             "addon": ADDON_VERSION,
             "busy": self.executor.busy,
             "queued": len(self.queue),
+            # What a client may keep in flight (running + waiting) before 503s: Blender.map's default.
+            "max_queue": self.config.max_queue,
             "uptime_s": round(time.time() - self.started_at, 3),
         }
 

@@ -14,6 +14,7 @@ import typing as _typing
 if _typing.TYPE_CHECKING:
     from .async_client import AsyncBlender
     from .async_handles import AsyncJob, AsyncSession
+    from .batching import ItemResult
     from .envelope import ExecResult
     from .errors import (
         AuthError,
@@ -42,8 +43,15 @@ if _typing.TYPE_CHECKING:
 _HOMES = {
     "AsyncBlender": "async_client", "AsyncJob": "async_handles", "AsyncSession": "async_handles",
     "Blender": "sync_client", "Job": "sync_handles", "Session": "sync_handles",
-    "ExecResult": "envelope", "JobEvent": "jobs", "JobInfo": "jobs",
+    "ExecResult": "envelope", "JobEvent": "jobs", "JobInfo": "jobs", "ItemResult": "batching",
 }
+
+
+def load_ipython_extension(ipython: _typing.Any) -> None:
+    """`%load_ext blender_http` in IPython or Jupyter: the %%blender cell magic, images inline."""
+    from .notebook import load_ipython_extension as load
+
+    load(ipython)
 
 
 def __getattr__(name: str) -> _typing.Any:
@@ -77,6 +85,7 @@ __all__ = [
     "ExecError",
     "ExecResult",
     "ExecTimeout",
+    "ItemResult",
     "Job",
     "JobEvent",
     "JobInfo",
@@ -89,4 +98,5 @@ __all__ = [
     "TransportError",
     "Unavailable",
     "__version__",
+    "load_ipython_extension",
 ]

@@ -17,8 +17,9 @@ import anyio  # unasync: remove
 import httpx
 from httpx_sse import EventSource
 
-from . import arrays, calls, settings
+from . import arrays, batch_runners, batching, calls, settings
 from .async_handles import AsyncJob, AsyncSession
+from .batching import ItemResult
 from .calls import FileSource
 from .envelope import ExecResult
 from .errors import TransportError, translating
@@ -75,10 +76,39 @@ class AsyncBlender:
     # -- exec and jobs -------------------------------------------------------------------------
 
     async def exec(self, code: str, *, args: dict[str, Any] | None = None, session: str | None = None,
-                   timeout: float | None = None) -> ExecResult:
+                   timeout: float | None = None, idempotency_key: str | None = None) -> ExecResult:
         """Run code and wait for it; raises ExecError (type, message, line, traceback, stdout)
-        if it fails. timeout (seconds) is enforced by the server, which interrupts the code."""
-        return calls.read_exec(await self._send(self._calls.exec(code, args, session, timeout)))
+        if it fails. timeout (seconds) is enforced by the server, which interrupts the code.
+        idempotency_key: a repeat with the same key answers with the first run's result
+        (while the server keeps that job) instead of running the code again."""
+        request = _keyed(self._calls.exec(code, args, session, timeout), idempotency_key)
+        return calls.read_exec(await self._send(request))
+
+    async def map(self, code: str, items: batching.Items, *, concurrency: int | None = None,
+                  retries: int = 0, on_result: batching.OnResult | None = None,
+                  ordered: bool = True, timeout: float | None = None,
+                  batch_key: str | None = None) -> AsyncIterator[ItemResult]:
+        """Run code once per item (a dict item is its `args`, another value is args["item"]),
+        up to `concurrency` at a time (default: a quarter of what /health says the server or
+        the gateway's workers can queue); yields an ItemResult per item, in input order or, with
+        ordered=False, as they finish. A failed item never stops the others: its ItemResult
+        holds the error. A 503 or a refused connection is sent again (nothing ran); an item
+        whose worker died is run again only `retries` times, for code that is safe to repeat.
+        Each item carries an Idempotency-Key, so a resend never runs an item twice on a live
+        server. on_result is called with each ItemResult as it is yielded. batch_key prefixes
+        the items' keys (default: new for each call): the same batch_key over the same items
+        answers from the jobs of an earlier run that the server still keeps."""
+        if concurrency is None:
+            concurrency = batching.default_concurrency(await self.health())
+
+        async def send(args: dict[str, Any], key: str) -> ExecResult:
+            return await self.exec(code, args=args, timeout=timeout, idempotency_key=key)
+
+        runner = batch_runners.AsyncRunner(send, concurrency=concurrency, retries=retries, batch=batch_key)
+        async for result in runner.run(items, ordered=ordered):
+            if on_result is not None:
+                on_result(result)
+            yield result
 
     async def exec_array(self, code: str, *, args: dict[str, Any] | None = None,
                          session: str | None = None, timeout: float | None = None) -> numpy.ndarray:
@@ -90,9 +120,11 @@ class AsyncBlender:
         return arrays.from_response(response)
 
     async def submit(self, code: str, *, args: dict[str, Any] | None = None, session: str | None = None,
-                     timeout: float | None = None) -> AsyncJob:
-        """Queue code to run and return at once with its AsyncJob."""
-        info = calls.read_job(await self._send(self._calls.submit(code, args, session, timeout)))
+                     timeout: float | None = None, idempotency_key: str | None = None) -> AsyncJob:
+        """Queue code to run and return at once with its AsyncJob (a repeat with the same
+        idempotency_key returns the first job)."""
+        request = _keyed(self._calls.submit(code, args, session, timeout), idempotency_key)
+        info = calls.read_job(await self._send(request))
         return AsyncJob(self, info)
 
     async def job(self, job_id: str) -> AsyncJob:
@@ -252,6 +284,12 @@ class AsyncBlender:
             size = (await anyio.Path(source).stat()).st_size
             request = self._calls.import_file(_path_chunks(source), size, format, name)
         return calls.read_imported(await self._send(request))
+
+
+def _keyed(request: httpx.Request, key: str | None) -> httpx.Request:
+    if key is not None:
+        request.headers[batching.IDEMPOTENCY_HEADER] = key
+    return request
 
 
 async def _path_chunks(path: str | os.PathLike[str]) -> AsyncIterator[bytes]:

@@ -20,6 +20,7 @@ CLIENT_COMMANDS = {
     "status": "cli_exec:status",
     "exec": "cli_exec:exec_command",
     "jobs": "cli_jobs:jobs",
+    "batch": "cli_batch:batch",
     "install": "cli_install:install",
     "find-blender": "cli_install:find_blender",
 }

@@ -32,6 +32,17 @@ class ExecResult:
                    envelope=envelope)
 
 
+    def _repr_html_(self) -> str:
+        from .notebook import result_html  # a notebook's display, loaded only there
+
+        return result_html(self)
+
+    def _repr_markdown_(self) -> str:
+        from .notebook import result_markdown
+
+        return result_markdown(self)
+
+
 def exec_body(code: str, args: dict[str, Any] | None, session: str | None,
               timeout: float | None) -> dict[str, Any]:
     """The JSON body of POST /exec and POST /jobs, without the fields left unset."""

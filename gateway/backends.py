@@ -38,6 +38,8 @@ class Backend:
     healthy: bool = False
     busy: bool = False
     queued: int = 0
+    # The worker's queue bound, from its /health: what clients may keep in flight there.
+    max_queue: int = 0
     mode: str | None = None
     blender: str | None = None
     # Requests this gateway has open to the worker that keep it busy.
@@ -57,8 +59,9 @@ class Backend:
 
     def view(self) -> dict[str, Any]:
         return {"key": self.key, "url": self.url, "healthy": self.healthy, "busy": self.busy,
-                "queued": self.queued, "inflight": self.inflight, "mode": self.mode,
-                "blender": self.blender, "pid": self.pid, "error": None if self.healthy else self.last_error}
+                "queued": self.queued, "max_queue": self.max_queue, "inflight": self.inflight,
+                "mode": self.mode, "blender": self.blender, "pid": self.pid,
+                "error": None if self.healthy else self.last_error}
 
     def lost(self) -> asyncio.Future[str]:
         """A future that resolves (with the reason) when this worker is lost."""
@@ -181,6 +184,7 @@ class BackendPool:
             backend.healthy, backend.failures, backend.last_error = True, 0, None
             backend.busy, backend.queued = bool(data.get("busy")), int(data.get("queued") or 0)
             backend.mode, backend.blender = data.get("mode"), data.get("blender")
+            backend.max_queue = int(data.get("max_queue") or 0)
             backend.revive()
             return
         backend.failures += 1

@@ -13,6 +13,8 @@ import aiohttp
 from starlette.requests import Request
 from starlette.responses import Response
 
+from blender_http_addon.protocol import IDEMPOTENCY_HEADER
+
 from . import routing, upstream
 from .backends import Backend, BackendPool
 from .errors import GatewayError
@@ -65,13 +67,17 @@ class Gateway:
     # -- choosing a backend ------------------------------------------------------------
 
     def pick(self, request: Request, session: str | None = None) -> Backend:
-        """The session's owner, else the backend the caller pinned, else the least busy."""
+        """The session's owner, else the backend the caller pinned, else the Idempotency-Key's
+        backend, else the least busy."""
         session = session or request.query_params.get("session")
         if session:
             return routing.session_owner(self.pool, session)
         pinned = request.headers.get(BACKEND_HEADER)
         if pinned:
             return routing.pinned(self.pool, pinned)
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if key:
+            return routing.key_owner(self.pool, key)
         return routing.least_busy(self.pool)
 
     def pick_for_files(self, request: Request) -> Backend:

@@ -236,6 +236,7 @@ class BackendHealth(Open):
     healthy: bool
     busy: bool
     queued: int
+    max_queue: int = Field(0, description="The backend's queue bound (0 until its first health check).")
     inflight: int = Field(description="Requests this gateway has open to the backend.")
     mode: str | None = None
     blender: str | None = None

@@ -1,4 +1,5 @@
-"""Which backend a request goes to: least busy, or the one that owns its session or job.
+"""Which backend a request goes to: least busy, or the one that owns its session, job or
+Idempotency-Key.
 
 Sessions use rendezvous (highest-random-weight) hashing of the session name over the
 backends' stable keys. Every gateway replica that sees the same backends picks the same
@@ -33,6 +34,16 @@ def session_owner(pool: BackendPool, session: str, what: str | None = None) -> B
         raise no_backend(pool)
     owner = max(backends, key=lambda b: _weight(b.key, session))
     return _healthy(owner, f"the backend that holds {what or f'session {session!r}'}")
+
+
+def key_owner(pool: BackendPool, key: str) -> Backend:
+    """The backend for an Idempotency-Key: the one that ran the key's first request, where a
+    repeat finds it. Over the healthy backends only: the jobs of a dead worker are gone with
+    it, so a retry of its key runs again elsewhere (the client allowed it by retrying)."""
+    candidates = pool.healthy()
+    if not candidates:
+        raise no_backend(pool)
+    return max(candidates, key=lambda b: _weight(b.key, key))
 
 
 def _weight(key: str, session: str) -> int:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("blender_http")
 
-PREFLIGHT_HEADERS = "Authorization, Content-Type, X-Request-ID, Last-Event-ID"
+PREFLIGHT_HEADERS = "Authorization, Content-Type, X-Request-ID, Last-Event-ID, Idempotency-Key"
 MAX_REQUEST_ID = 200
 
 

@@ -12,7 +12,7 @@ from ..http.request import Request
 from ..http.response import Response
 from ..jobs import job as jobs
 from ..jobs.work import Code
-from ..protocol import MAX_LONG_POLL_S, OCTET
+from ..protocol import IDEMPOTENCY_HEADER, MAX_IDEMPOTENCY_KEY, MAX_LONG_POLL_S, OCTET
 from . import outcome
 from .exec_request import ExecRequest, parse_exec
 from .queries import float_query, int_query
@@ -28,8 +28,10 @@ def health(service: Service, req: Request) -> Response:
 
 def exec_code(service: Service, req: Request) -> Response:
     """Run code and answer its envelope (or raw bytes with Accept: application/octet-stream)."""
-    job = _submit(service, req, parse_exec(req.content_type, req.body(), req.query),
-                  want_binary=req.accepts(OCTET), keep_result=False)
+    key = idempotency_key(req)
+    # A keyed job keeps its answer: a repeat of the request is answered with it too.
+    job = _submit(service, req, parse_exec(req.content_type, req.body(), req.query), key,
+                  want_binary=req.accepts(OCTET), keep_result=key is not None)
     if not outcome.wait(job):
         return outcome.still_running(job)
     try:
@@ -40,14 +42,25 @@ def exec_code(service: Service, req: Request) -> Response:
 
 def submit_job(service: Service, req: Request) -> Response:
     """Queue code to run; answer at once with the job's URL."""
-    job = _submit(service, req, parse_exec(req.content_type, req.body(), req.query))
+    job = _submit(service, req, parse_exec(req.content_type, req.body(), req.query), idempotency_key(req))
     return Response.json(job.view(), status=202, headers={"Location": f"/jobs/{job.id}"})
 
 
-def _submit(service: Service, req: Request, request: ExecRequest, *, want_binary: bool = False,
-            keep_result: bool = True) -> jobs.Job:
+def _submit(service: Service, req: Request, request: ExecRequest, key: str | None, *,
+            want_binary: bool = False, keep_result: bool = True) -> jobs.Job:
     code = Code(request.code, args=request.args, session=request.session, want_binary=want_binary)
-    return service.submit(code, timeout=request.timeout, keep_result=keep_result, inline=req.inline)
+    return service.submit(code, timeout=request.timeout, keep_result=keep_result, inline=req.inline,
+                          key=key)
+
+
+def idempotency_key(req: Request) -> str | None:
+    """The request's Idempotency-Key, if any (400 when it is empty or too long)."""
+    key = req.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return None
+    if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
+        raise HttpError(400, f"{IDEMPOTENCY_HEADER} must be 1-{MAX_IDEMPOTENCY_KEY} characters")
+    return key
 
 
 def list_jobs(service: Service, req: Request) -> Response:

@@ -1,0 +1,100 @@
+"""The two drivers of Blender.map: AsyncRunner (anyio tasks) for AsyncBlender, Runner
+(threads) for Blender. Both send each item through `send` until batching.Attempts says
+its outcome is final, and hand results out as batching.Feed orders them."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import math
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from typing import Any
+
+import anyio
+
+from . import batching
+from .batching import Attempts, Feed, ItemResult
+from .envelope import ExecResult
+
+# send(args, idempotency_key) -> the item's result
+AsyncSend = Callable[[dict[str, Any], str], Awaitable[ExecResult]]
+Send = Callable[[dict[str, Any], str], ExecResult]
+
+
+class AsyncRunner:
+    def __init__(self, send: AsyncSend, *, concurrency: int, retries: int, batch: str | None = None) -> None:
+        self._send = send
+        self.concurrency = concurrency
+        self.retries = retries
+        self._batch = batch or batching.new_batch_id()
+
+    async def run(self, items: Iterable[Any], *, ordered: bool = True) -> AsyncIterator[ItemResult]:
+        feed = Feed(items, self.concurrency, ordered)
+        sender, receiver = anyio.create_memory_object_stream[ItemResult](math.inf)
+        async with anyio.create_task_group() as tasks:
+            try:
+                while True:
+                    for index, item in feed.starts():
+                        tasks.start_soon(self._deliver, sender, index, item)
+                    if feed.done:
+                        break
+                    for result in feed.finished(await receiver.receive()):
+                        yield result
+            finally:
+                tasks.cancel_scope.cancel()  # the caller stopped iterating: stop the sends too
+
+    async def _deliver(self, sender: Any, index: int, item: Any) -> None:
+        await sender.send(await self._item(index, item))
+
+    async def _item(self, index: int, item: Any) -> ItemResult:
+        attempts = Attempts(self.retries)
+        args, key = batching.args_of(item), batching.item_key(self._batch, index)
+        while True:
+            attempts.sent += 1
+            try:
+                return ItemResult(index, item, result=await self._send(args, key), attempts=attempts.sent)
+            except Exception as exc:  # every item ends with its result or its error
+                delay = attempts.after(exc)
+                if delay is None:
+                    return ItemResult(index, item, error=exc, attempts=attempts.sent)
+                await anyio.sleep(delay)
+
+
+class Runner:
+    def __init__(self, send: Send, *, concurrency: int, retries: int, batch: str | None = None) -> None:
+        self._send = send
+        self.concurrency = concurrency
+        self.retries = retries
+        self._batch = batch or batching.new_batch_id()
+        # Set when the caller stops iterating: threads still sending give up their resends.
+        self._stopped = threading.Event()
+
+    def run(self, items: Iterable[Any], *, ordered: bool = True) -> Iterator[ItemResult]:
+        feed = Feed(items, self.concurrency, ordered)
+        pending: set[concurrent.futures.Future[ItemResult]] = set()
+        pool = concurrent.futures.ThreadPoolExecutor(self.concurrency, thread_name_prefix="blender-map")
+        try:
+            while True:
+                pending |= {pool.submit(self._item, index, item) for index, item in feed.starts()}
+                if feed.done:
+                    break
+                finished, pending = concurrent.futures.wait(
+                    pending, return_when=concurrent.futures.FIRST_COMPLETED)
+                for future in finished:
+                    yield from feed.finished(future.result())
+        finally:
+            # The caller stopped iterating (or was interrupted): drop what has not started.
+            self._stopped.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _item(self, index: int, item: Any) -> ItemResult:
+        attempts = Attempts(self.retries)
+        args, key = batching.args_of(item), batching.item_key(self._batch, index)
+        while True:
+            attempts.sent += 1
+            try:
+                return ItemResult(index, item, result=self._send(args, key), attempts=attempts.sent)
+            except Exception as exc:  # every item ends with its result or its error
+                delay = attempts.after(exc)
+                if delay is None or self._stopped.wait(delay):
+                    return ItemResult(index, item, error=exc, attempts=attempts.sent)
