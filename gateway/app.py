@@ -24,7 +24,7 @@ from .edge import Edge
 from .errors import STATUS_TYPES, GatewayError, error_response
 from .models import ErrorResponse
 from .routes import ROUTERS
-from .settings import GatewaySettings
+from .settings import GatewaySettings, load_settings
 
 log = logging.getLogger("blender_http_gateway")
 
@@ -98,6 +98,12 @@ def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> Fas
     app.add_middleware(Edge, keys=keys, browsers=browsers, metrics=gateway.metrics,
                        log_access=settings.access_log)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app of one of several gateway processes (`--workers N`): settings from the
+    environment the command line filled."""
+    return create_app(load_settings())
 
 
 def _error_handlers(app: FastAPI) -> None:
