@@ -22,10 +22,18 @@ from tests.gateway.conftest import KEY, _needs_module_mode
 RECOVERY_DEADLINE_S = 60.0
 
 
+FILE_KEY = "key-from-a-file-5d8e2a7c"
+KILL_AFTER_S = 2.0
+
+
 @pytest.fixture(scope="module")
 def spawned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[gateways.Gateway]:
     _needs_module_mode()
-    running = gateways.start(tmp_path_factory.mktemp("spawn"), "--spawn", "1", key=KEY)
+    folder = tmp_path_factory.mktemp("spawn")
+    (folder / "keys").write_text(FILE_KEY + "\n")
+    running = gateways.start(folder, "--spawn", "1", "--kill-after", str(KILL_AFTER_S), key=KEY,
+                             env={"BLENDER_HTTP_API_KEYS_FILE": str(folder / "keys"),
+                                  "BLENDER_HTTP_MAX_QUEUE": "7"})
     yield running
     running.stop()
 
@@ -41,6 +49,22 @@ def test_a_spawned_worker_runs_code(spawned: gateways.Gateway) -> None:
         answer = client.post("/exec", content="import bpy\nbpy.app.background")
         assert answer.json()["result"] is True
         assert client.get("/health").json()["backends"][0]["mode"] == "module"
+
+
+def test_spawned_workers_never_see_the_keys_and_read_their_token_from_a_private_file(
+        spawned: gateways.Gateway) -> None:
+    code = ("import os, stat\npath = os.environ.get('BLENDER_HTTP_TOKEN_FILE')\n"
+            "(dict(os.environ), path and stat.S_IMODE(os.stat(path).st_mode))")
+    with spawned.client() as client:
+        answer = client.post("/exec", content=code)
+        assert answer.status_code == 200, answer.text
+        env, mode = answer.json()["result"]
+    assert not any(KEY in value or FILE_KEY in value for value in env.values()), env
+    for name in ("BLENDER_HTTP_API_KEYS", "BLENDER_HTTP_API_KEYS_FILE", "BLENDER_HTTP_TOKEN"):
+        assert name not in env
+    assert mode == 0o600
+    # The worker's own settings still reach it.
+    assert env["BLENDER_HTTP_MAX_QUEUE"] == "7"
 
 
 def test_sigkill_mid_job_is_502_at_once_then_the_worker_is_back(spawned: gateways.Gateway) -> None:
