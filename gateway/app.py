@@ -25,6 +25,7 @@ from .errors import STATUS_TYPES, GatewayError, error_response
 from .models import ErrorResponse
 from .routes import ROUTERS
 from .settings import GatewaySettings, load_settings
+from .throttle import Throttle
 
 log = logging.getLogger("blender_http_gateway")
 
@@ -96,7 +97,7 @@ def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> Fas
     keys = KeyCheck(settings.all_api_keys())
     browsers = BrowserCheck(open_gateway=not keys.enabled, allowed_origins=settings.allowed_origins)
     app.add_middleware(Edge, keys=keys, browsers=browsers, metrics=gateway.metrics,
-                       log_access=settings.access_log)
+                       log_access=settings.access_log, throttle=Throttle(burst=settings.auth_failures))
     return app
 
 

@@ -34,12 +34,17 @@ class Gateway:
         self.token = token or (secrets.token_urlsafe(32) if settings.spawn else None)
         self.pool = BackendPool(urls=settings.backends, token=self.token,
                                 health_interval=settings.health_interval,
-                                dns_interval=settings.dns_interval, metrics=self.metrics)
+                                dns_interval=settings.dns_interval, metrics=self.metrics,
+                                kill_after=settings.kill_after)
         self.session: aiohttp.ClientSession | None = None
         self._proxy: Proxy | None = None
         self.supervisor = (Supervisor(pool=self.pool, count=settings.spawn, mode=settings.mode,
                                       token=self.token or "", metrics=self.metrics,
                                       blender=settings.blender) if settings.spawn else None)
+        if self.supervisor is not None:
+            self.pool.replace = self.supervisor.replace
+        if self.supervisor is not None:
+            self.pool.replace = self.supervisor.replace
 
     @property
     def proxy(self) -> Proxy:

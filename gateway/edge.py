@@ -31,13 +31,13 @@ Refusal = tuple[int, str, str, list[tuple[bytes, bytes]]]
 
 class Edge:
     def __init__(self, app: ASGIApp, *, keys: KeyCheck, browsers: BrowserCheck, metrics: Metrics,
-                 log_access: bool) -> None:
+                 log_access: bool, throttle: Throttle) -> None:
         self.app = app
         self.keys = keys
         self.browsers = browsers
         self.metrics = metrics
         self.log_access = log_access
-        self.throttle = Throttle()
+        self.throttle = throttle
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -90,6 +90,8 @@ class Edge:
             return None
         authorization = _header(scope, b"authorization")
         digest = presented(authorization)
+        if digest is None:  # no key is no guess: nothing to throttle
+            return _unauthorized("missing API key: send 'Authorization: Bearer <key>'")
         address = (scope.get("client") or ("-",))[0]
         wait = self.throttle.retry_after(address)
         if wait:
@@ -103,9 +105,11 @@ class Edge:
             self.throttle.succeeded(address, digest)
             return None
         self.throttle.failed(address)
-        message = ("wrong API key" if authorization else
-                   "missing API key: send 'Authorization: Bearer <key>'")
-        return 401, "Unauthorized", message, [(b"www-authenticate", b'Bearer realm="blender-http"')]
+        return _unauthorized("wrong API key")
+
+
+def _unauthorized(message: str) -> Refusal:
+    return 401, "Unauthorized", message, [(b"www-authenticate", b'Bearer realm="blender-http"')]
 
 
 async def _answer(send: Send, status: int, type: str, message: str,

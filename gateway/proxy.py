@@ -19,7 +19,7 @@ from starlette.responses import Response, StreamingResponse
 from blender_http_addon.protocol import JOBS, JSON, OCTET
 
 from . import routing, upstream
-from .backends import Backend
+from .backends import Backend, Loss
 from .errors import GatewayError
 from .forward import Body, BodyTransform, Forward, StreamTransform
 from .metrics import Metrics
@@ -140,7 +140,9 @@ class Proxy:
         except asyncio.CancelledError:
             sending.cancel()
             raise
-        if not sending.done():
+        answered = sending.done() and not sending.cancelled() and sending.exception() is None
+        if lost.done() and not answered:
+            # Also when the request failed at the same moment: the loss says why (a kill).
             sending.cancel()
             raise _lost_error(backend, lost.result())
         try:
@@ -216,6 +218,10 @@ def _rewrite_job_headers(headers: dict[str, str], backend: Backend) -> None:
         headers["location"] = prefix + routing.job_id(backend, location[len(prefix):])
 
 
-def _lost_error(backend: Backend, reason: str) -> GatewayError:
-    return GatewayError(502, f"backend {backend.key} was lost while handling the request: {reason}",
-                        type="BackendDied")
+def _lost_error(backend: Backend, loss: Loss) -> GatewayError:
+    if loss.stuck:
+        return GatewayError(504, f"backend {backend.key} was restarted: {loss.reason}; the "
+                                 "code did not stop at its timeout (it may have had effects)",
+                            type="Timeout")
+    return GatewayError(502, f"backend {backend.key} was lost while handling the request: "
+                             f"{loss.reason}", type="BackendDied")

@@ -64,6 +64,9 @@ class GatewaySettings(BaseSettings):
     # Seconds a job may run past its timeout (or a busy worker may leave /health unanswered)
     # before a spawned worker is killed and restarted, or another worker is routed around.
     kill_after: float = Field(30.0, gt=0)
+    # Wrong API keys one client address may send in a burst before it gets 429 (then one more
+    # every 6 s); a key it has used successfully before still passes meanwhile.
+    auth_failures: int = Field(10, ge=1)
     # Gateway processes serving one port (each with its own connections to the workers).
     workers: int = Field(1, ge=1, le=64)
 

@@ -87,6 +87,17 @@ class Supervisor:
         self._procs.clear()
         shutil.rmtree(self._folder, ignore_errors=True)
 
+    def replace(self, backend: Backend, reason: str) -> bool:
+        """Kill a stuck worker of ours (the supervisor starts it again); False if not ours."""
+        proc = self._procs.get(backend.key)
+        if proc is None or proc.returncode is not None:
+            return False
+        log.warning("worker %s (pid %s) is stuck, killing and restarting it: %s", backend.key,
+                    proc.pid, reason)
+        backend.mark_lost(f"{reason}, so the gateway killed it", stuck=True)
+        _signal(proc, signal.SIGKILL)
+        return True
+
     async def _supervise(self, backend: Backend, ready: asyncio.Future[None]) -> None:
         failures = 0
         while not self._stopping:

@@ -114,6 +114,35 @@ def test_sigkill_mid_job_is_502_at_once_then_the_worker_is_back(spawned: gateway
         assert 'blender_http_gateway_worker_restarts_total{worker="spawn-0"} 1.0' in metrics
 
 
+def test_a_job_that_ignores_its_timeout_gets_its_worker_restarted(spawned: gateways.Gateway) -> None:
+    with spawned.client() as client:
+        recover(client)
+        pid = worker_pid(client)
+        # time.sleep in C ignores the interrupt the worker sends at the timeout.
+        job = client.post("/jobs", json={"code": "import time\ntime.sleep(45)", "timeout": 2}).json()["id"]
+        answer = client.get(f"/jobs/{job}", params={"wait": 40}, timeout=60.0)
+        assert answer.status_code == 504, (answer.text, spawned.log_text()[-3000:])
+        error = answer.json()["error"]
+        assert error["type"] == "Timeout"
+        assert "restarted" in error["message"] and "past its timeout" in error["message"], error
+        recover(client)
+        assert worker_pid(client) != pid
+        assert not alive(pid)
+
+
+def test_an_exec_holding_the_interpreter_gets_504_and_a_new_worker(spawned: gateways.Gateway) -> None:
+    with spawned.client() as client:
+        recover(client)
+        pid = worker_pid(client)
+        # A C loop that never lets go of the interpreter: not even /health answers.
+        answer = client.post("/exec", json={"code": "sum(range(10**12))", "timeout": 1}, timeout=60.0)
+        assert answer.status_code == 504, answer.text
+        message = answer.json()["error"]["message"]
+        assert "restarted" in message and "/health" in message, message
+        recover(client)
+        assert worker_pid(client) != pid
+
+
 def test_an_event_stream_on_a_killed_worker_ends_with_an_error_event(spawned: gateways.Gateway) -> None:
     with spawned.client() as client:
         recover(client)
