@@ -71,7 +71,7 @@ class Gateway:
 
     def pick(self, request: Request, session: str | None = None) -> Backend:
         """The session's owner, else the backend the caller pinned, else the least busy."""
-        session = session or request.query_params.get("session")
+        session = session or _session_query(request)
         if session:
             return routing.session_owner(self.pool, session)
         pinned = request.headers.get(BACKEND_HEADER)
@@ -82,7 +82,7 @@ class Gateway:
     def pick_for_files(self, request: Request) -> Backend:
         """Files live on one backend: the session's, the pinned one, else one per API key, so
         a caller's uploads and downloads meet without any setting."""
-        if request.query_params.get("session") or request.headers.get(BACKEND_HEADER):
+        if _session_query(request) or request.headers.get(BACKEND_HEADER):
             return self.pick(request)
         caller = hashlib.sha256(request.headers.get("authorization", "").encode()).hexdigest()
         return routing.session_owner(self.pool, caller, what="this API key's files")
@@ -92,7 +92,7 @@ class Gateway:
         connection before the request reached it is skipped once for another when the choice
         was free (least busy) and the body can be sent again."""
         request = forward.request
-        free = not (forward.backend or forward.session or request.query_params.get("session")
+        free = not (forward.backend or forward.session or _session_query(request)
                     or request.headers.get(BACKEND_HEADER))
         backend = forward.backend or self.pick(request, forward.session)
         try:
@@ -148,6 +148,13 @@ class Answer:
 
     def json(self) -> Any:
         return json.loads(self.content)
+
+
+def _session_query(request: Request) -> str | None:
+    """?session= of request; the query is parsed only when it could hold one."""
+    if b"session" not in request.scope["query_string"]:
+        return None
+    return request.query_params.get("session")
 
 
 def session_in(body: bytes, content_type: str | None) -> str | None:
