@@ -180,7 +180,7 @@ class BackendPool:
         self._update(backend, data, error, silent)
         running = await self._running_job(backend) if backend.busy and error is None else None
         if backend.url == url:
-            self._watch(backend, running)
+            stuck.watch(backend, running, self.kill_after, self.replace)
         self._metrics.backend_state(backend.key, backend.healthy, backend.queued, backend.busy)
 
     async def _probe(self, url: str) -> tuple[int, dict[str, Any], str | None, bool]:
@@ -206,20 +206,6 @@ class BackendPool:
         status, data, _, _ = await self._probe(f"{backend.url}{JOBS}?status=running&limit=1")
         jobs = data.get("jobs") if status == 200 else None
         return jobs[0] if isinstance(jobs, list) and jobs and isinstance(jobs[0], dict) else None
-
-    def _watch(self, backend: Backend, running: dict[str, Any] | None) -> None:
-        """Replace (spawned) or route around (others) a worker whose job will not stop."""
-        reason = stuck.reason(backend, running, time.monotonic(), self.kill_after)
-        if reason is None:
-            if backend.stuck is not None and backend.failures == 0 and not backend.stopping:
-                log.info("backend %s is no longer stuck", backend.key)
-                backend.stuck, backend.healthy = None, True
-            return
-        if self.replace is not None and self.replace(backend, reason):
-            return
-        if backend.stuck is None:
-            log.warning("backend %s is stuck, routing around it: %s", backend.key, reason)
-        backend.stuck, backend.healthy, backend.last_error = reason, False, reason
 
     def _update(self, backend: Backend, data: dict[str, Any], error: str | None, silent: bool) -> None:
         now = time.monotonic()

@@ -7,10 +7,32 @@ its job view): it knows each job's timeout, default included, for /exec and /job
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .backends import Backend
+
+log = logging.getLogger("blender_http_gateway.backends")
+
+
+def watch(backend: Backend, running: dict[str, Any] | None, kill_after: float,
+          replace: Callable[[Backend, str], bool] | None) -> None:
+    """After a health check: replace a stuck worker (replace(), the supervisor, for the ones
+    it spawned) or route around it (the others); a worker no longer stuck is used again."""
+    why = reason(backend, running, time.monotonic(), kill_after)
+    if why is None:
+        if backend.stuck is not None and backend.failures == 0 and not backend.stopping:
+            log.info("backend %s is no longer stuck", backend.key)
+            backend.stuck, backend.healthy = None, True
+        return
+    if replace is not None and replace(backend, why):
+        return
+    if backend.stuck is None:
+        log.warning("backend %s is stuck, routing around it: %s", backend.key, why)
+    backend.stuck, backend.healthy, backend.last_error = why, False, why
 
 
 def reason(backend: Backend, running: dict[str, Any] | None, now: float, kill_after: float) -> str | None:
