@@ -151,13 +151,15 @@ def gateway_available() -> str | None:
 
 
 @contextlib.contextmanager
-def gateway(backend: str) -> Iterator[str]:
-    """`blender-http gateway` in front of backend, on a free port."""
+def gateway(backend: str, *args: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`blender-http gateway` in front of backend, on a free port (env: added to ours, e.g. a
+    PYTHONPATH where an older gateway package comes first)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen([sys.executable, "-m", "blender_http", "gateway", "--backend", backend,
-                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+                             "--port", str(port), *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True,
+                            env={**os.environ, **(env or {})})
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:

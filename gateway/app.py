@@ -22,9 +22,11 @@ from .core import Gateway
 from .docs_pages import add_docs
 from .edge import Edge
 from .errors import STATUS_TYPES, GatewayError, error_response
+from .fastlane import FastLane
 from .models import ErrorResponse
 from .routes import ROUTERS
-from .settings import GatewaySettings
+from .settings import GatewaySettings, load_settings
+from .throttle import Throttle
 
 log = logging.getLogger("blender_http_gateway")
 
@@ -95,9 +97,18 @@ def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> Fas
     _error_handlers(app)
     keys = KeyCheck(settings.all_api_keys())
     browsers = BrowserCheck(open_gateway=not keys.enabled, allowed_origins=settings.allowed_origins)
+    # Added first, so it runs inside the edge (keys, metrics, the access log still apply).
+    app.add_middleware(FastLane, gateway=gateway,
+                       routes=[route for router in ROUTERS for route in router.routes])
     app.add_middleware(Edge, keys=keys, browsers=browsers, metrics=gateway.metrics,
-                       log_access=settings.access_log)
+                       log_access=settings.access_log, throttle=Throttle(burst=settings.auth_failures))
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app of one of several gateway processes (`--workers N`): settings from the
+    environment the command line filled."""
+    return create_app(load_settings())
 
 
 def _error_handlers(app: FastAPI) -> None:

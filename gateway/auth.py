@@ -30,14 +30,24 @@ class KeyCheck:
         """True for `Bearer <a known key>` (or for anything when no key is configured)."""
         if not self._digests:
             return True
-        scheme, _, given = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not given.strip():
+        return self.known(presented(authorization))
+
+    def known(self, digest: bytes | None) -> bool:
+        """digest (from presented()) is one of the keys."""
+        if digest is None:
             return False
-        digest = _digest(given.strip())
         found = False
         for known in self._digests:  # no early exit: the time does not tell which key matched
             found |= hmac.compare_digest(digest, known)
         return found
+
+
+def presented(authorization: str | None) -> bytes | None:
+    """The digest of the key in `Authorization: Bearer <key>`, None without one."""
+    scheme, _, given = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
+        return None
+    return _digest(given.strip())
 
 
 def _digest(key: str) -> bytes:

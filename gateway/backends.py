@@ -8,13 +8,15 @@ import ipaddress
 import logging
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
 
-from . import upstream
+from blender_http_addon.protocol import JOBS
+
+from . import stuck, upstream
 from .metrics import Metrics
 
 log = logging.getLogger("blender_http_gateway.backends")
@@ -26,6 +28,15 @@ LOST_AFTER_FAILURES = 2
 LOST_AFTER_SILENT_S = 60.0
 HEALTH_TIMEOUT_S = 2.0
 HEALTH_ERRORS: tuple[type[BaseException], ...] = (*upstream.TRANSPORT_ERRORS, ValueError)
+STOPPING = "stopping"
+
+
+@dataclasses.dataclass(frozen=True)
+class Loss:
+    """Why a worker was lost; stuck: the gateway killed it for a job that would not stop."""
+
+    reason: str
+    stuck: bool = False
 
 
 @dataclasses.dataclass(eq=False)
@@ -49,8 +60,16 @@ class Backend:
     # The process id of a spawned worker.
     pid: int | None = None
     last_error: str | None = None
-    # Resolved when the worker is lost; requests waiting on it end with 502 at once.
-    _lost: asyncio.Future[str] | None = dataclasses.field(default=None, repr=False)
+    # Its /health says "stopping": it finishes what it has (job routes still reach it), takes
+    # nothing new, and is not lost for it.
+    stopping: bool = False
+    # When the gateway first saw its running job asked to stop (timeout, cancel), and that job.
+    overdue_since: float | None = None
+    overdue_job: str | None = None
+    # Why it is routed around although it answers (a job that will not stop), or None.
+    stuck: str | None = None
+    # Resolved when the worker is lost; requests waiting on it end at once.
+    _lost: asyncio.Future[Loss] | None = dataclasses.field(default=None, repr=False)
 
     @property
     def load(self) -> int:
@@ -60,10 +79,10 @@ class Backend:
     def view(self) -> dict[str, Any]:
         return {"key": self.key, "url": self.url, "healthy": self.healthy, "busy": self.busy,
                 "queued": self.queued, "max_queue": self.max_queue, "inflight": self.inflight,
-                "mode": self.mode, "blender": self.blender, "pid": self.pid,
+                "mode": self.mode, "blender": self.blender, "pid": self.pid, "stopping": self.stopping,
                 "error": None if self.healthy else self.last_error}
 
-    def lost(self) -> asyncio.Future[str]:
+    def lost(self) -> asyncio.Future[Loss]:
         """A future that resolves (with the reason) when this worker is lost."""
         if self._lost is None:
             self._lost = asyncio.get_running_loop().create_future()
@@ -73,28 +92,29 @@ class Backend:
         """A (re)started worker now listens at url."""
         self.url = url
         self.failures = 0
+        self.stopping, self.stuck, self.overdue_since, self.overdue_job = False, None, None, None
         self.revive()
 
     def revive(self) -> None:
         if self._lost is not None and self._lost.done():
             self._lost = None
 
-    def mark_lost(self, reason: str) -> None:
+    def mark_lost(self, reason: str, *, stuck: bool = False) -> None:
         """The worker is gone: fail every request waiting on it."""
         self.healthy = False
         self.busy, self.queued = False, 0
-        self.last_error = reason
         if self._lost is None:
             self._lost = asyncio.get_running_loop().create_future()
         if not self._lost.done():
-            self._lost.set_result(reason)
+            self.last_error = reason
+            self._lost.set_result(Loss(reason, stuck))
 
 
 class BackendPool:
     """Static, DNS-expanded and spawned backends, kept fresh by health checks."""
 
     def __init__(self, *, urls: Iterable[str], token: str | None, health_interval: float,
-                 dns_interval: float, metrics: Metrics) -> None:
+                 dns_interval: float, metrics: Metrics, kill_after: float) -> None:
         self.urls = tuple(urls)
         self.backends: dict[str, Backend] = {}
         # Set by the gateway once the event loop runs (an aiohttp session belongs to its loop).
@@ -106,6 +126,10 @@ class BackendPool:
         self._metrics = metrics
         # The addresses each configured URL last resolved to.
         self._expanded: dict[str, list[str]] = {}
+        # Seconds past a job's timeout (or of silence while busy) before a worker counts as stuck.
+        self.kill_after = kill_after
+        # Set by the supervisor: kills and restarts a stuck worker it spawned (True), else False.
+        self.replace: Callable[[Backend, str], bool] | None = None
 
     # -- membership ----------------------------------------------------------------
 
@@ -148,29 +172,42 @@ class BackendPool:
 
     async def check(self, backend: Backend) -> None:
         url = backend.url
-        assert self.session is not None, "the gateway sets the session before checking"
-        silent = False
-        data: dict[str, Any] = {}
-        error: str | None
-        try:
-            async with self.session.get(f"{url}/health", headers=self._auth,
-                                        timeout=aiohttp.ClientTimeout(total=HEALTH_TIMEOUT_S)) as answer:
-                status = answer.status
-                if status == 200:
-                    data = await upstream.read_json(answer)
-        except HEALTH_ERRORS as exc:
-            error = upstream.describe(exc)
-            # Connected but no answer in time: busy (a long C operator), not necessarily gone.
-            silent = isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)) and not isinstance(
-                exc, aiohttp.ConnectionTimeoutError)
-        else:
-            state = data.get("status") if isinstance(data, dict) else None
+        status, data, error, silent = await self._probe(f"{url}/health")
+        if error is None:
+            state = data.get("status")
             error = None if state == "ok" else (
                 f"/health says {state!r}" if status == 200 else f"/health answered {status}")
         if backend.url != url:
             return  # restarted meanwhile; the next round checks the new process
         self._update(backend, data, error, silent)
+        running = await self._running_job(backend) if backend.busy and error is None else None
+        if backend.url == url:
+            stuck.watch(backend, running, self.kill_after, self.replace)
         self._metrics.backend_state(backend.key, backend.healthy, backend.queued, backend.busy)
+
+    async def _probe(self, url: str) -> tuple[int, dict[str, Any], str | None, bool]:
+        """GET url: its status, its JSON object ({} if none), the transport error if any, and
+        whether that error was silence (connected, no answer in time)."""
+        assert self.session is not None, "the gateway sets the session before checking"
+        data: Any = {}
+        try:
+            async with self.session.get(url, headers=self._auth,
+                                        timeout=aiohttp.ClientTimeout(total=HEALTH_TIMEOUT_S)) as answer:
+                status = answer.status
+                if status == 200:
+                    data = await upstream.read_json(answer)
+        except HEALTH_ERRORS as exc:
+            # Connected but no answer in time: busy (a long C operator), not necessarily gone.
+            silent = isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)) and not isinstance(
+                exc, aiohttp.ConnectionTimeoutError)
+            return 0, {}, upstream.describe(exc), silent
+        return status, data if isinstance(data, dict) else {}, None, False
+
+    async def _running_job(self, backend: Backend) -> dict[str, Any] | None:
+        """The job a busy worker runs, from its own list (it knows each job's timeout)."""
+        status, data, _, _ = await self._probe(f"{backend.url}{JOBS}?status=running&limit=1")
+        jobs = data.get("jobs") if status == 200 else None
+        return jobs[0] if isinstance(jobs, list) and jobs and isinstance(jobs[0], dict) else None
 
     def _update(self, backend: Backend, data: dict[str, Any], error: str | None, silent: bool) -> None:
         now = time.monotonic()
@@ -178,14 +215,8 @@ class BackendPool:
             backend.silent_since = None
         elif backend.silent_since is None:
             backend.silent_since = now
-        if error is None:
-            if not backend.healthy:
-                log.info("backend %s is healthy", backend.key)
-            backend.healthy, backend.failures, backend.last_error = True, 0, None
-            backend.busy, backend.queued = bool(data.get("busy")), int(data.get("queued") or 0)
-            backend.mode, backend.blender = data.get("mode"), data.get("blender")
-            backend.max_queue = int(data.get("max_queue") or 0)
-            backend.revive()
+        if error is None or data.get("status") == STOPPING:
+            self._answered(backend, data)
             return
         backend.failures += 1
         backend.last_error = error
@@ -198,6 +229,23 @@ class BackendPool:
                                   f"{now - backend.silent_since:.0f} s")
         elif backend.failures >= LOST_AFTER_FAILURES:
             backend.mark_lost(f"backend {backend.key} stopped answering: {error}")
+
+    def _answered(self, backend: Backend, data: dict[str, Any]) -> None:
+        """/health answered: ok, or stopping (no new requests, but not lost: its own finish)."""
+        stopping = data.get("status") == STOPPING
+        if stopping and not backend.stopping:
+            log.info("backend %s is stopping: no new requests, the open ones finish", backend.key)
+        elif not stopping and not backend.healthy and backend.stuck is None:
+            log.info("backend %s is healthy", backend.key)
+        backend.stopping, backend.failures = stopping, 0
+        backend.healthy = not stopping and backend.stuck is None
+        backend.last_error = ("stopping: finishing its open requests" if stopping
+                              else backend.stuck)
+        backend.busy, backend.queued = bool(data.get("busy")), int(data.get("queued") or 0)
+        backend.max_queue = int(data.get("max_queue") or backend.max_queue or 0)
+        backend.mode = data.get("mode") or backend.mode
+        backend.blender = data.get("blender") or backend.blender
+        backend.revive()
 
     # -- background loops ------------------------------------------------------------
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
+from typing import Any
 
 import click
 
@@ -25,19 +27,39 @@ from .settings import GatewaySettings, SettingsError, load_settings
                                                      "[env BLENDER_HTTP_GATEWAY_PORT, default 8000].")
 @click.option("--config", type=click.Path(dir_okay=False), default=None,
               help="A TOML file with the same keys [env BLENDER_HTTP_GATEWAY_CONFIG].")
+@click.option("--kill-after", type=float, default=None, metavar="SECONDS",
+              help="Kill and restart a spawned worker whose job ran this long past its timeout, "
+                   "or that left /health unanswered this long while busy; route around such "
+                   "a worker not spawned here [env BLENDER_HTTP_GATEWAY_KILL_AFTER, default 30].")
+@click.option("--workers", type=int, default=None, metavar="N",
+              help="Gateway processes serving the one port [env BLENDER_HTTP_GATEWAY_WORKERS, "
+                   "default 1]; not with --spawn.")
 @click.option("--log-level", default=None,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 def main(backends: tuple[str, ...], spawn: int | None, mode: str | None, blender: str | None,
-         host: str | None, port: int | None, config: str | None, log_level: str | None) -> None:
+         host: str | None, port: int | None, config: str | None, kill_after: float | None,
+         workers: int | None, log_level: str | None) -> None:
     """Serve the blender-http API in front of one or many Blender workers, with API keys,
     Swagger UI at /docs, Prometheus metrics at /metrics and MCP at /mcp."""
+    flags: dict[str, Any] = {
+        "backends": [u for b in backends for u in b.split(",")] or None, "spawn": spawn,
+        "mode": mode, "blender": blender, "host": host, "port": port, "config": config,
+        "kill_after": kill_after, "workers": workers, "log_level": log_level}
     try:
-        settings = load_settings(backends=[u for b in backends for u in b.split(",")] or None,
-                                 spawn=spawn, mode=mode, blender=blender, host=host, port=port,
-                                 config=config, log_level=log_level)
+        settings = load_settings(**flags)
     except SettingsError as exc:
         raise click.UsageError(str(exc)) from exc
+    if settings.workers > 1:
+        # Each process builds its settings again (from the environment: flags come first there).
+        _export(flags)
     serve(settings)
+
+
+def _export(flags: dict[str, Any]) -> None:
+    for name, value in flags.items():
+        if value is not None:
+            text = ",".join(value) if isinstance(value, list) else str(value)
+            os.environ[f"BLENDER_HTTP_GATEWAY_{name.upper()}"] = text
 
 
 def serve(settings: GatewaySettings) -> None:
@@ -48,15 +70,17 @@ def serve(settings: GatewaySettings) -> None:
 
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: "
                                                                  "%(message)s")
-    app = create_app(settings)
+    # N processes need an app each, built in the process: uvicorn imports the factory there.
+    app: Any = create_app(settings) if settings.workers == 1 else "blender_http_gateway.app:app_from_env"
     # Once shut down, uvicorn raises the SIGTERM it caught again, under the handler that was
     # there before it: with none of ours the process would end by the signal. The stop was
     # graceful, so the gateway exits 0, as the workers do (`docker stop`, Kubernetes).
     previous = signal.signal(signal.SIGTERM, lambda *_: None)
     try:
         # uvicorn's own access log is off: the gateway logs each request with its id and backend.
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
-                    access_log=False, lifespan="on", timeout_graceful_shutdown=30)
+        uvicorn.run(app, factory=settings.workers > 1, workers=settings.workers, host=settings.host,
+                    port=settings.port, log_level=settings.log_level, access_log=False, lifespan="on",
+                    timeout_graceful_shutdown=30)
     finally:
         signal.signal(signal.SIGTERM, previous)
 

@@ -36,12 +36,17 @@ class Gateway:
         self.token = token or (secrets.token_urlsafe(32) if settings.spawn else None)
         self.pool = BackendPool(urls=settings.backends, token=self.token,
                                 health_interval=settings.health_interval,
-                                dns_interval=settings.dns_interval, metrics=self.metrics)
+                                dns_interval=settings.dns_interval, metrics=self.metrics,
+                                kill_after=settings.kill_after)
         self.session: aiohttp.ClientSession | None = None
         self._proxy: Proxy | None = None
         self.supervisor = (Supervisor(pool=self.pool, count=settings.spawn, mode=settings.mode,
                                       token=self.token or "", metrics=self.metrics,
                                       blender=settings.blender) if settings.spawn else None)
+        if self.supervisor is not None:
+            self.pool.replace = self.supervisor.replace
+        if self.supervisor is not None:
+            self.pool.replace = self.supervisor.replace
 
     @property
     def proxy(self) -> Proxy:
@@ -69,7 +74,7 @@ class Gateway:
     def pick(self, request: Request, session: str | None = None) -> Backend:
         """The session's owner, else the backend the caller pinned, else the Idempotency-Key's
         backend, else the least busy."""
-        session = session or request.query_params.get("session")
+        session = session or _session_query(request)
         if session:
             return routing.session_owner(self.pool, session)
         pinned = request.headers.get(BACKEND_HEADER)
@@ -83,7 +88,7 @@ class Gateway:
     def pick_for_files(self, request: Request) -> Backend:
         """Files live on one backend: the session's, the pinned one, else one per API key, so
         a caller's uploads and downloads meet without any setting."""
-        if request.query_params.get("session") or request.headers.get(BACKEND_HEADER):
+        if _session_query(request) or request.headers.get(BACKEND_HEADER):
             return self.pick(request)
         caller = hashlib.sha256(request.headers.get("authorization", "").encode()).hexdigest()
         return routing.session_owner(self.pool, caller, what="this API key's files")
@@ -93,7 +98,7 @@ class Gateway:
         connection before the request reached it is skipped once for another when the choice
         was free (least busy) and the body can be sent again."""
         request = forward.request
-        free = not (forward.backend or forward.session or request.query_params.get("session")
+        free = not (forward.backend or forward.session or _session_query(request)
                     or request.headers.get(BACKEND_HEADER))
         backend = forward.backend or self.pick(request, forward.session)
         try:
@@ -149,6 +154,13 @@ class Answer:
 
     def json(self) -> Any:
         return json.loads(self.content)
+
+
+def _session_query(request: Request) -> str | None:
+    """?session= of request; the query is parsed only when it could hold one."""
+    if b"session" not in request.scope["query_string"]:
+        return None
+    return request.query_params.get("session")
 
 
 def session_in(body: bytes, content_type: str | None) -> str | None:

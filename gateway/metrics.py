@@ -53,16 +53,27 @@ class Metrics:
                                 "Spawned workers restarted after they died", ("worker",),
                                 registry=self.registry)
 
+        # Labelled series by their labels: labels() validates and locks on every call, and
+        # these are counted on every request.
+        self._series: dict[tuple[Any, ...], Any] = {}
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        key = (id(metric), *labels)
+        child = self._series.get(key)
+        if child is None:
+            child = self._series[key] = metric.labels(*labels)
+        return child
+
     def observe(self, route: str, backend: str, status: int, seconds: float) -> None:
-        self.backend_requests.labels(route, backend, str(status)).inc()
-        self.backend_latency.labels(route, backend).observe(seconds)
+        self._child(self.backend_requests, route, backend, str(status)).inc()
+        self._child(self.backend_latency, route, backend).observe(seconds)
 
     def answered(self, route: str, method: str, status: int, seconds: float) -> None:
-        self.requests.labels(route, method, str(status)).inc()
-        self.latency.labels(route, method).observe(seconds)
+        self._child(self.requests, route, method, str(status)).inc()
+        self._child(self.latency, route, method).observe(seconds)
 
     def inflight(self, backend: str, count: int) -> None:
-        self.inflight_gauge.labels(backend).set(count)
+        self._child(self.inflight_gauge, backend).set(count)
 
     def backend_state(self, backend: str, healthy: bool, queued: int, busy: bool) -> None:
         self.healthy.labels(backend).set(1 if healthy else 0)
@@ -71,6 +82,7 @@ class Metrics:
     def forget(self, backend: str) -> None:
         """Drop the series of a backend that left (DNS), so dashboards do not show ghosts."""
         for gauge in (self.inflight_gauge, self.queue_depth, self.healthy):
+            self._series.pop((id(gauge), backend), None)
             try:
                 gauge.remove(backend)
             except KeyError:

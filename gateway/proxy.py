@@ -19,7 +19,7 @@ from starlette.responses import Response, StreamingResponse
 from blender_http_addon.protocol import JOBS, JSON, OCTET
 
 from . import routing, upstream
-from .backends import Backend
+from .backends import Backend, Loss
 from .errors import GatewayError
 from .forward import Body, BodyTransform, Forward, StreamTransform
 from .metrics import Metrics
@@ -54,7 +54,8 @@ class Proxy:
         returned; the exchange is counted under the matched route's template."""
         request = forward.request
         headers = self._headers(request, forward.body)
-        target = upstream.url(backend.url or "", forward.path, request.url.query)
+        target = upstream.url(backend.url or "", forward.path,
+                              request.scope["query_string"].decode("latin-1"))
         transform = forward.rewrite(backend) if forward.rewrite else None
         stream_transform = forward.rewrite_stream(backend) if forward.rewrite_stream else None
         started = time.perf_counter()
@@ -131,29 +132,39 @@ class Proxy:
         lost = backend.lost()
         if lost.done():
             raise _lost_error(backend, lost.result())
-        sending = asyncio.ensure_future(self.session.request(
-            method, target, headers=headers, data=body, allow_redirects=False))
+        # The answer, or the worker's death, whichever comes first: a request on a worker that
+        # died (or stopped answering health checks) ends now, not never. The loss cancels
+        # this task rather than racing a second one: no task and no wait set per request.
+        task = asyncio.current_task()
+        assert task is not None
+        watching = True
+
+        def cancel_on_loss(_: object) -> None:
+            if watching:  # a callback already scheduled must not cancel what the task does next
+                task.cancel()
+
+        lost.add_done_callback(cancel_on_loss)
         try:
-            # Wait for the answer or for the worker's death, whichever comes first: a request
-            # on a worker that died (or stopped answering health checks) ends now, not never.
-            await asyncio.wait((sending, lost), return_when=asyncio.FIRST_COMPLETED)
+            return await self.session.request(method, target, headers=headers, data=body,
+                                              allow_redirects=False)
         except asyncio.CancelledError:
-            sending.cancel()
-            raise
-        if not sending.done():
-            sending.cancel()
-            raise _lost_error(backend, lost.result())
-        try:
-            return sending.result()
+            if not lost.done() or task.uncancel():
+                raise  # cancelled from outside (the client went away), not by the loss
+            raise _lost_error(backend, lost.result()) from None
         except upstream.CONNECT_ERRORS as exc:
             backend.healthy = False
             backend.last_error = f"cannot connect: {upstream.describe(exc)}"
             raise Unreachable(502, f"cannot reach backend {backend.key}: {upstream.describe(exc)}",
                               type="BackendUnreachable") from exc
         except upstream.TRANSPORT_ERRORS as exc:
+            if lost.done():  # the kill closed the socket: the loss says why
+                raise _lost_error(backend, lost.result()) from exc
             backend.healthy = False  # the next health check tells whether it comes back
             backend.last_error = f"connection dropped: {upstream.describe(exc)}"
             raise _died(backend, exc, "before answering (it crashed, was killed or restarted)") from exc
+        finally:
+            watching = False
+            lost.remove_done_callback(cancel_on_loss)
 
     async def _relay(self, answer: aiohttp.ClientResponse, backend: Backend,
                      transform: BodyTransform | None,
@@ -216,6 +227,10 @@ def _rewrite_job_headers(headers: dict[str, str], backend: Backend) -> None:
         headers["location"] = prefix + routing.job_id(backend, location[len(prefix):])
 
 
-def _lost_error(backend: Backend, reason: str) -> GatewayError:
-    return GatewayError(502, f"backend {backend.key} was lost while handling the request: {reason}",
-                        type="BackendDied")
+def _lost_error(backend: Backend, loss: Loss) -> GatewayError:
+    if loss.stuck:
+        return GatewayError(504, f"backend {backend.key} was restarted: {loss.reason}; the "
+                                 "code did not stop at its timeout (it may have had effects)",
+                            type="Timeout")
+    return GatewayError(502, f"backend {backend.key} was lost while handling the request: "
+                             f"{loss.reason}", type="BackendDied")

@@ -62,6 +62,8 @@ def job_backend(pool: BackendPool, global_id: str) -> tuple[Backend, str]:
     backend = pool.get(_decode_key(encoded)) if sep and local else None
     if backend is None:
         raise GatewayError(404, f"no job {global_id!r} (unknown id, or its backend is gone)")
+    if backend.stopping:
+        return backend, local  # it finishes its jobs: their callers may still ask about them
     return _healthy(backend, f"the backend of job {global_id!r}"), local
 
 

@@ -21,6 +21,8 @@ CONFIG_ENV = "BLENDER_HTTP_GATEWAY_CONFIG"
 # Values people paste from examples; a gateway guarded by one of them is not guarded.
 PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "changethis", "secret", "password", "token",
                                  "api-key", "apikey", "xxx", "example"})
+# Shorter keys can be guessed; token_urlsafe(32) gives 43 characters.
+MIN_KEY_LENGTH = 16
 
 
 class SettingsError(ValueError):
@@ -59,6 +61,14 @@ class GatewaySettings(BaseSettings):
     access_log: bool = True
     # Serve the Model Context Protocol endpoint at /mcp.
     mcp: bool = True
+    # Seconds a job may run past its timeout (or a busy worker may leave /health unanswered)
+    # before a spawned worker is killed and restarted, or another worker is routed around.
+    kill_after: float = Field(30.0, gt=0)
+    # Wrong API keys one client address may send in a burst before it gets 429 (then one more
+    # every 6 s); a key it has used successfully before still passes meanwhile.
+    auth_failures: int = Field(10, ge=1)
+    # Gateway processes serving one port (each with its own connections to the workers).
+    workers: int = Field(1, ge=1, le=64)
 
     api_keys: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias=AliasChoices("api_keys", "BLENDER_HTTP_API_KEYS"))
@@ -99,6 +109,13 @@ class GatewaySettings(BaseSettings):
         if any(key.lower() in PLACEHOLDER_SECRETS for key in keys):
             raise ValueError("an API key is a placeholder value: generate a real one "
                              "(python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+        if any(len(key) < MIN_KEY_LENGTH for key in keys):
+            raise ValueError(f"an API key is shorter than {MIN_KEY_LENGTH} characters and could be "
+                             "guessed: generate a real one "
+                             "(python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+        if self.workers > 1 and self.spawn:
+            raise ValueError("--workers N cannot be combined with --spawn: spawned workers belong "
+                             "to one gateway process; run the workers apart and give --backend")
         if not keys and not is_loopback(self.host):
             raise ValueError(f"refusing to bind {self.host!r} without an API key: anyone who can "
                              "reach the port could run code. Set BLENDER_HTTP_API_KEYS (or "

@@ -8,10 +8,12 @@ import ctypes
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from blender_http.launcher import LaunchError, find_blender, launch_script
@@ -28,6 +30,17 @@ MAX_BACKOFF_S = 30.0
 STABLE_AFTER_S = 30.0
 STOP_GRACE_S = 10.0
 PR_SET_PDEATHSIG = 1
+# What a worker inherits from the gateway's environment: what a process needs to run Python
+# and Blender, never the gateway's secrets (API keys, the keys file, its own token).
+INHERITED = frozenset({"PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ",
+                       "TMPDIR", "TEMP", "TMP", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV",
+                       "LD_LIBRARY_PATH", "DISPLAY", "WAYLAND_DISPLAY", "XAUTHORITY", "OCIO",
+                       "SYSTEMROOT", "BLENDER_PATH"})
+INHERITED_PREFIXES = ("LC_", "XDG_", "BLENDER_USER_", "BLENDER_SYSTEM_")
+# Worker settings (BLENDER_HTTP_*) pass on, except these, which are the gateway's or set here.
+NOT_INHERITED = frozenset({"BLENDER_HTTP_API_KEYS", "BLENDER_HTTP_API_KEYS_FILE", "BLENDER_HTTP_TOKEN",
+                           "BLENDER_HTTP_TOKEN_FILE", "BLENDER_HTTP_HOST", "BLENDER_HTTP_PORT",
+                           "BLENDER_HTTP_READY_FILE", "BLENDER_HTTP_ALLOWED_ORIGINS"})
 
 
 class Supervisor:
@@ -72,6 +85,18 @@ class Supervisor:
                 _signal(proc, signal.SIGKILL)
                 await proc.wait()
         self._procs.clear()
+        shutil.rmtree(self._folder, ignore_errors=True)
+
+    def replace(self, backend: Backend, reason: str) -> bool:
+        """Kill a stuck worker of ours (the supervisor starts it again); False if not ours."""
+        proc = self._procs.get(backend.key)
+        if proc is None or proc.returncode is not None:
+            return False
+        log.warning("worker %s (pid %s) is stuck, killing and restarting it: %s", backend.key,
+                    proc.pid, reason)
+        backend.mark_lost(f"{reason}, so the gateway killed it", stuck=True)
+        _signal(proc, signal.SIGKILL)
+        return True
 
     async def _supervise(self, backend: Backend, ready: asyncio.Future[None]) -> None:
         failures = 0
@@ -102,9 +127,9 @@ class Supervisor:
     async def _launch(self, backend: Backend) -> asyncio.subprocess.Process:
         ready_file = self._folder / f"{backend.key}.json"
         ready_file.unlink(missing_ok=True)
-        env = {**os.environ, "BLENDER_HTTP_HOST": "127.0.0.1", "BLENDER_HTTP_PORT": "0",
-               "BLENDER_HTTP_TOKEN": self._token, "BLENDER_HTTP_READY_FILE": str(ready_file)}
-        env.pop("BLENDER_HTTP_TOKEN_FILE", None)
+        env = {**worker_environment(os.environ), "BLENDER_HTTP_HOST": "127.0.0.1",
+               "BLENDER_HTTP_PORT": "0", "BLENDER_HTTP_READY_FILE": str(ready_file),
+               "BLENDER_HTTP_TOKEN_FILE": str(self._token_file())}
         proc = await asyncio.create_subprocess_exec(
             *self._command(ready_file), stdin=asyncio.subprocess.DEVNULL, env=env,
             start_new_session=True, preexec_fn=_die_with_parent)
@@ -124,12 +149,30 @@ class Supervisor:
         log.info("worker %s (pid %s, %s mode) listening on %s", backend.key, proc.pid, self._mode, url)
         return proc
 
+    def _token_file(self) -> Path:
+        """The workers' token in a file only this user may read (not in their environment,
+        where every child process and /proc/PID/environ would carry it)."""
+        path = self._folder / "token"
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(self._token)
+        return path
+
     def _command(self, ready_file: Path) -> list[str]:
         if self._mode == "module":
             return [sys.executable, "-m", "blender_http", "serve", "--port", "0",
                     "--ready-file", str(ready_file)]
         return [find_blender(self._blender), "--background", "--factory-startup",
                 "--python", str(launch_script())]
+
+
+def worker_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The part of the gateway's environment a spawned worker gets."""
+    return {name: value for name, value in environ.items()
+            if name in INHERITED or name.startswith(INHERITED_PREFIXES)
+            or (name.startswith("BLENDER_HTTP_") and not name.startswith("BLENDER_HTTP_GATEWAY_")
+                and name not in NOT_INHERITED)}
 
 
 def _signal(proc: asyncio.subprocess.Process, signum: int) -> None:

@@ -12,7 +12,7 @@ from tests.gateway import gateways
 KEY = "test-key-4f1d9a0c2b7e"
 WORKER_TOKEN = "worker-token-8c3e1f"
 # Tests of pure logic that run without Blender.
-UNIT_FILES = {"test_settings.py", "test_routing.py", "test_contract.py"}
+UNIT_FILES = {"test_settings.py", "test_routing.py", "test_contract.py", "test_fastlane.py"}
 
 
 def _needs_module_mode() -> None:
@@ -42,9 +42,11 @@ def second_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.
 
 @pytest.fixture(scope="session")
 def gateway(worker: servers.Running, tmp_path_factory: pytest.TempPathFactory) -> Iterator[gateways.Gateway]:
-    """The real gateway, with an API key, in front of one worker."""
+    """The real gateway, with an API key, in front of one worker. Its tests (the schema fuzzer
+    above all) send many wrong keys on purpose: no throttle here (test_guard.py tests it)."""
     running = gateways.start(tmp_path_factory.mktemp("gateway"), "--backend", worker.url, key=KEY,
-                             env={"BLENDER_HTTP_TOKEN": WORKER_TOKEN})
+                             env={"BLENDER_HTTP_TOKEN": WORKER_TOKEN,
+                                  "BLENDER_HTTP_GATEWAY_AUTH_FAILURES": "1000000"})
     yield running
     running.stop()
 

@@ -108,3 +108,28 @@ def test_dead_backends_degrade_then_refuse(worker: servers.Running, tmp_path: Pa
             assert answer.headers["retry-after"]
     finally:
         alone.stop()
+
+
+def test_workers_n_serves_one_port_from_n_processes(worker: servers.Running, tmp_path: Path) -> None:
+    several = gateways.start(tmp_path / "several", "--backend", worker.url, "--workers", "2", key=KEY,
+                             env={"BLENDER_HTTP_TOKEN": WORKER_TOKEN})
+    try:
+        children = [stat for stat in Path("/proc").glob("[0-9]*/stat")
+                    if _parent(stat) == several.proc.pid]
+        assert len(children) >= 2, children
+        for _ in range(8):
+            with several.client() as client:  # a new connection each time
+                answer = client.post("/exec", content="6 * 7")
+                assert answer.status_code == 200, answer.text
+                assert answer.json()["result"] == 42
+                assert client.post("/exec", content="1", headers={"Authorization": "Bearer x" * 3}
+                                   ).status_code == 401
+    finally:
+        assert several.stop() in (0, -15)
+
+
+def _parent(stat: Path) -> int | None:
+    try:
+        return int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None

@@ -17,7 +17,7 @@ from blender_http_gateway.metrics import Metrics
 
 def pool_of(*keys: str, healthy: bool = True) -> BackendPool:
     pool = BackendPool(urls=(), token=None, health_interval=1,
-                       dns_interval=10, metrics=Metrics())
+                       dns_interval=10, metrics=Metrics(), kill_after=30)
     for key in keys:
         pool.add(Backend(key=key, url=key, healthy=healthy))
     return pool
@@ -106,7 +106,7 @@ def test_pool_follows_dns_changes(monkeypatch: pytest.MonkeyPatch) -> None:
 
     async def scenario() -> list[list[str]]:
         pool = BackendPool(urls=("http://workers:7777",), token=None,
-                           health_interval=1, dns_interval=10, metrics=Metrics())
+                           health_interval=1, dns_interval=10, metrics=Metrics(), kill_after=30)
         seen = []
         await pool.resolve()
         seen.append(sorted(pool.backends))

@@ -44,14 +44,15 @@ def test_flag_beats_env_beats_config_file(tmp_path: Path, monkeypatch: pytest.Mo
 def test_api_keys_from_env_and_file_and_token_from_file(tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     keys = tmp_path / "keys"
-    keys.write_text("# team keys\nkey-from-file-1\n\nkey-from-file-2\n")
+    keys.write_text("# team keys\nkey-from-file-1-8a2f\n\nkey-from-file-2-8a2f\n")
     token = tmp_path / "token"
     token.write_text("the-worker-token\n")
-    monkeypatch.setenv("BLENDER_HTTP_API_KEYS", "env-key-1,env-key-2")
+    monkeypatch.setenv("BLENDER_HTTP_API_KEYS", "env-key-1-3c9d0e7b,env-key-2-3c9d0e7b")
     monkeypatch.setenv("BLENDER_HTTP_API_KEYS_FILE", str(keys))
     monkeypatch.setenv("BLENDER_HTTP_TOKEN_FILE", str(token))
     settings = load_settings(backends=["http://w:1"])
-    assert settings.all_api_keys() == ("env-key-1", "env-key-2", "key-from-file-1", "key-from-file-2")
+    assert settings.all_api_keys() == ("env-key-1-3c9d0e7b", "env-key-2-3c9d0e7b",
+                                       "key-from-file-1-8a2f", "key-from-file-2-8a2f")
     assert settings.backend_token() == "the-worker-token"
     monkeypatch.setenv("BLENDER_HTTP_TOKEN", "direct")
     assert load_settings(backends=["http://w:1"]).backend_token() == "direct"
@@ -65,7 +66,7 @@ def test_unsafe_or_incomplete_settings_are_refused(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("BLENDER_HTTP_API_KEYS", "changeme")
     with pytest.raises(SettingsError, match="placeholder"):
         load_settings(backends=["http://w:1"])
-    monkeypatch.setenv("BLENDER_HTTP_API_KEYS", "a-real-key-0b9c")
+    monkeypatch.setenv("BLENDER_HTTP_API_KEYS", "a-real-key-0b9c7d")
     assert load_settings(backends=["http://w:1"], host="0.0.0.0").host == "0.0.0.0"
     with pytest.raises(SettingsError, match="mode"):
         load_settings(spawn=1, mode="gui")
@@ -79,6 +80,35 @@ def test_cli_exits_2_on_unsafe_settings() -> None:
                            "--host", "0.0.0.0"], capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 2
     assert "without an API key" in done.stderr
+
+
+def test_short_api_keys_are_refused_like_placeholders(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BLENDER_HTTP_API_KEYS", "a-real-key-0b9c7d,k2")
+    with pytest.raises(SettingsError, match="shorter than 16 characters"):
+        load_settings(backends=["http://w:1"])
+    keys = tmp_path / "keys"
+    keys.write_text("fifteen-chars-x\n")
+    monkeypatch.setenv("BLENDER_HTTP_API_KEYS", "a-real-key-0b9c7d")
+    monkeypatch.setenv("BLENDER_HTTP_API_KEYS_FILE", str(keys))
+    with pytest.raises(SettingsError, match="shorter than 16 characters"):
+        load_settings(backends=["http://w:1"])
+    keys.write_text("sixteen-chars-xx\n")
+    assert load_settings(backends=["http://w:1"]).all_api_keys()[-1] == "sixteen-chars-xx"
+
+
+def test_cli_exits_2_on_a_short_key() -> None:
+    env = {"PATH": "/usr/bin:/bin", "BLENDER_HTTP_API_KEYS": "ab"}
+    done = subprocess.run([sys.executable, "-m", "blender_http_gateway", "--backend", "http://w:1"],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 2
+    assert "shorter than 16 characters" in done.stderr
+
+
+def test_workers_need_backends_not_spawn() -> None:
+    with pytest.raises(SettingsError, match="--workers N cannot be combined with --spawn"):
+        load_settings(spawn=1, workers=2)
+    assert load_settings(backends=["http://w:1"], workers=3).workers == 3
 
 
 def test_an_empty_token_file_is_refused_at_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -22,10 +22,18 @@ from tests.gateway.conftest import KEY, _needs_module_mode
 RECOVERY_DEADLINE_S = 60.0
 
 
+FILE_KEY = "key-from-a-file-5d8e2a7c"
+KILL_AFTER_S = 2.0
+
+
 @pytest.fixture(scope="module")
 def spawned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[gateways.Gateway]:
     _needs_module_mode()
-    running = gateways.start(tmp_path_factory.mktemp("spawn"), "--spawn", "1", key=KEY)
+    folder = tmp_path_factory.mktemp("spawn")
+    (folder / "keys").write_text(FILE_KEY + "\n")
+    running = gateways.start(folder, "--spawn", "1", "--kill-after", str(KILL_AFTER_S), key=KEY,
+                             env={"BLENDER_HTTP_API_KEYS_FILE": str(folder / "keys"),
+                                  "BLENDER_HTTP_MAX_QUEUE": "7"})
     yield running
     running.stop()
 
@@ -41,6 +49,22 @@ def test_a_spawned_worker_runs_code(spawned: gateways.Gateway) -> None:
         answer = client.post("/exec", content="import bpy\nbpy.app.background")
         assert answer.json()["result"] is True
         assert client.get("/health").json()["backends"][0]["mode"] == "module"
+
+
+def test_spawned_workers_never_see_the_keys_and_read_their_token_from_a_private_file(
+        spawned: gateways.Gateway) -> None:
+    code = ("import os, stat\npath = os.environ.get('BLENDER_HTTP_TOKEN_FILE')\n"
+            "(dict(os.environ), path and stat.S_IMODE(os.stat(path).st_mode))")
+    with spawned.client() as client:
+        answer = client.post("/exec", content=code)
+        assert answer.status_code == 200, answer.text
+        env, mode = answer.json()["result"]
+    assert not any(KEY in value or FILE_KEY in value for value in env.values()), env
+    for name in ("BLENDER_HTTP_API_KEYS", "BLENDER_HTTP_API_KEYS_FILE", "BLENDER_HTTP_TOKEN"):
+        assert name not in env
+    assert mode == 0o600
+    # The worker's own settings still reach it.
+    assert env["BLENDER_HTTP_MAX_QUEUE"] == "7"
 
 
 def test_sigkill_mid_job_is_502_at_once_then_the_worker_is_back(spawned: gateways.Gateway) -> None:
@@ -88,6 +112,35 @@ def test_sigkill_mid_job_is_502_at_once_then_the_worker_is_back(spawned: gateway
         assert not alive(pid)
         metrics = client.get("/metrics").text
         assert 'blender_http_gateway_worker_restarts_total{worker="spawn-0"} 1.0' in metrics
+
+
+def test_a_job_that_ignores_its_timeout_gets_its_worker_restarted(spawned: gateways.Gateway) -> None:
+    with spawned.client() as client:
+        recover(client)
+        pid = worker_pid(client)
+        # time.sleep in C ignores the interrupt the worker sends at the timeout.
+        job = client.post("/jobs", json={"code": "import time\ntime.sleep(45)", "timeout": 2}).json()["id"]
+        answer = client.get(f"/jobs/{job}", params={"wait": 40}, timeout=60.0)
+        assert answer.status_code == 504, (answer.text, spawned.log_text()[-3000:])
+        error = answer.json()["error"]
+        assert error["type"] == "Timeout"
+        assert "restarted" in error["message"] and "past its timeout" in error["message"], error
+        recover(client)
+        assert worker_pid(client) != pid
+        assert not alive(pid)
+
+
+def test_an_exec_holding_the_interpreter_gets_504_and_a_new_worker(spawned: gateways.Gateway) -> None:
+    with spawned.client() as client:
+        recover(client)
+        pid = worker_pid(client)
+        # A C loop that never lets go of the interpreter: not even /health answers.
+        answer = client.post("/exec", json={"code": "sum(range(10**12))", "timeout": 1}, timeout=60.0)
+        assert answer.status_code == 504, answer.text
+        message = answer.json()["error"]["message"]
+        assert "restarted" in message and "/health" in message, message
+        recover(client)
+        assert worker_pid(client) != pid
 
 
 def test_an_event_stream_on_a_killed_worker_ends_with_an_error_event(spawned: gateways.Gateway) -> None:

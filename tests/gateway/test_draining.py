@@ -1,0 +1,88 @@
+"""Workers the gateway did not spawn, leaving or stuck: a graceful stop finishes what it has
+and gets nothing new; a worker whose job will not stop is routed around."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.blender import servers
+from tests.gateway import gateways
+from tests.gateway.conftest import KEY, WORKER_TOKEN, _needs_module_mode
+
+DEADLINE_S = 30.0
+TOKEN = {"BLENDER_HTTP_TOKEN": WORKER_TOKEN}
+
+
+def backend_of(client: httpx.Client) -> dict[str, Any]:
+    return dict(client.get("/health").json()["backends"][0])
+
+
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + DEADLINE_S
+    while not condition():
+        assert time.monotonic() < deadline, f"never: {what}"
+        time.sleep(0.05)
+
+
+def test_a_stopping_worker_finishes_its_requests_and_gets_no_new_ones(tmp_path: Path) -> None:
+    _needs_module_mode()
+    worker = servers.start("module", tmp_path / "worker", env=TOKEN)
+    gateway = gateways.start(tmp_path / "gateway", "--backend", worker.url, key=KEY, env=TOKEN)
+    try:
+        with gateway.client() as client:
+            outcome: dict[str, httpx.Response] = {}
+
+            def long_exec() -> None:
+                outcome["answer"] = client.post("/exec", content="import time\ntime.sleep(5)\n'done'")
+
+            thread = threading.Thread(target=long_exec)
+            thread.start()
+            wait_for(lambda: backend_of(client)["inflight"] == 1, "the exec reached the worker")
+            time.sleep(0.3)
+            worker.proc.send_signal(signal.SIGTERM)  # `docker stop`, a rolling update
+            wait_for(lambda: backend_of(client)["stopping"], "the gateway saw the worker stopping")
+            refused = client.post("/exec", content="1")
+            assert refused.status_code == 503, refused.text
+            assert refused.json()["error"]["type"] == "NoBackend"
+            thread.join(DEADLINE_S)
+            answer = outcome["answer"]
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["result"] == "done"
+    finally:
+        gateway.stop()
+        worker.stop()
+
+
+def test_a_stuck_worker_not_spawned_here_is_routed_around(tmp_path: Path) -> None:
+    _needs_module_mode()
+    workers = [servers.start("module", tmp_path / f"worker{i}", env=TOKEN) for i in range(2)]
+    gateway = gateways.start(tmp_path / "gateway", "--backend", workers[0].url, "--backend",
+                             workers[1].url, "--kill-after", "1", key=KEY, env=TOKEN)
+    try:
+        with gateway.client() as client:
+            # time.sleep in C ignores the interrupt sent at the timeout.
+            job = client.post("/jobs", json={"code": "import time\ntime.sleep(25)", "timeout": 1}).json()
+            stuck = job["backend"]
+
+            def routed_around() -> bool:
+                views = client.get("/health").json()["backends"]
+                return any(not b["healthy"] and "past its timeout" in (b["error"] or "") for b in views)
+
+            wait_for(routed_around, "the stuck worker is marked unavailable")
+            for _ in range(6):
+                answer = client.post("/exec", content="6 * 7")
+                assert answer.status_code == 200, answer.text
+                assert answer.headers["x-blender-backend"] != stuck
+            # Not ours to kill: both workers still run.
+            assert all(w.proc.poll() is None for w in workers)
+    finally:
+        gateway.stop()
+        for worker in workers:
+            worker.stop()
