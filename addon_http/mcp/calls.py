@@ -60,7 +60,7 @@ def _envelope_result(service: Service, envelope: dict[str, Any], job_id: str) ->
     error["changes"] = ("changes the code made before it failed were kept"
                         + (f'; one undo step ("HTTP: exec {job_id}") reverts them'
                            if service.mode == "gui" else ""))
-    return results.failure({**error, **out})
+    return results.failure(error, **out)
 
 
 def submit_job(service: Service, args: Arguments) -> dict[str, Any]:

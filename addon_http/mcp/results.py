@@ -21,9 +21,10 @@ def image(png: bytes, details: dict[str, Any]) -> dict[str, Any]:
                          "mimeType": "image/png"}, _text(details)], "isError": False}
 
 
-def failure(error: dict[str, Any]) -> dict[str, Any]:
-    """A call that failed: the error (type, message, and whatever else it carries)."""
-    return {"content": [_text({"ok": False, "error": error})], "isError": True}
+def failure(error: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """A call that failed: the error (type, message, and whatever else it carries), and
+    extra facts beside it (e.g. the output printed before it)."""
+    return {"content": [_text({"ok": False, "error": error, **extra})], "isError": True}
 
 
 def from_http_error(exc: HttpError) -> dict[str, Any]:
