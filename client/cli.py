@@ -22,6 +22,7 @@ CLIENT_COMMANDS = {
     "jobs": "cli_jobs:jobs",
     "install": "cli_install:install",
     "find-blender": "cli_install:find_blender",
+    "mcp": "cli_mcp:mcp_command",
 }
 
 
