@@ -27,7 +27,8 @@ def post_mcp(service: Service, req: Request) -> Response:
     if accept and not any(t in accept for t in (JSON, "*/*", "application/*")):
         raise HttpError(406, "/mcp answers application/json; accept it", type="NotAcceptable")
     answer = jsonrpc.handle(req.body(), req.headers,
-                            lambda name, arguments: calls.call_tool(service, name, arguments),
+                            lambda name, arguments: calls.call_tool(service, name, arguments,
+                                                                    inline=req.inline),
                             server_version=service.health()["addon"])
     if answer is None:
         return Response(status=202)

@@ -12,13 +12,18 @@ from ..protocol import SESSION_NAME_PATTERN, SESSION_NAME_RULE
 
 
 class Arguments:
-    def __init__(self, tool: str, values: Mapping[str, Any], schema: Mapping[str, Any]) -> None:
+    """A call's arguments, and whether the call is served on Blender's main thread itself
+    (`inline`, pumps/main_loop.py): its work then runs right there, never in the queue."""
+
+    def __init__(self, tool: str, values: Mapping[str, Any], schema: Mapping[str, Any], *,
+                 inline: bool = False) -> None:
         unknown = sorted(set(values) - set(schema.get("properties", {})))
         if unknown:
             known = ", ".join(schema.get("properties", {})) or "none"
             raise HttpError(400, f"{tool} takes no argument {', '.join(unknown)} (it takes: {known})")
         self.tool = tool
         self.values = values
+        self.inline = inline
 
     def text(self, name: str, *, required: bool = False) -> str | None:
         """A string argument (None when absent and not required)."""

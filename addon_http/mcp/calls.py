@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -26,10 +27,11 @@ if TYPE_CHECKING:
 Handler = Callable[["Service", Arguments], dict[str, Any]]
 
 
-def call_tool(service: Service, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+def call_tool(service: Service, name: str, arguments: dict[str, Any], *,
+              inline: bool = False) -> dict[str, Any]:
     """The CallToolResult of one call; a failure is a tool error, never an exception."""
     try:
-        args = Arguments(name, arguments, tools.BY_NAME[name]["inputSchema"])
+        args = Arguments(name, arguments, tools.BY_NAME[name]["inputSchema"], inline=inline)
         return HANDLERS[name](service, args)
     except HttpError as exc:
         return results.from_http_error(exc)
@@ -37,7 +39,7 @@ def call_tool(service: Service, name: str, arguments: dict[str, Any]) -> dict[st
 
 def exec_python(service: Service, args: Arguments) -> dict[str, Any]:
     """Run code now; the result, or a tool error with the traceback."""
-    job = _submit(service, args, keep_result=False)
+    job = _submit(service, args, keep_result=False, inline=args.inline)
     if not outcome.wait(job):
         return results.failure({"type": "Timeout", "job": job.id, "message": (
             f"the code ran past its timeout of {job.timeout:g} s and could not be interrupted yet "
@@ -68,21 +70,32 @@ def submit_job(service: Service, args: Arguments) -> dict[str, Any]:
     return results.data(_submit(service, args, keep_result=True).view())
 
 
-def _submit(service: Service, args: Arguments, *, keep_result: bool) -> jobs.Job:
+def _submit(service: Service, args: Arguments, *, keep_result: bool, inline: bool = False) -> jobs.Job:
     code = args.required_text("code")
     if not code.strip() or "\x00" in code:
         raise HttpError(400, "'code' must be Python source (not empty, no NUL)")
     timeout = args.number("timeout", None, 1e-3, MAX_TIMEOUT_S)
     work = Code(code, args=args.mapping("args"), session=args.session())
-    return service.submit(work, timeout=timeout, keep_result=keep_result)
+    return service.submit(work, timeout=timeout, keep_result=keep_result, inline=inline)
 
 
 def get_job(service: Service, args: Arguments) -> dict[str, Any]:
     job = service.get_job(args.required_text("job_id"))
     wait = args.number("wait", 0.0, 0.0, MAX_LONG_POLL_S)
     if wait:
-        job.done.wait(wait)
+        _wait_for(service, job, wait, args.inline)
     return results.data(job.view())
+
+
+def _wait_for(service: Service, job: jobs.Job, seconds: float, inline: bool) -> None:
+    """Wait for job to finish; on the main thread, by running the queue meanwhile (nobody
+    else would run the job this thread waits for)."""
+    if not inline:
+        job.done.wait(seconds)
+        return
+    deadline = time.monotonic() + seconds
+    while not job.done.is_set() and (left := deadline - time.monotonic()) > 0:
+        service.step(min(left, 0.05))
 
 
 def cancel_job(service: Service, args: Arguments) -> dict[str, Any]:

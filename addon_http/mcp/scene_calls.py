@@ -26,7 +26,7 @@ Handler = Callable[["Service", Arguments], dict[str, Any]]
 def blender_info(service: Service, args: Arguments) -> dict[str, Any]:
     from ..scene import agent
 
-    info = run_task(service, "info", lambda job: agent.info())
+    info = _task(service, args, "info", lambda job: agent.info())
     return results.data({"mode": service.mode, **info})
 
 
@@ -36,20 +36,20 @@ def get_scene(service: Service, args: Arguments) -> dict[str, Any]:
     limit = args.integer("limit", 100, 1, MAX_SCENE_PAGE) or 100
     offset = args.integer("offset", 0, 0, 2**31) or 0
     kind = args.text("type")
-    return results.data(run_task(service, "scene", lambda job: view.scene_listing(limit, offset, kind)))
+    return results.data(_task(service, args, "scene", lambda job: view.scene_listing(limit, offset, kind)))
 
 
 def get_object(service: Service, args: Arguments) -> dict[str, Any]:
     from ..scene import view
 
     name = args.required_text("name")
-    return results.data(run_task(service, "object", lambda job: view.details(name)))
+    return results.data(_task(service, args, "object", lambda job: view.details(name)))
 
 
 def get_context(service: Service, args: Arguments) -> dict[str, Any]:
     from ..scene import agent
 
-    return results.data(run_task(service, "context", lambda job: agent.context()))
+    return results.data(_task(service, args, "context", lambda job: agent.context()))
 
 
 def screenshot(service: Service, args: Arguments) -> dict[str, Any]:
@@ -64,7 +64,7 @@ def screenshot(service: Service, args: Arguments) -> dict[str, Any]:
             done = shot.capture(str(folder / "shot.png"), width, height, job.progress)
             return agent.fit_png(done, str(folder / "shot.png"), str(folder / "small.png"),
                                  tools.MAX_IMAGE_BYTES)
-        return dict(run_task(service, "screenshot", work))
+        return dict(_task(service, args, "screenshot", work))
 
     return _image_in_scratch(service, capture)
 
@@ -89,9 +89,14 @@ def render(service: Service, args: Arguments) -> dict[str, Any]:
                                   str(folder / "small.png"), tools.MAX_IMAGE_BYTES)
             return {**small, "path": done["path"], "width": done["width"], "height": done["height"],
                     "size": done["size"]}
-        return dict(run_task(service, "render", work))
+        return dict(_task(service, args, "render", work))
 
     return _image_in_scratch(service, capture)
+
+
+def _task(service: Service, args: Arguments, name: str, fn: Callable[[Any], Any]) -> Any:
+    """run_task, on this very thread when the call is served on the main thread."""
+    return run_task(service, name, fn, inline=args.inline)
 
 
 def _max_size(args: Arguments) -> int:
@@ -122,7 +127,7 @@ def export_scene(service: Service, args: Arguments) -> dict[str, Any]:
     folder = scratch.create(service.files.root)
     try:
         written = folder / f"scene{fmt.extension}"
-        run_task(service, "export", lambda job: exchange.export_file(fmt, names, str(written)))
+        _task(service, args, "export", lambda job: exchange.export_file(fmt, names, str(written)))
         path, size, _ = service.files.write(relative, _chunks(written))
     finally:
         scratch.remove(folder)
@@ -138,7 +143,7 @@ def import_file(service: Service, args: Arguments) -> dict[str, Any]:
     path = service.files.resolve(relative)
     if not path.is_file():
         raise HttpError(404, f"no file {relative!r} in the work folder; upload it with write_file")
-    names = run_task(service, "import", lambda job: exchange.import_file(format_name, str(path)))
+    names = _task(service, args, "import", lambda job: exchange.import_file(format_name, str(path)))
     return results.data({"objects": names})
 
 
@@ -147,14 +152,14 @@ def search_api(service: Service, args: Arguments) -> dict[str, Any]:
 
     query = args.required_text("query")
     limit = args.integer("limit", 10, 1, 50) or 10
-    return results.data(run_task(service, "search_api", lambda job: rna.search(query, limit)))
+    return results.data(_task(service, args, "search_api", lambda job: rna.search(query, limit)))
 
 
 def describe_api(service: Service, args: Arguments) -> dict[str, Any]:
     from ..scene import rna
 
     name = args.required_text("name")
-    return results.data(run_task(service, "describe_api", lambda job: rna.describe(name)))
+    return results.data(_task(service, args, "describe_api", lambda job: rna.describe(name)))
 
 
 def _chunks(path: Path) -> Any:
