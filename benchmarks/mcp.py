@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-write", action="store_true")
     options = parser.parse_args(argv)
-    requests, rounds, shots = (40, 2, 3) if options.quick else (2000, 10, 30)
+    requests, rounds, shots = (40, 2, 3) if options.quick else (2000, 10, 10)
     rows, shot_rows = [], []
     for mode in [m for m in options.modes.split(",") if m]:
         with server(mode) as url:
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
                 shot_ms, last = screenshots(url, shots)
                 s = summary(shot_ms)
                 shot_rows.append([mode, f"{last['image_width']}x{last['image_height']}", last["source"],
-                                  f"{last['image_bytes'] // 1024}", f"{s['p50']:.1f}", f"{s['max']:.1f}",
+                                  f"{last['image_bytes'] // 1024}", f"{s['p50']:.1f}", f"{max(shot_ms):.1f}",
                                   "met" if s["p50"] <= SCREENSHOT_TARGET_MS else "missed"])
     text = "\n\n".join([
         "# MCP benchmark", f"`python -m benchmarks.mcp {' '.join(argv or [])}`".replace(" `", "`"),

@@ -107,8 +107,6 @@ class TimerPump:
 def _push_undo(job: jobs.Job) -> None:
     """One named undo step for a job that may have changed the scene."""
     task = job.work.task_name
-    if job.status == jobs.CANCELLED and job.started_at is None:
-        return
     if task is not None and task not in CHANGING_TASKS:
         return
     try:
