@@ -9,7 +9,7 @@ from tests.blender import servers
 from tests.conftest import missing
 
 TOKEN = secrets.token_urlsafe(16)
-BLENDER_FIXTURES = {"mcp_server", "module_server", "gui_server", "stdio_forwarding", "gateway_url"}
+BLENDER_FIXTURES = {"mcp_server", "module_server", "gui_server", "gateway_url"}
 
 
 @pytest.fixture(scope="session", params=servers.MODES)
