@@ -133,12 +133,16 @@ class Service:
     def step(self, timeout: float | None = 0.0) -> bool:
         """Run the next queued job on the calling thread. timeout None blocks until a job
         or shutdown; 0 returns at once. True when a job ran."""
+        return self.run_next(timeout) is not None
+
+    def run_next(self, timeout: float | None = 0.0) -> jobs.Job | None:
+        """step(), answering the job that ran (the GUI pump names an undo step after it)."""
         job = self.queue.get_nowait() if timeout == 0 else self.queue.get(timeout)
         if job is None or job.status != jobs.QUEUED:
-            return False
+            return None
         self.executor.run(job)
         self.watchdog.discard(job)
-        return True
+        return job
 
     # -- job manager (HTTP threads) -----------------------------------------------
 

@@ -23,6 +23,7 @@ CLIENT_COMMANDS = {
     "batch": "cli_batch:batch",
     "install": "cli_install:install",
     "find-blender": "cli_install:find_blender",
+    "mcp": "cli_mcp:mcp_command",
 }
 
 

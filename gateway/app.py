@@ -13,7 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
-from blender_http_addon.protocol import HEALTH, MCP
+from blender_http_addon.protocol import HEALTH
 
 from . import __version__
 from .auth import KeyCheck
@@ -40,6 +40,8 @@ TAGS = [
     {"name": "files", "description": "The work folder of a backend (`WORKDIR` in code), streamed "
                                      "both ways."},
     {"name": "scene", "description": "Read the scene and its objects, render, export and import."},
+    {"name": "mcp", "description": "The Model Context Protocol for agents: the add-on's tools, "
+                                   "each MCP session kept on one worker."},
     {"name": "gateway", "description": "The gateway's own health and metrics."},
 ]
 
@@ -62,25 +64,12 @@ class GatewayApp(FastAPI):
 def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> FastAPI:
     """The gateway app for settings; backends start and stop with the app's lifespan."""
     gateway = gateway or Gateway(settings)
-    mcp_app = None
-    if settings.mcp:
-        from .mcp_tools import build_mcp, transport_security
-
-        mcp_server = build_mcp(gateway)
-        # Stateless: any gateway replica behind a load balancer can answer any MCP request.
-        mcp_app = mcp_server.streamable_http_app(
-            streamable_http_path="/", stateless_http=True,
-            transport_security=transport_security(settings.host))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await gateway.start()
         try:
-            if mcp_app is not None:
-                async with mcp_server.session_manager.run():
-                    yield
-            else:
-                yield
+            yield
         finally:
             await gateway.stop()
 
@@ -91,8 +80,10 @@ def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> Fas
     app.state.gateway = gateway
     for router in ROUTERS:
         app.include_router(router)
-    if mcp_app is not None:
-        app.mount(MCP, mcp_app)
+    if settings.mcp:
+        from .mcp_tools import router as mcp_router
+
+        app.include_router(mcp_router)
     add_docs(app)
     _error_handlers(app)
     keys = KeyCheck(settings.all_api_keys())

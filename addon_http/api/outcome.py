@@ -65,10 +65,11 @@ def still_running(job: jobs.Job) -> Response:
 
 
 def run_task(service: Service, name: str, fn: Callable[[jobs.Job], Any], *,
-             timeout: float | None = None) -> Any:
+             timeout: float | None = None, inline: bool = False) -> Any:
     """Run fn on the main thread as a job, wait for it and return its value; a failure
-    (its HttpError, a timeout, cancel or shutdown) is raised as the caller's answer."""
-    job = service.submit(Task(name, fn), timeout=timeout, keep_result=False)
+    (its HttpError, a timeout, cancel or shutdown) is raised as the caller's answer.
+    inline: the caller is the main thread (see Service.submit)."""
+    job = service.submit(Task(name, fn), timeout=timeout, keep_result=False, inline=inline)
     if not wait(job):
         raise HttpError(504, _still_running_message(job), type="Timeout")
     try:

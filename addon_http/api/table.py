@@ -5,6 +5,7 @@ from __future__ import annotations
 from .. import protocol as p
 from . import exec_routes as x
 from . import file_routes as f
+from . import mcp_route as m
 from . import scene_routes as s
 from .routing import Route
 
@@ -30,4 +31,5 @@ ROUTES = (
     Route("GET", p.SCREENSHOT, s.get_screenshot),
     Route("POST", p.EXPORT, s.post_export),
     Route("POST", p.IMPORT, s.post_import),
+    Route("POST", p.MCP, m.post_mcp),
 )

@@ -13,7 +13,7 @@ from ..http.head import Head, HeadError, parse_head
 from ..http.socket_io import SocketReader
 
 # Requests the main thread answers itself; the rest may block (long polls, streams).
-INLINE = frozenset({("POST", "/exec"), ("GET", "/health")})
+INLINE = frozenset({("POST", "/exec"), ("GET", "/health"), ("POST", "/mcp")})
 # A request bigger than this is finished by a thread (a large upload streams).
 MAX_BUFFERED = 64 * 1024
 # How long the rest of a request that came in pieces (its head, then its body) is waited

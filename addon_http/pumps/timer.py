@@ -5,6 +5,10 @@ An idle event loop sleeps 5 ms per turn, so a job waits up to that long. While j
 keep coming, the pump adds a window-manager timer that fires on every turn: a turn
 with a timer event does not sleep, and the next job waits well under a millisecond.
 The timer goes away LINGER_S after the last job, and the loop sleeps again.
+
+Changes made from a timer push no undo step by themselves: after each job that may have
+changed the scene the pump pushes one, named after the job ("HTTP: exec <job>"), so the
+person at the desk undoes exactly what one call did with one Ctrl-Z.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 import bpy
 from bpy.app.handlers import persistent
 
+from ..jobs import job as jobs
 from ..jobs.interrupt import JobInterrupt
 from ..service import Service
 
@@ -25,6 +30,9 @@ log = logging.getLogger("blender_http")
 # A timer call runs queued jobs for at most this long, so the interface stays responsive.
 BUDGET_S = 0.05
 LINGER_S = 0.25
+# Server tasks that change the scene; the others (listings, renders, exports) put back
+# whatever they touch, and an undo step for them would only bury the user's own.
+CHANGING_TASKS = frozenset({"import"})
 
 
 class TimerPump:
@@ -64,8 +72,12 @@ class TimerPump:
         try:
             ran = False
             deadline = time.perf_counter() + BUDGET_S
-            while time.perf_counter() < deadline and service.step(0):
+            while time.perf_counter() < deadline:
+                job = service.run_next(0)
+                if job is None:
+                    break
                 ran = True
+                _push_undo(job)
             now = time.perf_counter()
             if ran:
                 self._last_job = now
@@ -90,3 +102,14 @@ class TimerPump:
             wm = bpy.context.window_manager
             if wm is not None:
                 wm.event_timer_remove(timer)
+
+
+def _push_undo(job: jobs.Job) -> None:
+    """One named undo step for a job that may have changed the scene."""
+    task = job.work.task_name
+    if task is not None and task not in CHANGING_TASKS:
+        return
+    try:
+        bpy.ops.ed.undo_push(message=f"HTTP: {task or 'exec'} {job.id}")
+    except RuntimeError:  # no undo stack to push to (e.g. while a modal operator runs)
+        log.debug("no undo step for job %s", job.id, exc_info=True)

@@ -22,7 +22,8 @@ ALLOWED: dict[str, set[str]] = {
     "jobs": {"jobs", "errors", "protocol", "convert"},
     "files": {"files", "errors", "protocol"},
     "scene": {"scene", "jobs", "errors", "protocol", "convert"},
-    "api": {"api", "http", "jobs", "files", "scene", "errors", "protocol", "config", "convert"},
+    "api": {"api", "http", "jobs", "files", "scene", "errors", "protocol", "config", "convert", "mcp"},
+    "mcp": {"mcp", "api", "jobs", "files", "scene", "errors", "protocol", "convert"},
     "pumps": {"pumps", "http", "jobs", "service", "errors", "config"},
     "service": {"api", "http", "jobs", "files", "config", "errors", "protocol"},
     "blender": {"config", "service"},
@@ -36,7 +37,8 @@ ALLOWED: dict[str, set[str]] = {
 }
 # The only modules that import bpy (and run inside Blender only).
 BPY_ROOMS = {"scene/exchange.py", "scene/render.py", "scene/screenshot.py", "scene/state.py",
-             "scene/view.py", "blender.py", "gui.py", "launch.py", "pumps/timer.py"}
+             "scene/view.py", "scene/agent.py", "scene/rna.py", "blender.py", "gui.py", "launch.py",
+             "pumps/timer.py"}
 
 
 def _modules() -> dict[str, Path]:

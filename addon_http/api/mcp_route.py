@@ -1,0 +1,36 @@
+"""POST /mcp: the Model Context Protocol over streamable HTTP, one JSON answer per POST.
+The protocol is in mcp/jsonrpc.py and the tools in mcp/calls.py; this route only checks
+the HTTP side (media types) and never answers 500 for a malformed message."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from ..errors import HttpError
+from ..http.request import Request
+from ..http.response import Response
+from ..mcp import calls, jsonrpc
+from ..protocol import JSON
+from .exec_request import media_type
+
+if TYPE_CHECKING:
+    from ..service import Service
+
+
+def post_mcp(service: Service, req: Request) -> Response:
+    """MCP JSON-RPC: initialize, ping, tools/list, tools/call; notifications get 202."""
+    kind, _ = media_type(req.content_type)
+    if kind and kind != JSON:
+        raise HttpError(415, f"Content-Type {kind!r} is not supported on /mcp; send application/json")
+    accept = req.headers.get("Accept", "")
+    if accept and not any(t in accept for t in (JSON, "*/*", "application/*")):
+        raise HttpError(406, "/mcp answers application/json; accept it", type="NotAcceptable")
+    answer = jsonrpc.handle(req.body(), req.headers,
+                            lambda name, arguments: calls.call_tool(service, name, arguments,
+                                                                    inline=req.inline),
+                            server_version=service.health()["addon"])
+    if answer is None:
+        return Response(status=202)
+    body = json.dumps(answer, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
+    return Response(body=body, content_type=JSON)

@@ -1,0 +1,90 @@
+"""Reading a tool call's arguments: each getter checks one value against what the tool's
+input schema promises and raises a 400 HttpError (a tool error the model can fix) if not."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import HttpError
+from ..protocol import SESSION_NAME_PATTERN, SESSION_NAME_RULE
+
+
+class Arguments:
+    """A call's arguments, and whether the call is served on Blender's main thread itself
+    (`inline`, pumps/main_loop.py): its work then runs right there, never in the queue."""
+
+    def __init__(self, tool: str, values: Mapping[str, Any], schema: Mapping[str, Any], *,
+                 inline: bool = False) -> None:
+        unknown = sorted(set(values) - set(schema.get("properties", {})))
+        if unknown:
+            known = ", ".join(schema.get("properties", {})) or "none"
+            raise HttpError(400, f"{tool} takes no argument {', '.join(unknown)} (it takes: {known})")
+        self.tool = tool
+        self.values = values
+        self.inline = inline
+
+    def text(self, name: str, *, required: bool = False) -> str | None:
+        """A string argument (None when absent and not required)."""
+        value = self._get(name, required)
+        if value is not None and not isinstance(value, str):
+            raise self._bad(name, "a string")
+        return value
+
+    def required_text(self, name: str) -> str:
+        value = self.text(name, required=True)
+        assert value is not None
+        return value
+
+    def integer(self, name: str, default: int | None, low: int, high: int) -> int | None:
+        """An integer within [low, high], or default."""
+        value = self._get(name, False)
+        if value is None:
+            return default
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self._bad(name, f"an integer from {low} to {high}")
+        return value
+
+    def number(self, name: str, default: float | None, low: float, high: float) -> float | None:
+        """A finite number within [low, high], or default."""
+        value = self._get(name, False)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                or not low <= value <= high:
+            raise self._bad(name, f"a number from {low:g} to {high:g}")
+        return float(value)
+
+    def mapping(self, name: str) -> dict[str, Any]:
+        value = self._get(name, False)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self._bad(name, "a JSON object")
+        return value
+
+    def names(self, name: str) -> list[str] | None:
+        value = self._get(name, False)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self._bad(name, "a list of strings")
+        return value
+
+    def session(self) -> str | None:
+        value = self.text("session")
+        if value is not None and not SESSION_NAME_PATTERN.fullmatch(value):
+            raise self._bad("session", SESSION_NAME_RULE)
+        return value
+
+    def _get(self, name: str, required: bool) -> Any:
+        value = self.values.get(name)
+        if value is None and required:
+            raise HttpError(400, f"{self.tool} needs the argument {name!r}")
+        return value
+
+    def _bad(self, name: str, what: str) -> HttpError:
+        return HttpError(400, f"{self.tool}: {name!r} must be {what}")

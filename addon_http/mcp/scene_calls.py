@@ -1,0 +1,176 @@
+"""Tools that look at or change the scene: each runs as a task on the main thread through
+api.outcome.run_task (so it shares the queue, timeouts and cancel with the HTTP routes).
+The scene modules import bpy, so they are imported where they are used."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..api.outcome import run_task
+from ..errors import HttpError
+from ..files import scratch
+from ..protocol import MAX_RENDER_SAMPLES, MAX_RENDER_SIZE, MAX_SCENE_PAGE
+from ..scene import exchange_formats
+from ..scene.render_options import RenderOptions
+from . import results, tools
+from .arguments import Arguments
+
+if TYPE_CHECKING:
+    from ..service import Service
+
+Handler = Callable[["Service", Arguments], dict[str, Any]]
+
+
+def blender_info(service: Service, args: Arguments) -> dict[str, Any]:
+    from ..scene import agent
+
+    info = _task(service, args, "info", lambda job: agent.info())
+    return results.data({"mode": service.mode, **info})
+
+
+def get_scene(service: Service, args: Arguments) -> dict[str, Any]:
+    from ..scene import view
+
+    limit = args.integer("limit", 100, 1, MAX_SCENE_PAGE) or 100
+    offset = args.integer("offset", 0, 0, 2**31) or 0
+    kind = args.text("type")
+    return results.data(_task(service, args, "scene", lambda job: view.scene_listing(limit, offset, kind)))
+
+
+def get_object(service: Service, args: Arguments) -> dict[str, Any]:
+    from ..scene import view
+
+    name = args.required_text("name")
+    return results.data(_task(service, args, "object", lambda job: view.details(name)))
+
+
+def get_context(service: Service, args: Arguments) -> dict[str, Any]:
+    from ..scene import agent
+
+    return results.data(_task(service, args, "context", lambda job: agent.context()))
+
+
+def screenshot(service: Service, args: Arguments) -> dict[str, Any]:
+    from ..scene import agent
+    from ..scene import screenshot as shot
+
+    max_size = _max_size(args)
+
+    def capture(folder: Path) -> dict[str, Any]:
+        def work(job: Any) -> dict[str, Any]:
+            width, height = agent.screenshot_size(max_size)
+            done = shot.capture(str(folder / "shot.png"), width, height, job.progress)
+            return agent.fit_png(done, str(folder / "shot.png"), str(folder / "small.png"),
+                                 tools.MAX_IMAGE_BYTES)
+        return dict(_task(service, args, "screenshot", work))
+
+    return _image_in_scratch(service, capture)
+
+
+def render(service: Service, args: Arguments) -> dict[str, Any]:
+    from ..scene import agent
+    from ..scene import render as rendering
+
+    options = RenderOptions(
+        engine=(args.text("engine") or "").upper() or None,
+        width=args.integer("width", None, 1, MAX_RENDER_SIZE),
+        height=args.integer("height", None, 1, MAX_RENDER_SIZE),
+        samples=args.integer("samples", None, 1, MAX_RENDER_SAMPLES),
+        camera=args.text("camera"), frame=args.integer("frame", None, -2**30, 2**30))
+    max_size = _max_size(args)
+    root = service.files.root
+
+    def capture(folder: Path) -> dict[str, Any]:
+        def work(job: Any) -> dict[str, Any]:
+            done = rendering.render_job_file(options, str(root), job)
+            small = agent.fit_png({**done, "max_size": max_size}, str(root / done["path"]),
+                                  str(folder / "small.png"), tools.MAX_IMAGE_BYTES)
+            return {**small, "path": done["path"], "width": done["width"], "height": done["height"],
+                    "size": done["size"]}
+        return dict(_task(service, args, "render", work))
+
+    return _image_in_scratch(service, capture)
+
+
+def _task(service: Service, args: Arguments, name: str, fn: Callable[[Any], Any]) -> Any:
+    """run_task, on this very thread when the call is served on the main thread."""
+    return run_task(service, name, fn, inline=args.inline)
+
+
+def _max_size(args: Arguments) -> int:
+    return args.integer("max_size", tools.DEFAULT_IMAGE_SIZE, 16, tools.MAX_IMAGE_SIZE) \
+        or tools.DEFAULT_IMAGE_SIZE
+
+
+def _image_in_scratch(service: Service, capture: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
+    """Image content from a PNG a task wrote into a scratch folder (removed afterwards)."""
+    folder = scratch.create(service.files.root)
+    try:
+        done = capture(folder)
+        png = Path(done.pop("image")).read_bytes()
+    finally:
+        scratch.remove(folder)
+    return results.image(png, done)
+
+
+def export_scene(service: Service, args: Arguments) -> dict[str, Any]:
+    from ..scene import exchange
+
+    fmt = exchange_formats.export_format(args.required_text("format"))
+    names = args.names("objects")
+    relative = args.text("path") or f"exports/scene{fmt.extension}"
+    target = service.files.resolve(relative)
+    if target.is_dir():
+        raise HttpError(400, f"{relative} is a folder")
+    folder = scratch.create(service.files.root)
+    try:
+        written = folder / f"scene{fmt.extension}"
+        _task(service, args, "export", lambda job: exchange.export_file(fmt, names, str(written)))
+        path, size, _ = service.files.write(relative, _chunks(written))
+    finally:
+        scratch.remove(folder)
+    return results.data({"path": path.relative_to(service.files.root).as_posix(), "size": size,
+                         "format": fmt.name})
+
+
+def import_file(service: Service, args: Arguments) -> dict[str, Any]:
+    from ..scene import exchange
+
+    relative = args.required_text("path")
+    format_name, _ = exchange_formats.import_format(args.text("format"), relative)
+    path = service.files.resolve(relative)
+    if not path.is_file():
+        raise HttpError(404, f"no file {relative!r} in the work folder; upload it with write_file")
+    names = _task(service, args, "import", lambda job: exchange.import_file(format_name, str(path)))
+    return results.data({"objects": names})
+
+
+def search_api(service: Service, args: Arguments) -> dict[str, Any]:
+    from ..scene import rna
+
+    query = args.required_text("query")
+    limit = args.integer("limit", 10, 1, 50) or 10
+    return results.data(_task(service, args, "search_api", lambda job: rna.search(query, limit)))
+
+
+def describe_api(service: Service, args: Arguments) -> dict[str, Any]:
+    from ..scene import rna
+
+    name = args.required_text("name")
+    return results.data(_task(service, args, "describe_api", lambda job: rna.describe(name)))
+
+
+def _chunks(path: Path) -> Any:
+    with path.open("rb") as handle:
+        while block := handle.read(256 * 1024):
+            yield block
+
+
+HANDLERS: dict[str, Handler] = {
+    "blender_info": blender_info, "get_scene": get_scene, "get_object": get_object,
+    "get_context": get_context, "screenshot": screenshot, "render": render,
+    "export_scene": export_scene, "import_file": import_file,
+    "search_api": search_api, "describe_api": describe_api,
+}

@@ -1,0 +1,184 @@
+"""The tool set, defined once: names, titles, descriptions for a model, input schemas and
+annotations. Pure data, standard library only: the stdio server (`blender-http mcp`) and
+the gateway import it without Blender, so every way in offers the same tools."""
+
+from __future__ import annotations
+
+from typing import Any
+
+SERVER_NAME = "blender-http"
+# Image content is shrunk until its PNG fits this many bytes, so one picture never floods
+# a model's context.
+MAX_IMAGE_BYTES = 1024 * 1024
+DEFAULT_IMAGE_SIZE = 1024
+MAX_IMAGE_SIZE = 4096
+
+INSTRUCTIONS = """Tools for a live Blender. exec_python runs Python inside Blender on its main
+thread: bpy, C (bpy.context), D (bpy.data) and args are bound; the value of the last expression is
+the result. Pass values in `args`, never format them into the code. Give a `session` name to keep
+variables between calls. Look up the API of the Blender in use with search_api / describe_api
+before guessing names (they changed between 3.x, 4.x and 5.x). See your work with screenshot (the
+viewport) or render. Long work: submit_job, then get_job(wait=...) or cancel_job. Files move
+through the work folder: write_file / import_file in, export_scene / read_file out. In a Blender
+with a window, each call that changes the scene is one undo step named "HTTP: ...", so the user
+can undo it with Ctrl-Z."""
+
+_SESSION = {"type": "string", "pattern": r"^[A-Za-z0-9_.\-]{1,64}$",
+            "description": "Name of a session whose variables persist between calls (a new name "
+                           "starts an empty one). Omit for a fresh namespace each call. Sessions "
+                           "live in one Blender; through a gateway, one MCP connection always "
+                           "talks to the same Blender."}
+_TIMEOUT = {"type": "number", "exclusiveMinimum": 0,
+            "description": "Seconds before the code is interrupted (default: the server's)."}
+_MAX_SIZE = {"type": "integer", "minimum": 16, "maximum": MAX_IMAGE_SIZE,
+             "default": DEFAULT_IMAGE_SIZE,
+             "description": "Longest side of the returned image in pixels."}
+_PATH = {"type": "string", "description": "A relative path inside the work folder, e.g. "
+                                          "'models/chair.glb' (no '..')."}
+
+
+def _schema(properties: dict[str, Any] | None = None, required: tuple[str, ...] = ()) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": properties or {},
+                              "additionalProperties": False}
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+def _hints(*, read_only: bool, destructive: bool = False, idempotent: bool = False,
+           title: str) -> dict[str, Any]:
+    return {"title": title, "readOnlyHint": read_only, "destructiveHint": destructive,
+            "idempotentHint": idempotent, "openWorldHint": False}
+
+
+def _tool(name: str, title: str, description: str, schema: dict[str, Any], **hints: bool) -> dict[str, Any]:
+    return {"name": name, "title": title, "description": description, "inputSchema": schema,
+            "annotations": _hints(title=title, **hints)}
+
+
+_CODE_PROPERTIES = {
+    "code": {"type": "string", "description": "Python source. bpy, C = bpy.context, D = bpy.data "
+                                              "and args are bound; the last expression is the result."},
+    "args": {"type": "object", "description": "JSON values the code reads as args['name']."},
+    "session": _SESSION,
+    "timeout": _TIMEOUT,
+}
+
+TOOLS: tuple[dict[str, Any], ...] = (
+    _tool("exec_python", "Run Python in Blender",
+          "Run Python inside the live Blender and return the result (the value of the last "
+          "expression, as JSON), stdout and stderr. bpy, C (bpy.context), D (bpy.data) and args are "
+          "bound. Pass inputs in `args` instead of formatting them into the code. On an exception "
+          "the call fails with its type, message, line and traceback; changes made before it stay.",
+          _schema(_CODE_PROPERTIES, ("code",)), read_only=False, destructive=True),
+    _tool("blender_info", "Blender version and state",
+          "Blender version, how it runs (gui, background, module), the current mode, the open "
+          "file and whether it has unsaved changes, render engines and render settings.",
+          _schema(), read_only=True, idempotent=True),
+    _tool("get_scene", "List the scene",
+          "The scene's frame range, render settings, camera and one page of its objects (name, type, "
+          "location, parent), sorted by name. Page with offset/limit; filter by type.",
+          _schema({"limit": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100,
+                             "description": "Objects per page."},
+                   "offset": {"type": "integer", "minimum": 0, "default": 0,
+                              "description": "Objects to skip."},
+                   "type": {"type": "string", "description": "Only objects of this type, e.g. MESH, "
+                                                             "CAMERA, LIGHT."}}),
+          read_only=True, idempotent=True),
+    _tool("get_object", "Describe one object",
+          "One object in detail: transform, parent and children, modifiers, materials, mesh counts "
+          "and custom properties. An unknown name answers the closest names.",
+          _schema({"name": {"type": "string", "description": "The object's name."}}, ("name",)),
+          read_only=True, idempotent=True),
+    _tool("get_context", "What the user is looking at",
+          "The current mode (OBJECT, EDIT_MESH, ...), active object, selected objects, active "
+          "camera, current frame and scene: what `C` refers to in exec_python.",
+          _schema(), read_only=True, idempotent=True),
+    _tool("screenshot", "Screenshot of the viewport",
+          "A PNG of the 3D viewport as the user sees it (in a Blender with a window); elsewhere a "
+          "quick Workbench render from the active camera. Use it to check your work.",
+          _schema({"max_size": _MAX_SIZE}), read_only=True, idempotent=True),
+    _tool("render", "Render the scene",
+          "Render the scene with its camera and return the image (scaled to max_size). The full "
+          "PNG stays in the work folder at the returned path (read_file fetches it). Unset options "
+          "keep the scene's settings.",
+          _schema({"engine": {"type": "string", "description": "e.g. BLENDER_EEVEE, CYCLES, "
+                                                               "BLENDER_WORKBENCH."},
+                   "width": {"type": "integer", "minimum": 1, "maximum": 16384,
+                             "description": "Render width in pixels."},
+                   "height": {"type": "integer", "minimum": 1, "maximum": 16384,
+                              "description": "Render height in pixels."},
+                   "samples": {"type": "integer", "minimum": 1, "description": "Render samples."},
+                   "camera": {"type": "string", "description": "Camera object to render from."},
+                   "frame": {"type": "integer", "description": "Frame to render."},
+                   "max_size": _MAX_SIZE}),
+          read_only=False, idempotent=True),
+    _tool("export_scene", "Export to a file",
+          "Export the scene (or some objects) to a file in the work folder: glb, gltf, obj, fbx, "
+          "stl or usd. Fetch it with read_file.",
+          _schema({"format": {"type": "string", "enum": ["glb", "gltf", "obj", "fbx", "stl", "usd"],
+                              "description": "File format."},
+                   "objects": {"type": "array", "items": {"type": "string"},
+                               "description": "Object names to export (default: all)."},
+                   "path": {**_PATH, "description": "Where to write it in the work folder (default "
+                                                    "exports/scene.<format>)."}}, ("format",)),
+          read_only=False, idempotent=True),
+    _tool("import_file", "Import a file",
+          "Import a model file from the work folder (upload it first with write_file): glb, gltf, "
+          "obj, fbx, stl or usd. Answers the names of the new objects.",
+          _schema({"path": _PATH, "format": {"type": "string", "description": "File format (default: "
+                                                                              "from the extension)."}},
+                  ("path",)),
+          read_only=False),
+    _tool("list_files", "List the work folder",
+          "Every file in the work folder (the folder Blender and you share) with sizes.",
+          _schema(), read_only=True, idempotent=True),
+    _tool("read_file", "Read a file",
+          "A file from the work folder: text as is, binary as base64 (encoding says which).",
+          _schema({"path": _PATH, "max_bytes": {"type": "integer", "minimum": 1, "default": 1048576,
+                                                "description": "Refuse files larger than this."}},
+                  ("path",)),
+          read_only=True, idempotent=True),
+    _tool("write_file", "Write a file",
+          "Store a file in the work folder (replacing one of the same path); binary content as "
+          "base64. Then import_file or use it from exec_python (the work folder is the current "
+          "directory there).",
+          _schema({"path": _PATH, "content": {"type": "string", "description": "The file's content."},
+                   "encoding": {"type": "string", "enum": ["utf-8", "base64"], "default": "utf-8",
+                                "description": "How content is encoded."}}, ("path", "content")),
+          read_only=False, destructive=True, idempotent=True),
+    _tool("submit_job", "Start long-running code",
+          "Queue Python like exec_python but answer at once with a job id; follow it with get_job, "
+          "stop it with cancel_job. For work that takes longer than a call should wait.",
+          _schema(_CODE_PROPERTIES, ("code",)), read_only=False, destructive=True),
+    _tool("get_job", "Job status",
+          "A job's status (queued, running, succeeded, failed, cancelled, timed_out), output and, "
+          "once finished, its result or error. wait = seconds to wait for it to finish.",
+          _schema({"job_id": {"type": "string", "description": "The id submit_job answered."},
+                   "wait": {"type": "number", "minimum": 0, "maximum": 300, "default": 0,
+                            "description": "Seconds to wait for the job to finish."}}, ("job_id",)),
+          read_only=True, idempotent=True),
+    _tool("cancel_job", "Cancel a job",
+          "Drop a queued job or interrupt a running one.",
+          _schema({"job_id": {"type": "string", "description": "The job's id."}}, ("job_id",)),
+          read_only=False, idempotent=True),
+    _tool("search_api", "Search Blender's Python API",
+          "Search this Blender's own API (bpy.types classes and their properties, bpy.ops "
+          "operators) by words, e.g. 'subdivision modifier' or 'bevel'. Answers the best matches "
+          "with descriptions; always matches the running version.",
+          _schema({"query": {"type": "string", "description": "Words to look for."},
+                   "limit": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10,
+                             "description": "Most results to answer."}}, ("query",)),
+          read_only=True, idempotent=True),
+    _tool("describe_api", "Describe an API entry",
+          "Everything about one API name of this Blender: a type (bpy.types.SubsurfModifier) with "
+          "its properties, types, defaults and enum items; a property (SubsurfModifier.levels); or "
+          "an operator (bpy.ops.mesh.primitive_cube_add) with its parameters and defaults.",
+          _schema({"name": {"type": "string", "description": "e.g. bpy.types.Object, "
+                                                             "Object.location, bpy.ops.object.select_all."}},
+                  ("name",)),
+          read_only=True, idempotent=True),
+)
+
+NAMES = tuple(tool["name"] for tool in TOOLS)
+BY_NAME = {tool["name"]: tool for tool in TOOLS}
