@@ -5,6 +5,7 @@ cli_exec.py, cli_jobs.py and cli_install.py."""
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
 
 import click
@@ -61,12 +62,15 @@ def main() -> None:
               help="Write {pid, port, url, mode} here once listening (useful with --port 0).")
 def serve(host: str | None, port: int | None, token: str | None, workdir: str | None,
           ready_file: str | None) -> None:
-    """Serve from Blender as a Python module (bpy) in this process."""
+    """Serve from Blender as a Python module (bpy) in this process, recorded like `start`
+    until it exits (so `stop`, `status` and `exec` find it)."""
     from . import embedded
 
     config = _config(host=host, port=port, token=token, workdir=workdir, ready_file=ready_file)
+    recorded: list[int] = []
 
     def ready(url: str, version: str) -> None:
+        recorded.append(_record_serve(url, config.token))
         click.echo(f"blender-http: Blender {version} (module mode) listening on {url}", err=True)
 
     try:
@@ -75,6 +79,18 @@ def serve(host: str | None, port: int | None, token: str | None, workdir: str | 
         raise Unreachable(str(exc)) from exc
     except OSError as exc:
         raise Unreachable(f"cannot listen on {config.host}:{config.port}: {exc}") from exc
+    finally:
+        for recorded_port in recorded:
+            state.remove(recorded_port, pid=os.getpid())
+    if recorded:
+        click.echo("blender-http: stopped", err=True)
+
+
+def _record_serve(url: str, token: str | None) -> int:
+    port = int(url.rsplit(":", 1)[1])
+    state.save(port, {"pid": os.getpid(), "port": port, "url": url, "mode": "module",
+                      "token": token, "by": "serve"})
+    return port
 
 
 @main.command()
@@ -107,18 +123,20 @@ def start(host: str | None, port: int | None, token: str | None, workdir: str | 
 
 
 @main.command()
-@click.option("--port", type=int, default=None, help="Which started server (default: the only one).")
-@click.option("--all", "stop_all", is_flag=True, help="Stop every server `start` launched.")
+@click.option("--port", type=int, default=None, help="Which recorded server (default: the only one).")
+@click.option("--all", "stop_all", is_flag=True, help="Stop every recorded server.")
 @click.option("--timeout", type=float, default=30.0, show_default=True,
               help="Seconds for the running job to finish before SIGTERM.")
 def stop(port: int | None, stop_all: bool, timeout: float) -> None:
-    """Stop a Blender that `start` launched: the running job finishes first."""
+    """Stop a server that `start` launched or `serve` runs: the running job finishes first."""
     records = state.load_all()
     if port is not None:
         records = [r for r in records if r.get("port") == port]
     if not records:
-        raise Unreachable("no server started by `blender-http start` is recorded"
-                          + (f" on port {port}" if port is not None else ""))
+        raise Unreachable("no server started by `blender-http start` or `serve` is recorded"
+                          + (f" on port {port}" if port is not None else "")
+                          + " (one started another way, e.g. from the add-on's panel, is stopped "
+                            "where it runs)")
     if len(records) > 1 and not stop_all:
         ports = ", ".join(str(r["port"]) for r in records)
         raise click.UsageError(f"several servers run (ports {ports}): give --port or --all")

@@ -76,7 +76,7 @@ def start(*, blender: str, background: bool, env_overrides: dict[str, str],
         raise
     launched = Launched(pid=proc.pid, port=int(info["port"]), url=info["url"], mode=info["mode"],
                         blender=blender, log=str(log))
-    state.save(launched.port, {**dataclasses.asdict(launched), "token": token})
+    state.save(launched.port, {**dataclasses.asdict(launched), "token": token, "by": "start"})
     return launched
 
 

@@ -1,4 +1,6 @@
-"""Records of the Blenders that `blender-http start` launched, so `stop` can find them."""
+"""Records of the servers `blender-http start` launched and `blender-http serve` runs, so
+`stop` and the client commands can find them. One file per port; each record names its
+process (`pid`), `url`, `mode`, `token` and who made it (`by`: "start" or "serve")."""
 
 from __future__ import annotations
 
@@ -46,8 +48,17 @@ def load_all() -> list[dict[str, Any]]:
     return records
 
 
-def remove(port: int) -> None:
+def remove(port: int, *, pid: int | None = None) -> None:
+    """Forget the server on port; with pid, only if the record still names that process
+    (a newer server may have taken the port and its record since)."""
+    path = record_path(port)
+    if pid is not None:
+        try:
+            if json.loads(path.read_text()).get("pid") != pid:
+                return
+        except (OSError, ValueError):
+            return
     try:
-        record_path(port).unlink()
+        path.unlink()
     except FileNotFoundError:
         pass
