@@ -14,9 +14,7 @@ from .cli_support import (
     print_result,
     read_code,
 )
-from .cli_terminal import spinner
-from .errors import BlenderError
-from .sync_handles import Job
+from .cli_wait import follow
 
 
 @click.command()
@@ -47,27 +45,17 @@ def exec_command(source: str | None, code: str | None, args_json: str | None, se
     """Run Python in Blender: -c CODE, a FILE, or - for stdin.
 
     Prints what the code printed, then its result (strings as they are, anything else as
-    JSON). Exit 1 with the traceback on stderr if the code fails."""
+    JSON). Exit 1 with the traceback on stderr if the code fails. Ctrl-C cancels the code in
+    Blender, prints what it printed so far and exits 130."""
     text = read_code(code, source)
     args = parse_args(args_json)
     with connect(url, token) as blender, client_errors(as_json):
-        # Submitted as a job rather than POST /exec, so that Ctrl-C can cancel it in Blender.
+        # Submitted as a job rather than POST /exec, so that Ctrl-C can cancel it in Blender
+        # and a terminal can show its progress.
         job = blender.submit(text, args=args, session=session, timeout=timeout)
-        try:
-            with spinner("running in Blender"):
-                result = job.result()
-        except KeyboardInterrupt:
-            _cancel_quietly(job)
-            raise
+        result = follow(job, "running in Blender")
     if as_json:
         emit_json(result.envelope)
     else:
         print_result(result)
 
-
-def _cancel_quietly(job: Job) -> None:
-    try:
-        job.cancel()
-        click.echo(f"blender-http: cancelled job {job.id}", err=True)
-    except BlenderError as exc:
-        click.echo(f"blender-http: could not cancel job {job.id}: {exc}", err=True)

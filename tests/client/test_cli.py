@@ -178,20 +178,37 @@ def test_unknown_job_exits_1(env: dict[str, str]) -> None:
     assert done.returncode == 1 and "404" in done.stderr
 
 
-def test_ctrl_c_during_exec_cancels_the_code_in_blender(env: dict[str, str], blender: Blender) -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "blender_http", "exec", "-c", "while True:\n    pass"],
+def _interrupt_exec(env: dict[str, str], blender: Blender, code: str) -> tuple[int, str, str]:
+    """Run exec, send SIGINT once the job runs, and return (exit code, stdout, stderr)."""
+    proc = subprocess.Popen([sys.executable, "-m", "blender_http", "exec", "-c", code],
                             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
         while not blender.health()["busy"]:
             assert proc.poll() is None, proc.communicate()
             time.sleep(0.01)
+        time.sleep(0.2)  # past the print: the output so far is what the test looks for
         proc.send_signal(signal.SIGINT)
-        _, stderr = proc.communicate(timeout=30)
+        stdout, stderr = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == 1 and "cancelled job" in stderr
+    return proc.returncode, stdout, stderr
+
+
+def test_ctrl_c_during_exec_cancels_the_code_and_shows_its_output(env: dict[str, str],
+                                                                  blender: Blender) -> None:
+    code, stdout, stderr = _interrupt_exec(env, blender, "print('so far')\nwhile True:\n    pass")
+    assert (code, stdout) == (130, "so far\n"), stderr
+    assert "cancelled job" in stderr and "Aborted" not in stderr
     assert blender.jobs(limit=1)[0].status == "cancelled"
+    assert blender.exec("1 + 1").result == 2
+
+
+def test_ctrl_c_during_a_c_call_says_it_cannot_interrupt_it(env: dict[str, str],
+                                                            blender: Blender) -> None:
+    code, stdout, stderr = _interrupt_exec(env, blender, "import time\nprint('before')\ntime.sleep(3)")
+    assert (code, stdout) == (130, "before\n"), stderr
+    assert "cannot interrupt" in stderr
     assert blender.exec("1 + 1").result == 2
