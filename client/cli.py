@@ -5,6 +5,7 @@ cli_exec.py, cli_jobs.py and cli_install.py."""
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 from typing import Any
 
@@ -50,23 +51,32 @@ def _server_options(func: Any) -> Any:
     return func
 
 
-@click.group(cls=_LazyGroup)
+@click.group(cls=_LazyGroup, invoke_without_command=True,
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="blender-http")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Run Python inside a live Blender from anything that speaks HTTP."""
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
 
 
 @main.command()
 @_server_options
 @click.option("--ready-file", default=None, type=click.Path(dir_okay=False),
               help="Write {pid, port, url, mode} here once listening (useful with --port 0).")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
+              default="warning", show_default=True,
+              help="info logs one line per request: method, path, status, milliseconds.")
 def serve(host: str | None, port: int | None, token: str | None, workdir: str | None,
-          ready_file: str | None) -> None:
+          ready_file: str | None, log_level: str) -> None:
     """Serve from Blender as a Python module (bpy) in this process, recorded like `start`
     until it exits (so `stop`, `status` and `exec` find it)."""
     from . import embedded
 
     config = _config(host=host, port=port, token=token, workdir=workdir, ready_file=ready_file)
+    logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+    logging.getLogger("blender_http").setLevel(log_level.upper())
     recorded: list[int] = []
 
     def ready(url: str, version: str) -> None:

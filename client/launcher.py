@@ -51,6 +51,7 @@ def start(*, blender: str, background: bool, env_overrides: dict[str, str],
     """Launch Blender detached, wait until /health answers, and record it (with token,
     the one the server was given however it came) for stop() and other commands."""
     folder = state.state_dir()
+    state.prune_logs()
     tag = uuid.uuid4().hex[:12]
     ready = folder / f".ready-{tag}.json"
     log = folder / f"blender-{tag}.log"
@@ -140,6 +141,8 @@ def stop(record: dict[str, object], timeout: float = 30.0) -> str:
             _kill(pid)
             _wait_gone(pid, 5.0)
     state.remove(port)
+    if how == "shut down":
+        state.remove_log(record)  # else kept, to read why it did not stop (see prune_logs)
     return how
 
 

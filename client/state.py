@@ -62,3 +62,30 @@ def remove(port: int, *, pid: int | None = None) -> None:
         path.unlink()
     except FileNotFoundError:
         pass
+
+
+# Logs of Blenders that `start` launched and that ended without a clean stop (kept to read
+# why), newest first; older ones are removed when the next Blender starts.
+KEPT_LOGS = 5
+
+
+def prune_logs(keep: int = KEPT_LOGS) -> None:
+    """Remove all but the newest `keep` logs that no recorded server writes to."""
+    in_use = {str(r.get("log")) for r in load_all()}
+    orphans = [p for p in state_dir().glob("blender-*.log") if str(p) not in in_use]
+    orphans.sort(key=_mtime, reverse=True)
+    for path in orphans[keep:]:
+        path.unlink(missing_ok=True)
+
+
+def remove_log(record: dict[str, Any]) -> None:
+    """Remove the log of a server that stopped cleanly."""
+    if record.get("log"):
+        Path(str(record["log"])).unlink(missing_ok=True)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0

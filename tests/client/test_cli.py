@@ -86,6 +86,7 @@ def test_exec_session_and_timeout(env: dict[str, str]) -> None:
 @pytest.mark.parametrize("args", [
     ("exec",), ("exec", "-c", "1", "file.py"), ("exec", "--args", "[1]", "-c", "1"),
     ("exec", "--args", "{nope", "-c", "1"), ("exec", "/no/such/file.py"), ("jobs", "list", "--bogus"),
+    ("exec", "-c", ""), ("exec", "-c", " \n"), ("jobs", "submit", "-c", ""),
 ])
 def test_usage_errors_exit_2(cli_env: dict[str, str], args: tuple[str, ...]) -> None:
     done = run(cli_env, *args)
@@ -106,6 +107,14 @@ def test_an_unreachable_server_exits_3(cli_env: dict[str, str], args: tuple[str,
 def test_a_wrong_token_exits_1(env: dict[str, str]) -> None:
     done = run({**env, "BLENDER_HTTP_TOKEN": "wrong"}, "exec", "-c", "1")
     assert done.returncode == 1 and "401" in done.stderr
+    assert "--token" in done.stderr and "BLENDER_HTTP_TOKEN" in done.stderr
+
+
+@pytest.mark.parametrize("args", [(), ("-h",), ("--help",)])
+def test_help_at_the_top_level(cli_env: dict[str, str], args: tuple[str, ...]) -> None:
+    done = run(cli_env, *args)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Usage:") and "exec" in done.stdout
 
 
 def test_status(env: dict[str, str], server: servers.Running) -> None:

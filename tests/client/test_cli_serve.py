@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -16,7 +17,7 @@ import pytest
 from tests.blender import servers
 from tests.conftest import missing
 
-pytestmark = [pytest.mark.timeout(180), pytest.mark.blender]
+pytestmark = pytest.mark.timeout(180)
 
 CLI = [sys.executable, "-m", "blender_http"]
 
@@ -41,7 +42,8 @@ def served(cli_env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
     reason = servers.availability("module")
     if reason:
         missing(reason)
-    proc = subprocess.Popen([*CLI, "serve", "--port", "0", "--token", "t0k"], env=cli_env,
+    proc = subprocess.Popen([*CLI, "serve", "--port", "0", "--token", "t0k",
+                             "--log-level", "info"], env=cli_env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
@@ -55,6 +57,7 @@ def served(cli_env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
         proc.wait()
 
 
+@pytest.mark.blender
 def test_serve_is_recorded_found_and_stopped(cli_env: dict[str, str],
                                              served: subprocess.Popen[str]) -> None:
     [record] = _records(cli_env)
@@ -68,9 +71,12 @@ def test_serve_is_recorded_found_and_stopped(cli_env: dict[str, str],
     _, stderr = served.communicate(timeout=60)
     assert served.returncode == 0
     assert "stopped" in stderr.splitlines()[-1]
+    # --log-level info: one access line per request.
+    assert re.search(r"blender_http.access INFO: POST /jobs 202 [0-9.]+ ms", stderr), stderr
     assert _records(cli_env) == []
 
 
+@pytest.mark.blender
 def test_several_recorded_servers_are_never_guessed(cli_env: dict[str, str],
                                                     served: subprocess.Popen[str]) -> None:
     # A second live record (this test's own process stands in for a started Blender).
@@ -96,3 +102,19 @@ def test_stop_without_any_record_says_where_others_stop(cli_env: dict[str, str])
     done = run(cli_env, "stop")
     assert done.returncode == 3
     assert "`serve` is recorded" in done.stderr
+
+
+def test_logs_of_ended_servers_are_rotated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from blender_http import state
+
+    monkeypatch.setenv("BLENDER_HTTP_STATE_DIR", str(tmp_path))
+    logs = []
+    for age in range(8):
+        log = tmp_path / f"blender-{age}.log"
+        log.write_text("x")
+        os.utime(log, (1000 - age, 1000 - age))
+        logs.append(log)
+    state.save(1, {"pid": 1, "port": 1, "url": "http://127.0.0.1:1", "log": str(logs[-1])})
+    state.prune_logs(keep=5)
+    assert sorted(p.name for p in tmp_path.glob("*.log")) == sorted(
+        [p.name for p in logs[:5]] + [logs[-1].name])  # the newest orphans and the one in use
