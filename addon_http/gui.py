@@ -60,6 +60,21 @@ def start_server(config: Config) -> Service:
     return service
 
 
+def quit_when_shut_down(service: Service) -> None:
+    """Quit Blender once `service` has stopped after POST /shutdown (or SIGTERM): for a
+    Blender that `blender-http start` launched, whose window exists only to serve. Stopped
+    from the panel or by disabling the add-on, it keeps running."""
+
+    def check() -> float | None:
+        if not service.stopped.is_set():
+            return 0.1
+        if _running is not None and _running[0] is service:  # not stop_server(): a shutdown
+            bpy.ops.wm.quit_blender()
+        return None
+
+    bpy.app.timers.register(check, first_interval=0.1, persistent=True)
+
+
 def stop_server() -> None:
     global _running
     if _running is None:

@@ -124,13 +124,16 @@ def _call(method: str, url: str, path: str, headers: dict[str, str], timeout: fl
 
 
 def stop(record: dict[str, object], timeout: float = 30.0) -> str:
-    """Ask the server to shut down (it finishes the running job), then make sure the
-    process is gone: SIGTERM, and SIGKILL as the last resort. Returns how it ended."""
+    """Ask the server to shut down (it finishes the running job; a Blender that `start`
+    launched then quits, a GUI one too), then make sure the process is gone: SIGTERM, and
+    SIGKILL as the last resort. Returns how it ended."""
     pid, port = int(record["pid"]), int(record["port"])  # type: ignore[call-overload]
+    if not alive(pid):
+        state.remove(port)
+        return "was already gone (its record is removed)"
     how = "shut down"
-    headers = {"Authorization": f"Bearer {record['token']}"} if record.get("token") else {}
     try:
-        _call("POST", str(record["url"]), "/shutdown", headers, timeout=5.0)
+        _call("POST", str(record["url"]), "/shutdown", _auth(record.get("token")), timeout=5.0)
     except (OSError, http.client.HTTPException):
         how = "terminated"
     if not _wait_gone(pid, timeout):
@@ -144,6 +147,43 @@ def stop(record: dict[str, object], timeout: float = 30.0) -> str:
     if how == "shut down":
         state.remove_log(record)  # else kept, to read why it did not stop (see prune_logs)
     return how
+
+
+def stop_url(url: str, token: str | None, timeout: float = 30.0) -> str:
+    """Shut down a server no record names (a Blender the user opened, its add-on started
+    from the panel): its process is not ours to end. Returns what became of it."""
+    try:
+        mode = _health_mode(url)
+        status = _call("POST", url, "/shutdown", _auth(token), timeout=5.0)
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        raise LaunchError(f"cannot reach {url}: {exc}") from exc
+    if status != 202:
+        raise LaunchError(f"{url}/shutdown answered {status}"
+                          + (" (give the token with --token or BLENDER_HTTP_TOKEN)" if status == 401 else ""))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            _call("GET", url, "/health", {}, timeout=2.0)
+        except (OSError, http.client.HTTPException):
+            break
+        time.sleep(0.05)
+    if mode == "gui":
+        return "server stopped; Blender keeps running (it was not launched by `blender-http start`)"
+    return "shut down (the process exits)"
+
+
+def _health_mode(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=5.0)
+    try:
+        conn.request("GET", "/health")
+        return str(json.loads(conn.getresponse().read()).get("mode", ""))
+    finally:
+        conn.close()
+
+
+def _auth(token: object) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 def alive(pid: int) -> bool:
