@@ -6,8 +6,10 @@ import dataclasses
 import http.client
 import json
 import os
+import shutil
 import signal
 import subprocess
+import sys
 import time
 import urllib.parse
 import uuid
@@ -40,6 +42,26 @@ def find_blender(explicit: str | None = None) -> str:
     raise LaunchError("no Blender found: pass --blender PATH or set BLENDER_PATH")
 
 
+XVFB_RUN = ["xvfb-run", "-a", "-s", "-screen 0 1920x1080x24"]
+
+
+def display_problem(*, background: bool, xvfb: bool) -> str | None:
+    """Why a Blender with a window cannot start here, or None. Linux/BSD only: elsewhere
+    the desktop is always there."""
+    if background or xvfb or sys.platform in ("darwin", "win32"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("no display to open Blender's window on ($DISPLAY and $WAYLAND_DISPLAY are unset): "
+            "use `blender-http start --background` for a Blender without a window, or "
+            "`blender-http start --xvfb` for one on a virtual display (needs xvfb-run)")
+
+
+def under_xvfb_run() -> bool:
+    """True when this runs inside `xvfb-run`, whose display goes away when we return."""
+    return "xvfb-run." in os.environ.get("XAUTHORITY", "")
+
+
 def launch_script() -> Path:
     """The script Blender runs with --python to bring the server up."""
     return addon_bundle.source_folder() / "launch.py"
@@ -47,7 +69,7 @@ def launch_script() -> Path:
 
 def start(*, blender: str, background: bool, env_overrides: dict[str, str],
           blend_file: str | None = None, factory_startup: bool = False,
-          timeout: float = 60.0, token: str | None = None) -> Launched:
+          timeout: float = 60.0, token: str | None = None, xvfb: bool = False) -> Launched:
     """Launch Blender detached, wait until /health answers, and record it (with token,
     the one the server was given however it came) for stop() and other commands."""
     folder = state.state_dir()
@@ -56,6 +78,12 @@ def start(*, blender: str, background: bool, env_overrides: dict[str, str],
     ready = folder / f".ready-{tag}.json"
     log = folder / f"blender-{tag}.log"
     cmd = [blender]
+    if xvfb and not background:
+        if shutil.which(XVFB_RUN[0]) is None:
+            raise LaunchError("--xvfb needs xvfb-run (Debian/Ubuntu: apt-get install xvfb xauth)")
+        # xvfb-run lives as long as Blender, and so does its display; the pid recorded is
+        # xvfb-run's, which ends when Blender quits.
+        cmd = [*XVFB_RUN, blender]
     if background:
         cmd.append("--background")
     if factory_startup:
@@ -89,9 +117,17 @@ def _wait_ready(proc: subprocess.Popen[bytes], ready: Path, log: Path, deadline:
             return info
         if proc.poll() is not None:
             raise LaunchError(f"Blender exited with status {proc.returncode} before the server "
-                              f"started:\n{_tail(log)}")
+                              f"started:\n{_tail(log)}{_display_hint(log)}")
         time.sleep(0.01)
     raise LaunchError(f"Blender did not start the server within {timeout:g} s:\n{_tail(log)}")
+
+
+def _display_hint(log: Path) -> str:
+    # Blender's own words when it has no display: "GHOST: ... Unable to open a display".
+    if "unable to open a display" in _tail(log).lower():
+        return ("\nBlender could not open a display: use --background for a Blender without "
+                "a window, or --xvfb for one on a virtual display")
+    return ""
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, deadline: float) -> None:

@@ -124,3 +124,39 @@ def test_a_gui_start_returns_once_a_job_would_run_at_once(env: dict[str, str]) -
         assert view["started_at"] - view["created_at"] < 1.0, view
     finally:
         os.killpg(pid, signal.SIGKILL)
+
+
+def _no_display(env: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in env.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "XAUTHORITY")}
+
+
+def test_start_without_a_display_says_what_to_do(tmp_path: Path) -> None:
+    env = _no_display({**os.environ, "BLENDER_HTTP_STATE_DIR": str(tmp_path)})
+    done = subprocess.run([*CLI, "start", "--port", "0"], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 3
+    assert "no display" in done.stderr and "--background" in done.stderr and "--xvfb" in done.stderr
+
+
+def test_start_under_xvfb_run_is_warned_about(env: dict[str, str]) -> None:
+    env = {**env, "XAUTHORITY": "/tmp/xvfb-run.AbC123/Xauthority"}  # what xvfb-run sets
+    done = subprocess.run([*CLI, "start", "--blender", "/no/such/blender"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert "xvfb-run ends its display" in done.stderr and "--xvfb" in done.stderr
+
+
+def test_start_xvfb_keeps_a_display_for_the_blender_it_launches(env: dict[str, str]) -> None:
+    env = _no_display(env)
+    started = subprocess.run([*CLI, "start", "--xvfb", "--factory-startup", "--port", "0"], env=env,
+                             capture_output=True, text=True, timeout=180)
+    assert started.returncode == 0, started.stderr
+    url = started.stdout.strip().splitlines()[-1]
+    [record] = [json.loads(p.read_text()) for p in Path(env["BLENDER_HTTP_STATE_DIR"]).glob("server-*.json")]
+    try:
+        assert httpx.post(url + "/exec", content=b"C.window is not None").json()["result"] is True
+        stopped = subprocess.run([*CLI, "stop"], env=env, capture_output=True, text=True, timeout=60)
+        assert "shut down" in stopped.stdout, stopped.stderr
+        assert not launcher.alive(record["pid"])
+    finally:
+        if launcher.alive(record["pid"]):
+            os.killpg(record["pid"], signal.SIGKILL)
