@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import click
 
 from .cli_support import (
@@ -15,15 +18,20 @@ from .cli_support import (
     read_code,
 )
 from .cli_wait import follow
+from .errors import TransportError, Unavailable
+from .sync_client import Blender
 
 
 @click.command()
 @client_options
 @click.option("--json", "as_json", is_flag=True, help="Print /health as JSON.")
-def status(url: str | None, token: str | None, as_json: bool) -> None:
+@click.option("--wait", "wait_s", type=float, default=None, metavar="SECONDS",
+              help="Wait up to SECONDS for the server (or a gateway's first worker) to answer, "
+                   "e.g. right after starting it in the background.")
+def status(url: str | None, token: str | None, as_json: bool, wait_s: float | None) -> None:
     """Is the server up? Its mode, Blender version and load (exit 3 if unreachable)."""
     with connect(url, token) as blender, client_errors(as_json):
-        health = blender.health()
+        health = _health(blender, wait_s)
     if as_json:
         emit_json(health)
         return
@@ -34,6 +42,18 @@ def status(url: str | None, token: str | None, as_json: bool) -> None:
         elif isinstance(value, (list, dict)):
             value = len(value)
         click.echo(f"{key}\t{value}")
+
+
+def _health(blender: Blender, wait_s: float | None) -> dict[str, Any]:
+    """/health, asked again (every 0.2 s) while the server cannot answer yet and wait_s lasts."""
+    deadline = time.monotonic() + (wait_s or 0.0)
+    while True:
+        try:
+            return blender.health()
+        except (TransportError, Unavailable):
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.2)
 
 
 @click.command("exec")

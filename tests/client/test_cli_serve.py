@@ -118,3 +118,37 @@ def test_logs_of_ended_servers_are_rotated(tmp_path: Path, monkeypatch: pytest.M
     state.prune_logs(keep=5)
     assert sorted(p.name for p in tmp_path.glob("*.log")) == sorted(
         [p.name for p in logs[:5]] + [logs[-1].name])  # the newest orphans and the one in use
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.blender
+def test_status_wait_waits_for_a_server_that_is_still_starting(cli_env: dict[str, str]) -> None:
+    reason = servers.availability("module")
+    if reason:
+        missing(reason)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    waiting = subprocess.Popen([*CLI, "status", "--url", url, "--wait", "120"], env=cli_env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    serving = subprocess.Popen([*CLI, "serve", "--port", str(port)], env=cli_env,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        stdout, stderr = waiting.communicate(timeout=150)
+        assert waiting.returncode == 0, stderr
+        assert f"url\t{url}" in stdout
+    finally:
+        serving.terminate()
+        serving.wait(60)
+
+
+def test_status_wait_gives_up_with_exit_3(cli_env: dict[str, str]) -> None:
+    done = run(cli_env, "status", "--url", f"http://127.0.0.1:{_free_port()}", "--wait", "0.5")
+    assert done.returncode == 3 and "cannot reach" in done.stderr
