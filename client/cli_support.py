@@ -111,8 +111,8 @@ def print_failure(exc: ExecError, *, as_json: bool = False) -> None:
 
 
 def failure_text(exc: ExecError) -> str:
-    """The traceback, ending with the error's type and message (an interrupt's traceback names
-    only the internal exception that stopped the code)."""
+    """The traceback, ending with the error's type and message (added when a server's
+    traceback does not end with them)."""
     summary = f"{exc.type}: {exc.message}"
     traceback = (exc.traceback or "").rstrip("\n")
     if not traceback:
