@@ -21,6 +21,7 @@ from .cli_terminal import Unreachable, spinner
 CLIENT_COMMANDS = {
     "status": "cli_exec:status",
     "exec": "cli_exec:exec_command",
+    "render": "cli_render:render",
     "jobs": "cli_jobs:jobs",
     "install": "cli_install:install",
     "find-blender": "cli_install:find_blender",

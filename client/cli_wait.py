@@ -17,8 +17,9 @@ EXIT_INTERRUPTED = 130
 
 
 def follow(job: Job, label: str) -> ExecResult:
-    """The job's result once it ends; on a terminal the spinner shows its progress events.
-    Ctrl-C cancels the job and exits 130 (see interrupted)."""
+    """The job's result once it ends; on a terminal the spinner shows its progress events
+    (a render's stage and fraction) and the last line it printed. Ctrl-C cancels the job and
+    exits 130 (see interrupted)."""
     try:
         with spinner(label) as shown:
             if not shown.active:
@@ -26,6 +27,8 @@ def follow(job: Job, label: str) -> ExecResult:
             for event in job.stream():
                 if event.kind == "progress":
                     shown.update(f"{label}: {progress_text(event.data)}")
+                elif event.kind in ("stdout", "stderr") and event.text.strip():
+                    shown.update(f"{label}: {event.text.strip().splitlines()[-1][:80]}")
                 elif event.done:
                     return event.to_result()
             return job.result()  # the stream ended early: ask for the outcome instead
@@ -35,13 +38,13 @@ def follow(job: Job, label: str) -> ExecResult:
 
 
 def progress_text(data: object) -> str:
-    """A progress event as a person reads it: "42%" or its stage."""
-    if isinstance(data, dict):
-        if isinstance(data.get("fraction"), (int, float)):
-            return f"{100 * data['fraction']:.0f}%"
-        if data.get("stage"):
-            return str(data["stage"])
-    return str(data)
+    """A progress event as a person reads it: its stage and how far, e.g. "rendering 40%"."""
+    if not isinstance(data, dict):
+        return str(data)
+    parts = [str(data["stage"])] if data.get("stage") else []
+    if isinstance(data.get("fraction"), (int, float)):
+        parts.append(f"{100 * data['fraction']:.0f}%")
+    return " ".join(parts) or str(data)
 
 
 def interrupted(job: Job) -> None:

@@ -221,3 +221,37 @@ def test_ctrl_c_during_a_c_call_says_it_cannot_interrupt_it(env: dict[str, str],
     assert (code, stdout) == (130, "before\n"), stderr
     assert "cannot interrupt" in stderr
     assert blender.exec("1 + 1").result == 2
+
+
+def test_render_writes_the_png_and_leaves_no_copy(env: dict[str, str], blender: Blender,
+                                                  tmp_path: Path) -> None:
+    out = tmp_path / "shot.png"
+    done = run(env, "render", "-o", str(out), "--engine", "BLENDER_WORKBENCH", "--width", "64",
+               "--height", "36")
+    assert (done.returncode, done.stdout) == (0, f"{out}\n"), done.stderr
+    assert out.read_bytes().startswith(b"\x89PNG") and "64x36" in done.stderr
+    assert not [f for f in blender.files() if f["path"].startswith("renders/")]
+
+
+def test_a_terminal_shows_what_a_long_job_is_doing(env: dict[str, str]) -> None:
+    """On a terminal the spinner shows the job's progress: here the last line it printed."""
+    import pty
+
+    leader, follower = pty.openpty()
+    code = "import time\nfor i in range(3):\n    print(f'step {i}', flush=True)\n    time.sleep(0.6)\n'ok'"
+    proc = subprocess.Popen([sys.executable, "-m", "blender_http", "exec", "-c", code], env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=follower)
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the process closed its end
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    stdout, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and stdout == b"step 0\nstep 1\nstep 2\nok\n"
+    assert b"running in Blender: step 1" in seen, seen
