@@ -3,6 +3,7 @@
 
 import logging
 import os
+import time
 
 import bpy
 
@@ -52,12 +53,54 @@ def start_server(config: Config) -> Service:
                           "`blender-http serve`")
     stop_server()
     service = blender.create_service(config, "gui")
-    service.start()
+    service.start(announce=False)
     pump = TimerPump(service)
     pump.attach()
     _running = (service, pump)
+    bpy.app.timers.register(_Announcer(service), first_interval=0.0)
     log.info("blender-http listening on %s", service.url)
     return service
+
+
+def quit_when_shut_down(service: Service) -> None:
+    """Quit Blender once `service` has stopped after POST /shutdown (or SIGTERM): for a
+    Blender that `blender-http start` launched, whose window exists only to serve. Stopped
+    from the panel or by disabling the add-on, it keeps running."""
+
+    def check() -> float | None:
+        if not service.stopped.is_set():
+            return 0.1
+        if _running is not None and _running[0] is service:  # not stop_server(): a shutdown
+            bpy.ops.wm.quit_blender()
+        return None
+
+    bpy.app.timers.register(check, first_interval=0.1, persistent=True)
+
+
+class _Announcer:
+    """A timer that writes the ready file (what `blender-http start` waits for) once
+    Blender's event loop turns freely. Started from the command line, /health answers
+    seconds before that: the first turns draw the window (in software GL, one to four
+    seconds each), and a job sent then waited for them."""
+
+    QUICK_S = 0.05  # an idle turn takes ~5 ms
+    QUICK_TURNS = 3
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.last = 0.0
+        self.quick = 0
+
+    def __call__(self) -> float | None:
+        if self.service.should_exit.is_set():
+            return None
+        now = time.monotonic()
+        self.quick = self.quick + 1 if now - self.last < self.QUICK_S else 0
+        self.last = now
+        if self.quick < self.QUICK_TURNS:
+            return 0.0
+        self.service.announce()
+        return None
 
 
 def stop_server() -> None:

@@ -3,8 +3,8 @@
     blender [-b] [file.blend] --python launch.py
 
 Settings come from BLENDER_HTTP_* variables. Under -b the main thread serves jobs
-until shutdown, then Blender exits 0; with a window the add-on is enabled and a timer
-serves them.
+until shutdown, then Blender exits 0; with a window the add-on is enabled, a timer
+serves them, and Blender quits after POST /shutdown (it was started to serve).
 """
 
 import importlib.util
@@ -55,6 +55,7 @@ def main() -> None:
 
             addon_utils.enable(PACKAGE, default_set=True, persistent=True, handle_error=_reraise)
             service = gui.start_server(settings)
+            gui.quit_when_shut_down(service)  # `blender-http stop` ends this Blender
     except Exception as exc:  # any start failure: say why and exit non-zero
         print(f"blender-http: cannot start: {exc}", file=sys.stderr, flush=True)
         sys.exit(2)

@@ -22,8 +22,30 @@ CODE = r"[^\x00]*\S[^\x00]*"
 # A path in the work folder as clients write it, one segment after another. Spaces and
 # other printable characters are allowed; '..', '.', empty segments, backslashes and
 # NUL bytes are not (files.WorkFolder.resolve says why in its messages).
+# The same rule as a regular expression, for OpenAPI (file_path_problem() checks it in words):
+# segments that are not '.' or '..', without '/', backslash or NUL.
+_SEGMENT = r"(?:[^/\\\x00.][^/\\\x00]*|\.[^/\\\x00.][^/\\\x00]*|\.\.[^/\\\x00]+)"
+FILE_PATH = rf"^{_SEGMENT}(?:/{_SEGMENT})*$"
 FILE_PATH_RULE = ("a relative path inside the work folder: no '..', '.' or empty segments, "
                   "no backslash, no NUL")
+
+
+def file_path_problem(path: str) -> str | None:
+    """What is wrong with a work-folder path as a client wrote it, in words for a person, or
+    None. The add-on and the gateway both check paths with this, so they accept the same
+    names (spaces and other printable characters included)."""
+    if not path:
+        return "the file path is empty"
+    if "\x00" in path:
+        return "a file path cannot contain a NUL byte"
+    if "\\" in path:
+        return "a file path uses '/' between folders, never a backslash"
+    if path.startswith("/"):
+        return "absolute paths are not allowed; give a path inside the files folder"
+    parts = path.split("/")
+    if any(part in ("..", ".", "") for part in parts):
+        return "'..', '.' and empty segments (as in 'a//b' or 'a/') are not allowed in file paths"
+    return None
 
 # -- limits ----------------------------------------------------------------------
 

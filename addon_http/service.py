@@ -79,8 +79,9 @@ class Service:
             host = "127.0.0.1"
         return f"http://{'[' + host + ']' if ':' in host else host}:{self.port}"
 
-    def start(self) -> None:
-        """Bind and serve HTTP on a background thread; jobs wait for a pump."""
+    def start(self, *, announce: bool = True) -> None:
+        """Bind and serve HTTP on a background thread; jobs wait for a pump. announce=False
+        leaves the ready file to announce(), for a pump that starts later (the GUI's)."""
         config = self.config
         limits = Limits(idle_timeout=config.idle_timeout, request_timeout=config.request_timeout,
                         max_body_bytes=config.max_body_bytes)
@@ -94,6 +95,11 @@ class Service:
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="blender-http", daemon=True)
         self._thread.start()
+        if announce:
+            self.announce()
+
+    def announce(self) -> None:
+        """Write the ready file, if one is configured: the server answers and jobs run."""
         if self.config.ready_file:
             _write_atomic(self.config.ready_file, json.dumps(
                 {"pid": os.getpid(), "port": self.port, "url": self.url, "mode": self.mode}))

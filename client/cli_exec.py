@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import click
 
 from .cli_support import (
@@ -14,18 +17,21 @@ from .cli_support import (
     print_result,
     read_code,
 )
-from .cli_terminal import spinner
-from .errors import BlenderError
-from .sync_handles import Job
+from .cli_wait import follow
+from .errors import TransportError, Unavailable
+from .sync_client import Blender
 
 
 @click.command()
 @client_options
 @click.option("--json", "as_json", is_flag=True, help="Print /health as JSON.")
-def status(url: str | None, token: str | None, as_json: bool) -> None:
+@click.option("--wait", "wait_s", type=float, default=None, metavar="SECONDS",
+              help="Wait up to SECONDS for the server (or a gateway's first worker) to answer, "
+                   "e.g. right after starting it in the background.")
+def status(url: str | None, token: str | None, as_json: bool, wait_s: float | None) -> None:
     """Is the server up? Its mode, Blender version and load (exit 3 if unreachable)."""
     with connect(url, token) as blender, client_errors(as_json):
-        health = blender.health()
+        health = _health(blender, wait_s)
     if as_json:
         emit_json(health)
         return
@@ -38,6 +44,18 @@ def status(url: str | None, token: str | None, as_json: bool) -> None:
         click.echo(f"{key}\t{value}")
 
 
+def _health(blender: Blender, wait_s: float | None) -> dict[str, Any]:
+    """/health, asked again (every 0.2 s) while the server cannot answer yet and wait_s lasts."""
+    deadline = time.monotonic() + (wait_s or 0.0)
+    while True:
+        try:
+            return blender.health()
+        except (TransportError, Unavailable):
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.2)
+
+
 @click.command("exec")
 @code_options
 @click.option("--json", "as_json", is_flag=True, help="Print the whole envelope as JSON.")
@@ -47,27 +65,17 @@ def exec_command(source: str | None, code: str | None, args_json: str | None, se
     """Run Python in Blender: -c CODE, a FILE, or - for stdin.
 
     Prints what the code printed, then its result (strings as they are, anything else as
-    JSON). Exit 1 with the traceback on stderr if the code fails."""
+    JSON). Exit 1 with the traceback on stderr if the code fails. Ctrl-C cancels the code in
+    Blender, prints what it printed so far and exits 130."""
     text = read_code(code, source)
     args = parse_args(args_json)
     with connect(url, token) as blender, client_errors(as_json):
-        # Submitted as a job rather than POST /exec, so that Ctrl-C can cancel it in Blender.
+        # Submitted as a job rather than POST /exec, so that Ctrl-C can cancel it in Blender
+        # and a terminal can show its progress.
         job = blender.submit(text, args=args, session=session, timeout=timeout)
-        try:
-            with spinner("running in Blender"):
-                result = job.result()
-        except KeyboardInterrupt:
-            _cancel_quietly(job)
-            raise
+        result = follow(job, "running in Blender")
     if as_json:
         emit_json(result.envelope)
     else:
         print_result(result)
 
-
-def _cancel_quietly(job: Job) -> None:
-    try:
-        job.cancel()
-        click.echo(f"blender-http: cancelled job {job.id}", err=True)
-    except BlenderError as exc:
-        click.echo(f"blender-http: could not cancel job {job.id}: {exc}", err=True)

@@ -18,6 +18,7 @@ from .cli_support import (
     read_code,
 )
 from .cli_terminal import EXIT_FAILED, Failed, Quiet, emit_json, spinner
+from .cli_wait import progress_text
 from .errors import ExecError
 from .jobs import JobInfo
 
@@ -73,7 +74,7 @@ def wait(job_id: str, timeout: float | None, as_json: bool, url: str | None, tok
                 # On a terminal, follow the events so that a render's progress shows.
                 for event in job.stream():
                     if event.kind == "progress":
-                        shown.update(f"job {job_id}: {_progress(event.data)}")
+                        shown.update(f"job {job_id}: {progress_text(event.data)}")
             info = job.info if job.info.finished else job.wait(timeout)
         if not info.finished:
             if as_json:
@@ -149,7 +150,7 @@ def logs(job_id: str, follow: bool, url: str | None, token: str | None) -> None:
                 stream.write(event.text)
                 stream.flush()
             elif event.kind == "progress" and sys.stderr.isatty():
-                click.echo(f"[progress] {_progress(event.data)}", err=True)
+                click.echo(f"[progress] {progress_text(event.data)}", err=True)
         if not job.info.finished:
             raise Failed(f"the event stream of job {job_id} ended before the job did")
         _fail_if_failed(job.info)
@@ -170,15 +171,6 @@ def _fail_if_failed(info: JobInfo) -> None:
     except ExecError as exc:
         click.echo(failure_text(exc), err=True)
         raise Quiet(EXIT_FAILED) from exc
-
-
-def _progress(data: object) -> str:
-    if isinstance(data, dict):
-        if isinstance(data.get("fraction"), (int, float)):
-            return f"{100 * data['fraction']:.0f}%"
-        if data.get("stage"):
-            return str(data["stage"])
-    return str(data)
 
 
 def _view(info: JobInfo) -> dict[str, object]:

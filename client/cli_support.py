@@ -16,6 +16,7 @@ from . import server_choice
 from .cli_terminal import EXIT_FAILED, Failed, Quiet, Unreachable, emit_json
 from .envelope import ExecResult
 from .errors import (
+    AuthError,
     BlenderError,
     ConnectionLost,
     ExecError,
@@ -71,6 +72,8 @@ def client_errors(as_json: bool = False) -> Iterator[None]:
         if isinstance(exc, ExecError):
             print_failure(exc, as_json=as_json)
             raise Quiet(EXIT_FAILED) from exc
+        if isinstance(exc, AuthError) and exc.status == 401:
+            raise Failed(f"{exc} (give the token with --token or BLENDER_HTTP_TOKEN)") from exc
         if isinstance(exc, ConnectionLost):
             # Not 3: a script that retries on "cannot reach Blender" would run the code twice.
             raise Failed(str(exc)) from exc
@@ -108,8 +111,8 @@ def print_failure(exc: ExecError, *, as_json: bool = False) -> None:
 
 
 def failure_text(exc: ExecError) -> str:
-    """The traceback, ending with the error's type and message (an interrupt's traceback names
-    only the internal exception that stopped the code)."""
+    """The traceback, ending with the error's type and message (added when a server's
+    traceback does not end with them)."""
     summary = f"{exc.type}: {exc.message}"
     traceback = (exc.traceback or "").rstrip("\n")
     if not traceback:
@@ -122,15 +125,22 @@ def read_code(code: str | None, source: str | None) -> str:
     if code is not None and source is not None:
         raise click.UsageError("give either -c CODE or a FILE, not both")
     if code is not None:
-        return code
+        return require_code(code)
     if source is None:
         raise click.UsageError("no code: give -c CODE, a FILE, or - to read stdin")
     if source == "-":
-        return sys.stdin.read()
+        return require_code(sys.stdin.read())
     try:
-        return Path(source).read_text(encoding="utf-8")
+        return require_code(Path(source).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise click.BadParameter(f"cannot read {source}: {exc}", param_hint="FILE") from exc
+
+
+def require_code(text: str) -> str:
+    """The code, refused when it is blank: the server would answer 400 for it anyway."""
+    if not text.strip():
+        raise click.UsageError("the code is empty")
+    return text
 
 
 def parse_args(text: str | None) -> dict[str, Any] | None:

@@ -13,15 +13,16 @@ class AmbiguousServer(Exception):
 
 
 def choose(url: str | None, token: str | None) -> tuple[str, str | None]:
-    """--url, else $BLENDER_HTTP_URL, else the one server `start` recorded, else the default;
-    the token likewise: --token, else $BLENDER_HTTP_TOKEN(_FILE), else the recorded one."""
+    """--url, else $BLENDER_HTTP_URL, else the one running server that `start` or `serve`
+    recorded (several: AmbiguousServer, never a guess), else the default; the token likewise:
+    --token, else $BLENDER_HTTP_TOKEN(_FILE), else the recorded one."""
     explicit_token = token if token is not None else settings.default_token()
     url = url or os.environ.get("BLENDER_HTTP_URL")
     if url:
         return url, explicit_token
     records = _running_records()
     if len(records) > 1:
-        urls = ", ".join(str(r["url"]) for r in records)
+        urls = ", ".join(f"{r['url']} ({r.get('by', 'start')}, pid {r['pid']})" for r in records)
         raise AmbiguousServer(f"several servers run ({urls}): give --url or set BLENDER_HTTP_URL")
     if records:
         recorded_token = records[0].get("token")

@@ -1,4 +1,6 @@
-"""Records of the Blenders that `blender-http start` launched, so `stop` can find them."""
+"""Records of the servers `blender-http start` launched and `blender-http serve` runs, so
+`stop` and the client commands can find them. One file per port; each record names its
+process (`pid`), `url`, `mode`, `token` and who made it (`by`: "start" or "serve")."""
 
 from __future__ import annotations
 
@@ -46,8 +48,44 @@ def load_all() -> list[dict[str, Any]]:
     return records
 
 
-def remove(port: int) -> None:
+def remove(port: int, *, pid: int | None = None) -> None:
+    """Forget the server on port; with pid, only if the record still names that process
+    (a newer server may have taken the port and its record since)."""
+    path = record_path(port)
+    if pid is not None:
+        try:
+            if json.loads(path.read_text()).get("pid") != pid:
+                return
+        except (OSError, ValueError):
+            return
     try:
-        record_path(port).unlink()
+        path.unlink()
     except FileNotFoundError:
         pass
+
+
+# Logs of Blenders that `start` launched and that ended without a clean stop (kept to read
+# why), newest first; older ones are removed when the next Blender starts.
+KEPT_LOGS = 5
+
+
+def prune_logs(keep: int = KEPT_LOGS) -> None:
+    """Remove all but the newest `keep` logs that no recorded server writes to."""
+    in_use = {str(r.get("log")) for r in load_all()}
+    orphans = [p for p in state_dir().glob("blender-*.log") if str(p) not in in_use]
+    orphans.sort(key=_mtime, reverse=True)
+    for path in orphans[keep:]:
+        path.unlink(missing_ok=True)
+
+
+def remove_log(record: dict[str, Any]) -> None:
+    """Remove the log of a server that stopped cleanly."""
+    if record.get("log"):
+        Path(str(record["log"])).unlink(missing_ok=True)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0

@@ -19,6 +19,7 @@ from . import __version__
 from .auth import KeyCheck
 from .browser import BrowserCheck
 from .core import Gateway
+from .deps import ERROR_EXAMPLES
 from .docs_pages import add_docs
 from .edge import Edge
 from .errors import STATUS_TYPES, GatewayError, error_response
@@ -149,9 +150,10 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             responses = operation.setdefault("responses", {})
             validation = responses.get("422", {})
             if "HTTPValidationError" in str(validation):
+                # FastAPI's validation answer is our 400: only routes with parameters have one.
                 del responses["422"]
-            responses.setdefault("400", {"description": "Malformed request",
-                                         "content": {"application/json": {"schema": error_ref}}})
+                responses.setdefault("400", {"description": "Malformed request", "content": {
+                    "application/json": {"schema": error_ref, "example": ERROR_EXAMPLES[400]}}})
             if path != HEALTH:
                 operation["security"] = [{"bearer": []}]
     app.openapi_schema = schema

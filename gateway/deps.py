@@ -50,9 +50,49 @@ async def read_body(request: Request, limit: int = MAX_BUFFERED_BODY) -> bytes:
     return b"".join(chunks)
 
 
-def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for error answers, all in the one error shape."""
-    return {code: {"model": ErrorResponse, "description": ERROR_TEXT.get(code, "Error")}
+def _error(type: str, message: str) -> dict[str, Any]:
+    return {"ok": False, "error": {"type": type, "message": message}}
+
+
+# What Swagger UI shows for each error status: one example of its own per status.
+ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
+    400: _error("BadRequest", "code: String should have at least 1 character"),
+    401: _error("Unauthorized", "missing or wrong API key: send Authorization: Bearer <key>"),
+    404: _error("NotFound", "no job 'aHR0cDovLzEyNy4wLjAuMTo3Nzc3.3f9c'"),
+    409: _error("Conflict", "the job already finished"),
+    413: _error("PayloadTooLarge", "the body is over the gateway's limit of 64 MiB"),
+    415: _error("UnsupportedMediaType", "send JSON, or the code as text/plain"),
+    422: {"ok": False, "result": None, "stdout": "", "stderr": "", "duration_ms": 0.2,
+          "job": "aHR0cDovLzEyNy4wLjAuMTo3Nzc3.3f9c",
+          "error": {"type": "NameError", "message": "name 'x' is not defined", "line": 1,
+                    "traceback": "Traceback (most recent call last):\n  File \"<exec>\", line 1, "
+                                 "in <module>\nNameError: name 'x' is not defined\n"}},
+    501: _error("NotSupported", "this Blender has no usd exporter"),
+    502: _error("BadGateway", "the backend http://127.0.0.1:7777 died while answering"),
+    503: _error("Unavailable", "no healthy backend"),
+    504: {"ok": False, "result": None, "stdout": "", "stderr": "", "duration_ms": 10000.4,
+          "job": "aHR0cDovLzEyNy4wLjAuMTo3Nzc3.3f9c",
+          "error": {"type": "Timeout", "message": "the code ran past its timeout of 10 s and was "
+                                                  "interrupted", "line": 3, "traceback": None}},
+}
+
+
+# POST /exec's 409: its job was cancelled while it ran.
+CANCELLED_EXAMPLE: dict[str, Any] = {
+    "ok": False, "result": None, "stdout": "step 1\n", "stderr": "", "duration_ms": 812.5,
+    "job": "aHR0cDovLzEyNy4wLjAuMTo3Nzc3.3f9c",
+    "error": {"type": "Cancelled", "message": "the job was cancelled while running", "line": 4,
+              "traceback": None}}
+
+
+def errors(*codes: int, examples: dict[int, dict[str, Any]] | None = None,
+           descriptions: dict[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for error answers, all in the one error shape, each status with its own
+    example (examples= and descriptions= replace a status's for one route)."""
+    examples = {**ERROR_EXAMPLES, **(examples or {})}
+    descriptions = {**ERROR_TEXT, **(descriptions or {})}
+    return {code: {"model": ErrorResponse, "description": descriptions.get(code, "Error"),
+                   "content": {JSON: {"example": examples[code]}}}
             for code in (400, 401, 502, 503, *codes)}
 
 

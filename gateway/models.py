@@ -40,9 +40,9 @@ class ErrorDetail(Open):
 class ErrorResponse(Open):
     """The one error shape, from the gateway and the add-on alike."""
 
+    # Each route's answers carry an example per status (deps.errors); this one is the shape.
     model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [
-        {"ok": False, "error": {"type": "NameError", "message": "name 'x' is not defined", "line": 1},
-         "stdout": "", "stderr": "", "duration_ms": 0.2, "job": "aHR0cDovLzEyNy4wLjAuMTo3Nzc3.3f9c"}]})
+        {"ok": False, "error": {"type": "NotFound", "message": "no session 'work'"}}]})
     ok: Literal[False]
     error: ErrorDetail
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..errors import HttpError
+from ..protocol import file_path_problem
 
 # Where the server keeps files in flight for one request (renders, exports, imports, see
 # scratch.py): not listed, and not reachable through client paths.
@@ -28,13 +29,11 @@ class WorkFolder:
         """The real path for a client-given relative path; 400 for anything that leaves
         the folder: '..', absolute paths, NUL bytes, or links pointing outside, and for the
         server's own folder of files in flight unless internal."""
-        if not relative or "\x00" in relative or "\\" in relative:
-            raise HttpError(400, "invalid file path")
-        if relative.startswith("/") or Path(relative).is_absolute():
-            raise HttpError(400, "absolute paths are not allowed; give a path inside the files folder")
-        parts = relative.split("/")
-        if any(part in ("..", ".") for part in parts) or "" in parts[:-1]:
-            raise HttpError(400, "'..', '.' and empty segments are not allowed in file paths")
+        problem = file_path_problem(relative)
+        if problem is None and Path(relative).is_absolute():  # "C:/x" on Windows
+            problem = "absolute paths are not allowed; give a path inside the files folder"
+        if problem is not None:
+            raise HttpError(400, problem)
         path = (self.root / relative).resolve()
         if path != self.root and self.root not in path.parents:
             raise HttpError(400, "the path leads outside the files folder")

@@ -24,7 +24,8 @@ from .request import BodyLimits, Request
 from .response import Response
 from .socket_io import SocketReader, SocketWriter
 
-log = logging.getLogger("blender_http")
+# One line per request at INFO (`serve --log-level info`); quiet under the default WARNING.
+access_log = logging.getLogger("blender_http.access")
 
 App = Callable[[Request], Response]
 # Takes an idle kept-alive connection (socket, address, reader); False to decline it.
@@ -110,10 +111,12 @@ class Connection:
         inline: this is Blender's main thread (see pumps/main_loop.py)."""
         self._tracker.request_started()
         started = time.perf_counter()
+        status = 0  # 0 in the log: no answer was sent
         try:
             request = Request(head, self.reader, self._body_limits, send_continue=self._continue,
                               inline=inline)
             response = self._app(request)
+            status = response.status
             keep = head.keep_alive and not response.close
             if keep and not request.body_done and not request.discard_body():
                 keep = False  # unread body bytes would be taken for the next request
@@ -123,8 +126,9 @@ class Connection:
             return False
         finally:
             self._tracker.request_finished()
-            if log.isEnabledFor(logging.DEBUG):
-                log.debug("%s %s %.2f ms", head.method, head.target, (time.perf_counter() - started) * 1e3)
+            if access_log.isEnabledFor(logging.INFO):
+                access_log.info("%s %s %d %.2f ms", head.method, head.target, status,
+                                (time.perf_counter() - started) * 1e3)
 
     def _arrived(self) -> bool:
         try:

@@ -11,6 +11,7 @@ import builtins
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -150,6 +151,12 @@ def _stopped_error(job: jobs.Job, status: str, exc: BaseException) -> dict[str, 
     else:
         info["type"] = "Cancelled"
         info["message"] = "the job was cancelled while running"
+    # The frames show where the code stopped; the last line would name the internal class that
+    # stopped it (blender_http_addon.jobs.interrupt.JobCancelled): say what happened instead.
+    internal = "".join(traceback.format_exception_only(type(exc), exc))
+    text = info["traceback"] or ""
+    if text.endswith(internal):
+        info["traceback"] = f"{text[:-len(internal)]}{info['type']}: {info['message']}\n"
     return info
 
 

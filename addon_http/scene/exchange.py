@@ -18,10 +18,14 @@ from .state import kept_selection, select_only
 # Per format, operators in order of preference: (module, name, selection-only keyword,
 # fixed keywords). The first one this Blender has is used.
 Candidate = tuple[str, str, str, dict[str, Any]]
+# glTF leaves cameras and lights out unless asked: "the whole scene" includes them (the
+# other exporters write them by default, or, like OBJ and STL, cannot hold them).
+GLTF_ALL = {"export_cameras": True, "export_lights": True}
 EXPORTERS: dict[str, tuple[Candidate, ...]] = {
-    "glb": (("export_scene", "gltf", "use_selection", {"export_format": "GLB"}),),
+    "glb": (("export_scene", "gltf", "use_selection", {"export_format": "GLB", **GLTF_ALL}),),
     # Written with side files, then inlined: GLTF_EMBEDDED is gone from newer exporters.
-    "gltf": (("export_scene", "gltf", "use_selection", {"export_format": "GLTF_SEPARATE"}),),
+    "gltf": (("export_scene", "gltf", "use_selection",
+              {"export_format": "GLTF_SEPARATE", **GLTF_ALL}),),
     "obj": (("wm", "obj_export", "export_selected_objects", {"export_materials": False}),
             ("export_scene", "obj", "use_selection", {"use_materials": False})),
     "fbx": (("export_scene", "fbx", "use_selection", {}),),

@@ -7,10 +7,10 @@ from fastapi import APIRouter, Request, Response
 from blender_http_addon.protocol import EXEC, OCTET
 
 from ..core import session_in
-from ..deps import GatewayDep, errors, json_body, read_body
+from ..deps import CANCELLED_EXAMPLE, GatewayDep, errors, json_body, read_body
 from ..forward import Forward
 from ..jobids import exec_envelope
-from ..models import ErrorResponse, ExecRequest, ExecResult
+from ..models import ExecRequest, ExecResult
 
 router = APIRouter(tags=["exec"])
 
@@ -22,8 +22,9 @@ router = APIRouter(tags=["exec"])
         200: {"model": ExecResult, "description": "The code ran; with Accept: application/octet-stream "
               "a bytes or numpy result is the raw body (X-Result-Dtype, X-Result-Shape)",
               "content": {OCTET: {"schema": {"type": "string", "format": "binary"}}}},
-        422: {"model": ErrorResponse, "description": "The code raised or did not compile"},
-        **errors(409, 413, 415, 504),
+        # 409: its job cancelled by DELETE /jobs/{id} (exec jobs are listed in GET /jobs too).
+        **errors(409, 413, 415, 422, 504, examples={409: CANCELLED_EXAMPLE},
+                 descriptions={409: "Cancelled by DELETE /jobs/{id} while it ran"}),
     })
 async def exec_code(request: Request, gateway: GatewayDep) -> Response:
     """Run Python in Blender: the value of the last expression comes back as JSON.

@@ -7,19 +7,21 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Request, Response
 
-from blender_http_addon.protocol import FILE, FILES, OCTET
+from blender_http_addon.protocol import FILE, FILE_PATH, FILE_PATH_RULE, FILES, OCTET, file_path_problem
 
 from ..core import Gateway
 from ..deps import GatewayDep, binary_answer, binary_body, errors
+from ..errors import GatewayError
 from ..forward import Body, Forward
 from ..models import FileList, FileStored
 
 router = APIRouter(tags=["files"])
 
-# Segments never start with a dot, so neither '..' nor hidden upload files can be named.
-FilePath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$",
-                               description="A path inside the work folder; may contain '/'",
-                               examples=["renders/frame.png"])]
+# Checked by the add-on's own rule (protocol.file_path_problem) in _file(), so the gateway
+# accepts exactly the names a worker accepts, and refuses the others in the same words.
+FilePath = Annotated[str, Path(description=f"A path inside the work folder: {FILE_PATH_RULE}",
+                               examples=["renders/frame.png", "my scene.blend"],
+                               json_schema_extra={"pattern": FILE_PATH})]
 PLACE = ("Files live on one backend: the one of `?session=`, the one named by X-Blender-Backend "
          "(every answer carries it), else the same one for every call with the same API key.")
 
@@ -58,5 +60,8 @@ async def delete_file(request: Request, gateway: GatewayDep, path: FilePath) -> 
 
 def _file(request: Request, gateway: Gateway, path: str, body: Body = None) -> Forward:
     """A request about one file, for the backend that holds the caller's files."""
+    problem = file_path_problem(path)
+    if problem is not None:
+        raise GatewayError(400, problem)
     return Forward(request, f"{FILES}/{quote(path)}", body=body, busy=False,
                    backend=gateway.pick_for_files(request))

@@ -80,7 +80,13 @@ async def vertices(request: Request, gateway: GatewayDep, name: str,
              openapi_extra=json_body(RenderRequest, required=False),
              responses={200: binary_answer("image/png", "The image (X-Render-Engine, X-Render-Ms)"),
                         202: {"model": JobView, "description": "With Prefer: respond-async: the job"},
-                        **errors(404, 422)})
+                        **errors(404, examples={
+                            400: {"ok": False, "error": {"type": "BadRequest", "message":
+                                  "unknown engine 'EEVEE': one of BLENDER_EEVEE_NEXT, CYCLES, "
+                                  "BLENDER_WORKBENCH"}},
+                            404: {"ok": False, "error": {"type": "NotFound",
+                                                         "message": "no camera 'Cam'"}}})},
+             response_class=Response)
 async def render(request: Request, gateway: GatewayDep, session: Session = None,
                  prefer: Annotated[str | None, Header(description="respond-async: answer 202 with "
                                                                  "a job")] = None) -> Response:
@@ -90,7 +96,8 @@ async def render(request: Request, gateway: GatewayDep, session: Session = None,
 
 
 @router.get(SCREENSHOT, summary="The viewport (GUI) or a quick render",
-            responses={200: binary_answer("image/png", "X-Screenshot-Source: viewport or render")},
+            responses={200: binary_answer("image/png", "X-Screenshot-Source: viewport or render"),
+                       **errors()},
             response_class=Response)
 async def screenshot(request: Request, gateway: GatewayDep,
                      width: Size = None, height: Size = None,

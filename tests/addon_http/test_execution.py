@@ -276,8 +276,13 @@ def test_interrupt_stops_a_running_loop(executor: Executor, wait_until: WaitUnti
     assert job.done.wait(WAIT_S)
     worker.join(WAIT_S)
     assert job.status == jobs.CANCELLED
-    assert envelope(job)["error"]["type"] == "Cancelled"
+    error = envelope(job)["error"]
+    assert error["type"] == "Cancelled"
     assert not executor.busy
+    # Where the code stopped, then plain words: no internal class name.
+    assert error["traceback"].startswith("Traceback (most recent call last):\n  File \"<exec>\"")
+    assert error["traceback"].endswith("\nCancelled: the job was cancelled while running\n")
+    assert "JobCancelled" not in error["traceback"] and "blender_http_addon" not in error["traceback"]
 
 
 def test_interrupt_is_not_swallowed_by_except_exception(executor: Executor,

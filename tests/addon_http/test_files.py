@@ -165,3 +165,19 @@ def test_files_in_flight_are_neither_listed_nor_reachable(folder: WorkFolder) ->
         assert refused.value.status == 400
     folder.write(f"sub/{INTERNAL}/kept.txt", [b"y"])  # only the top-level folder is the server's
     assert f"sub/{INTERNAL}/kept.txt" in [item["path"] for item in folder.listing()]
+
+
+def test_the_file_path_rule_in_words() -> None:
+    import re
+
+    from blender_http_addon.protocol import FILE_PATH, file_path_problem
+
+    for good in ("a.txt", "my scene.blend", ".hidden", "renders/frame 1.png", "café/x", "..x"):
+        assert file_path_problem(good) is None, good
+        assert re.fullmatch(FILE_PATH, good), good  # OpenAPI's pattern says the same
+    for bad, words in (("", "empty"), ("a\x00b", "NUL"), ("a\\b", "backslash"), ("/etc/x", "absolute"),
+                       ("a/../b", "'..'"), ("./a", "'.'"), ("a//b", "empty segments"), ("..", "'..'"),
+                       ("a/", "'a/'")):
+        problem = file_path_problem(bad)
+        assert problem is not None and words in problem, bad
+        assert not re.fullmatch(FILE_PATH, bad), bad

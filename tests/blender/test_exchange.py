@@ -84,6 +84,14 @@ def test_gltf_is_one_self_contained_file(client: httpx.Client) -> None:
     assert uris and all(uri.startswith("data:") for uri in uris)
 
 
+def test_gltf_of_the_whole_scene_has_its_camera_and_light(client: httpx.Client) -> None:
+    document = client.post("/export", params={"format": "gltf"}).json()
+    nodes = {node["name"]: node for node in document["nodes"]}
+    assert "camera" in nodes["Camera"] and document["cameras"]
+    lights = document["extensions"]["KHR_lights_punctual"]["lights"]
+    assert lights and any("KHR_lights_punctual" in n.get("extensions", {}) for n in nodes.values())
+
+
 def test_usd_exports_or_says_it_cannot(client: httpx.Client) -> None:
     response = client.post("/export", params={"format": "usd"})
     if has_usd(client):

@@ -136,6 +136,7 @@ def test_cli_start_background_and_stop(tmp_path: Path) -> None:
         assert "shut down" in stopped.stdout
         assert not launcher.alive(pid)
         assert not list((tmp_path / "state").glob("server-*.json"))
+        assert not list((tmp_path / "state").glob("*.log"))  # removed with its server
     finally:
         if launcher.alive(pid):
             os.kill(pid, signal.SIGKILL)

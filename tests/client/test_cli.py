@@ -86,6 +86,7 @@ def test_exec_session_and_timeout(env: dict[str, str]) -> None:
 @pytest.mark.parametrize("args", [
     ("exec",), ("exec", "-c", "1", "file.py"), ("exec", "--args", "[1]", "-c", "1"),
     ("exec", "--args", "{nope", "-c", "1"), ("exec", "/no/such/file.py"), ("jobs", "list", "--bogus"),
+    ("exec", "-c", ""), ("exec", "-c", " \n"), ("jobs", "submit", "-c", ""),
 ])
 def test_usage_errors_exit_2(cli_env: dict[str, str], args: tuple[str, ...]) -> None:
     done = run(cli_env, *args)
@@ -106,6 +107,14 @@ def test_an_unreachable_server_exits_3(cli_env: dict[str, str], args: tuple[str,
 def test_a_wrong_token_exits_1(env: dict[str, str]) -> None:
     done = run({**env, "BLENDER_HTTP_TOKEN": "wrong"}, "exec", "-c", "1")
     assert done.returncode == 1 and "401" in done.stderr
+    assert "--token" in done.stderr and "BLENDER_HTTP_TOKEN" in done.stderr
+
+
+@pytest.mark.parametrize("args", [(), ("-h",), ("--help",)])
+def test_help_at_the_top_level(cli_env: dict[str, str], args: tuple[str, ...]) -> None:
+    done = run(cli_env, *args)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Usage:") and "exec" in done.stdout
 
 
 def test_status(env: dict[str, str], server: servers.Running) -> None:
@@ -178,20 +187,71 @@ def test_unknown_job_exits_1(env: dict[str, str]) -> None:
     assert done.returncode == 1 and "404" in done.stderr
 
 
-def test_ctrl_c_during_exec_cancels_the_code_in_blender(env: dict[str, str], blender: Blender) -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "blender_http", "exec", "-c", "while True:\n    pass"],
+def _interrupt_exec(env: dict[str, str], blender: Blender, code: str) -> tuple[int, str, str]:
+    """Run exec, send SIGINT once the job runs, and return (exit code, stdout, stderr)."""
+    proc = subprocess.Popen([sys.executable, "-m", "blender_http", "exec", "-c", code],
                             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
         while not blender.health()["busy"]:
             assert proc.poll() is None, proc.communicate()
             time.sleep(0.01)
+        time.sleep(0.2)  # past the print: the output so far is what the test looks for
         proc.send_signal(signal.SIGINT)
-        _, stderr = proc.communicate(timeout=30)
+        stdout, stderr = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == 1 and "cancelled job" in stderr
+    return proc.returncode, stdout, stderr
+
+
+def test_ctrl_c_during_exec_cancels_the_code_and_shows_its_output(env: dict[str, str],
+                                                                  blender: Blender) -> None:
+    code, stdout, stderr = _interrupt_exec(env, blender, "print('so far')\nwhile True:\n    pass")
+    assert (code, stdout) == (130, "so far\n"), stderr
+    assert "cancelled job" in stderr and "Aborted" not in stderr
     assert blender.jobs(limit=1)[0].status == "cancelled"
     assert blender.exec("1 + 1").result == 2
+
+
+def test_ctrl_c_during_a_c_call_says_it_cannot_interrupt_it(env: dict[str, str],
+                                                            blender: Blender) -> None:
+    code, stdout, stderr = _interrupt_exec(env, blender, "import time\nprint('before')\ntime.sleep(3)")
+    assert (code, stdout) == (130, "before\n"), stderr
+    assert "cannot interrupt" in stderr
+    assert blender.exec("1 + 1").result == 2
+
+
+def test_render_writes_the_png_and_leaves_no_copy(env: dict[str, str], blender: Blender,
+                                                  tmp_path: Path) -> None:
+    out = tmp_path / "shot.png"
+    done = run(env, "render", "-o", str(out), "--engine", "BLENDER_WORKBENCH", "--width", "64",
+               "--height", "36")
+    assert (done.returncode, done.stdout) == (0, f"{out}\n"), done.stderr
+    assert out.read_bytes().startswith(b"\x89PNG") and "64x36" in done.stderr
+    assert not [f for f in blender.files() if f["path"].startswith("renders/")]
+
+
+def test_a_terminal_shows_what_a_long_job_is_doing(env: dict[str, str]) -> None:
+    """On a terminal the spinner shows the job's progress: here the last line it printed."""
+    import pty
+
+    leader, follower = pty.openpty()
+    code = "import time\nfor i in range(3):\n    print(f'step {i}', flush=True)\n    time.sleep(0.6)\n'ok'"
+    proc = subprocess.Popen([sys.executable, "-m", "blender_http", "exec", "-c", code], env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=follower)
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the process closed its end
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    stdout, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and stdout == b"step 0\nstep 1\nstep 2\nok\n"
+    assert b"running in Blender: step 1" in seen, seen

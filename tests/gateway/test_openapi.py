@@ -71,3 +71,43 @@ def _fuzz(operation: Any, lenient: list[Any]) -> None:
         case.call_and_validate(headers=headers, excluded_checks=lenient)
 
     call()
+
+
+def _document() -> dict[str, Any]:
+    from blender_http_gateway.app import create_app
+    from blender_http_gateway.settings import GatewaySettings
+
+    app = create_app(GatewaySettings(backends=["http://127.0.0.1:1"], api_keys=[KEY]))
+    document: dict[str, Any] = app.openapi()
+    return document
+
+
+def test_each_error_status_shows_its_own_example() -> None:
+    """Swagger UI shows the example of each answer: an error status's own, never the exec
+    envelope of a NameError for a 401 or a 503."""
+    for path, item in _document()["paths"].items():
+        for method, operation in item.items():
+            for status, answer in operation["responses"].items():
+                content = answer.get("content", {}).get("application/json", {})
+                if not status.startswith(("4", "5")) or "ErrorResponse" not in str(content):
+                    continue  # /health's 503 is its own document
+                example = content.get("example")
+                assert example is not None, (method, path, status)
+                kind = example["error"]["type"]
+                if status == "422":
+                    assert kind == "NameError", (method, path)
+                else:
+                    assert kind != "NameError", (method, path, status)
+                if status in ("401", "503", "400", "502"):
+                    assert kind == {"401": "Unauthorized", "503": "Unavailable", "400": "BadRequest",
+                                    "502": "BadGateway"}[status], (method, path, status)
+
+
+def test_image_routes_answer_png_only_and_exec_409_is_a_cancel() -> None:
+    paths = _document()["paths"]
+    for path, method in (("/render", "post"), ("/screenshot", "get")):
+        assert list(paths[path][method]["responses"]["200"]["content"]) == ["image/png"], path
+    conflict = paths["/exec"]["post"]["responses"]["409"]
+    assert conflict["content"]["application/json"]["example"]["error"]["type"] == "Cancelled"
+    assert "DELETE /jobs" in conflict["description"]
+    assert "422" not in paths["/render"]["post"]["responses"]  # a task never answers 422

@@ -204,3 +204,17 @@ def test_metrics_label_requests_with_the_matched_route_template(client: httpx.Cl
         assert {"200", "204"} <= {x["status"] for x in labels if x["route"] == protocol.FILE}, labels
         assert not any("gw-metrics" in x["route"] for x in labels), labels
     assert {x["route"] for x in forwarded} <= {x["route"] for x in answered}
+
+
+def test_file_names_follow_the_workers_rule(client: httpx.Client) -> None:
+    """The gateway accepts the names a worker accepts (spaces, a leading dot...) and refuses
+    the others with the worker's words, never a regular expression."""
+    for name in ("my%20scene.txt", "_gw/.hidden", "gw/caf%C3%A9%20(1).txt"):
+        assert client.put(f"/files/{name}", content=b"x").status_code in (200, 201), name
+        assert client.get(f"/files/{name}").content == b"x"
+        assert client.delete(f"/files/{name}").status_code == 204
+    refused = client.put("/files/gw/%2E%2E/x.txt", content=b"x")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["message"].startswith("'..', '.' and empty segments")
+    refused = client.put("/files/gw%5Cx.txt", content=b"x")
+    assert refused.status_code == 400 and "backslash" in refused.json()["error"]["message"]

@@ -31,6 +31,10 @@ def test_swagger_ui_runs_code_from_the_browser(gateway: gateways.Gateway) -> Non
 
             operation = page.locator("#operations-exec-exec_code_exec_post")
             operation.locator(".opblock-summary").click()
+            # Each error status shows its own example, not the exec envelope of a NameError.
+            unauthorized = operation.locator("tr.response[data-code='401']").inner_text()
+            assert "Unauthorized" in unauthorized and "NameError" not in unauthorized
+            assert "NameError" in operation.locator("tr.response[data-code='422']").inner_text()
             operation.get_by_role("button", name="Try it out").click()
             body = operation.locator("textarea.body-param__text")
             body.fill(json.dumps({"code": "import bpy\nargs['a'] + len(bpy.data.objects) * 0",
