@@ -4,7 +4,7 @@ Both paths that serve requests use it: a connection thread once the head has arr
 and the main loop deciding whether a parked connection holds a whole request. Two
 parsers that disagree on where a request ends are how requests get smuggled or a
 connection stalls, so there is only this one, and it is strict. The rules (also in
-docs/SECURITY.md, and checked against h11 by tests/http_fuzz):
+docs/SECURITY.md, and checked against h11 by tests/fuzz):
 
 - lines end with CRLF; a bare LF or a bare CR anywhere in the head is refused (400);
 - request line: `METHOD SP target SP HTTP/1.x`, single spaces, a token method, a
@@ -118,9 +118,11 @@ def parse_head(buffer: bytes | bytearray) -> Head | None:
     length, chunked = _framing(headers)
     if version >= (1, 1) and "host" not in headers:
         raise HeadError(400, "an HTTP/1.1 request needs a Host header")
-    tokens = {t.strip() for t in headers.get("connection", "").lower().split(",")}
+    tokens = _tokens(headers.get("connection", ""))
     keep_alive = "close" not in tokens and (version >= (1, 1) or "keep-alive" in tokens)
-    expect = version >= (1, 1) and headers.get("expect", "").lower() == "100-continue"
+    # As h11 (and curl's peers) read it: the token anywhere in the list, "Expect" repeated
+    # or not. Reading less would leave a client waiting for a 100 that never comes.
+    expect = version >= (1, 1) and "100-continue" in _tokens(headers.get("expect", ""))
     return Head(method, target, version, headers, end + 4, length, chunked, keep_alive, expect)
 
 
@@ -161,6 +163,11 @@ def parse_fields(lines: list[bytes]) -> Headers:
         else:
             headers[key] = value
     return headers
+
+
+def _tokens(value: str) -> set[str]:
+    """The items of a comma-separated list field, lower case."""
+    return {item.strip() for item in value.lower().split(",")}
 
 
 def _check_line_ends(region: bytes, *, complete: bool) -> None:
