@@ -67,7 +67,8 @@ def ours(data: bytes) -> Outcome:
     fields = tuple((name, head.headers[name]) for name in FIELDS if name in head.headers)
     if head.chunked:
         fields = tuple((n, v.lower() if n == "transfer-encoding" else v) for n, v in fields)
-    return Outcome(True, "", head.method, head.target, f"{head.version[0]}.{head.version[1]}", _normal(fields),
+    version = f"{head.version[0]}.{head.version[1]}"
+    return Outcome(True, "", head.method, head.target, version, _normal(fields),
                    head.chunked, body, rest, head.keep_alive, head.expect_continue)
 
 
