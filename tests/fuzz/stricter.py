@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from blender_http_addon.http.head import MAX_HEAD_BYTES, MAX_LENGTH_DIGITS, METHODS, SINGLE
+from blender_http_addon.http.head import MAX_HEAD_BYTES, MAX_HEADERS, MAX_LENGTH_DIGITS, METHODS, SINGLE
 
 from .parsers import Outcome
 
@@ -50,6 +50,7 @@ RULES: list[tuple[str, Callable[[bytes, Outcome], bool]]] = [
      lambda data, ref: _BARE.search(_head(data)) is not None),
     ("a head over 64 KiB (431; h11 bounds only a head still arriving)",
      lambda data, ref: len(_head(data)) > MAX_HEAD_BYTES),
+    ("more than 100 header fields (431)", lambda data, ref: len(_lines(data)) > MAX_HEADERS),
     ("obsolete line folding", lambda data, ref: any(line[:1] in (b" ", b"\t") for line in _lines(data))),
     ("a control byte or DEL in a field value",
      lambda data, ref: any(_CONTROL.search(line) for line in _lines(data))),
