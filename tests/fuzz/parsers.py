@@ -13,7 +13,7 @@ import socket
 import h11
 
 from blender_http_addon.errors import HttpError
-from blender_http_addon.http.head import MAX_HEAD_BYTES, HeadError, parse_head
+from blender_http_addon.http.head import MAX_HEAD_BYTES, Head, HeadError, parse_head
 from blender_http_addon.http.request import BodyLimits, Request
 from blender_http_addon.http.socket_io import SocketReader
 
@@ -47,7 +47,26 @@ class Outcome:
                 self.rest, self.expect_continue)
 
 
+class Trickle:
+    """A socket whose every recv gives the next piece: the bytes as a network may cut them."""
+
+    def __init__(self, pieces: list[bytes]) -> None:
+        self._pieces = [piece for piece in pieces if piece]
+
+    def recv(self, size: int) -> bytes:
+        if not self._pieces:
+            return b""
+        piece = self._pieces.pop(0)
+        if len(piece) > size:
+            self._pieces.insert(0, piece[size:])
+        return piece[:size]
+
+    def settimeout(self, timeout: float | None) -> None:
+        pass
+
+
 def ours(data: bytes) -> Outcome:
+    """All of data at once, as the main loop sees a request that arrived whole."""
     try:
         head = parse_head(data)
     except HeadError as exc:
@@ -57,19 +76,36 @@ def ours(data: bytes) -> Outcome:
     a, b = socket.socketpair()
     with a, b:
         b.shutdown(socket.SHUT_WR)  # every byte is already in the reader's buffer
-        reader = SocketReader(a, data[head.size:])
-        request = Request(head, reader, LIMITS, send_continue=lambda: None)
-        try:
-            body = request.body()
-        except HttpError as exc:
-            return Outcome(False, f"{exc.status} {exc.message}")
-        rest = bytes(reader.buffer)
+        return _body(head, SocketReader(a, data[head.size:]))
+
+
+def ours_in_pieces(pieces: list[bytes]) -> Outcome:
+    """data cut into pieces, each one recv, as a connection thread reads it."""
+    reader = SocketReader(Trickle(pieces))  # type: ignore[arg-type]
+    try:
+        while (head := parse_head(reader.buffer)) is None:
+            if not reader.fill():
+                return Outcome(False, "incomplete head")
+    except HeadError as exc:
+        return Outcome(False, f"{exc.status} {exc.message}")
+    del reader.buffer[:head.size]
+    outcome = _body(head, reader)
+    rest = b"".join(iter(lambda: reader.read(65536), b""))  # what the next request would read
+    return dataclasses.replace(outcome, rest=rest) if outcome.accepted else outcome
+
+
+def _body(head: Head, reader: SocketReader) -> Outcome:
+    request = Request(head, reader, LIMITS, send_continue=lambda: None)
+    try:
+        body = request.body()
+    except HttpError as exc:
+        return Outcome(False, f"{exc.status} {exc.message}")
     fields = tuple((name, head.headers[name]) for name in FIELDS if name in head.headers)
     if head.chunked:
         fields = tuple((n, v.lower() if n == "transfer-encoding" else v) for n, v in fields)
     version = f"{head.version[0]}.{head.version[1]}"
     return Outcome(True, "", head.method, head.target, version, _normal(fields),
-                   head.chunked, body, rest, head.keep_alive, head.expect_continue)
+                   head.chunked, body, bytes(reader.buffer), head.keep_alive, head.expect_continue)
 
 
 def reference(data: bytes) -> Outcome:
