@@ -3,11 +3,12 @@
 an answer or a closed connection within the request deadline, and a bystander's
 `POST /exec` on another parked connection is never held up by it.
 
-The bystander bound is the one the issue states, 100 ms beyond the bystander's own
-median round trip on this server, measured while each bad request is in flight. A
-stall of the main thread on a client's socket (the bug of issue 16) lasts until the
-request timeout (here 1 s) and shows again on a second try; a scheduler hiccup on a
-busy machine does not, so a sample over the bound is taken once more before it fails.
+The bystander bound is the one the issue states: each bystander exec, sent once the
+server has taken the bad request (TAKEN_S after it), ends at most 100 ms later than the
+bystander's own median round trip on this server. The stall this catches (issue 16: the
+main thread blocked reading a client's socket) lasts the request timeout, here 1 s;
+a clean run's worst delay on a loaded 2-core machine was a few tens of ms. There is no
+retry: the second exec after a stalled one is fast, so a retry would hide the stall.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ REQUEST_TIMEOUT = 1.0
 # Beyond the request timeout: answering, closing, and a loaded machine.
 SLACK = 5.0
 STALL_BOUND = 0.100
+# Time for the server to read what the bad request sent before the bystander's exec.
+TAKEN_S = 0.05
 TRICKLE_GAP = 0.25
 BLACKBOX_EXAMPLES = int(os.environ.get("BLENDER_HTTP_FUZZ_BLACKBOX_EXAMPLES", 40))
 SEEDS = load()
@@ -90,7 +93,6 @@ class Bystander:
                         % self.peer.host.encode())
         self.baseline = statistics.median(self.exec() for _ in range(20))
         self.samples: list[float] = []
-        self.retaken = 0
 
     def exec(self) -> float:
         started = time.perf_counter()
@@ -99,19 +101,15 @@ class Bystander:
         return time.perf_counter() - started
 
     def check(self, what: str) -> None:
-        """One exec, not delayed past the bound (retaken once, see the module's doc)."""
+        """One exec, not delayed past the bound."""
         delay = self.exec() - self.baseline
-        if delay > STALL_BOUND:
-            self.retaken += 1
-            delay = self.exec() - self.baseline
         self.samples.append(delay)
         assert delay <= STALL_BOUND, f"a bystander's exec waited {delay * 1e3:.0f} ms more during {what}"
 
     def summary(self) -> str:
         ordered = sorted(self.samples)
         return (f"bystander: baseline {self.baseline * 1e3:.2f} ms; delay over {len(ordered)} samples "
-                f"p50 {statistics.median(ordered) * 1e3:.2f} ms, max {ordered[-1] * 1e3:.1f} ms, "
-                f"retaken {self.retaken}")
+                f"p50 {statistics.median(ordered) * 1e3:.2f} ms, max {ordered[-1] * 1e3:.1f} ms")
 
 
 @pytest.fixture(scope="module", params=["module", "background"])
@@ -158,20 +156,22 @@ def test_seed_is_answered_in_time_and_holds_nobody_up(running: servers.Running, 
         if seed.kind == "expect":
             peer.send(pieces[0])
             assert peer.status() == 100  # at once: no body is sent before it
+            time.sleep(TAKEN_S)
             bystander.check(seed.name)
             peer.send(pieces[1])
             assert peer.status() == seed.status
             return
         if seed.kind == "whole":
             peer.send(b"".join(pieces))
+            time.sleep(TAKEN_S)
             bystander.check(seed.name)
         else:
             if seed.kind == "trickle body":
                 peer.send(pieces[0])
             trickling = _trickle(peer, pieces[-1])
             while trickling.is_alive():
+                time.sleep(TAKEN_S)
                 bystander.check(seed.name)
-                time.sleep(0.05)
         assert peer.status() == seed.status
     finally:
         peer.close()
@@ -190,6 +190,7 @@ def test_generated_request_is_answered_or_closed_in_time(running: servers.Runnin
             peer.send(data)
         except OSError:  # refused and closed before all of a huge head went out
             pass
+        time.sleep(TAKEN_S)
         bystander.check(f"{data[:80]!r}")
         try:
             peer.status(body=False)  # an answer, or None for a close
