@@ -14,7 +14,8 @@ docs/SECURITY.md, and checked against h11 by tests/fuzz):
   and obs-text (0x80-0xFF); other control bytes, obsolete line folding and white
   space before the colon are refused (400);
 - Content-Length is ASCII digits only; Transfer-Encoding is `chunked` only (else
-  501); both together, or either one repeated, is 400;
+  501) and only in HTTP/1.1; both together, or either one repeated, is 400;
+- `Expect: 100-continue` counts in an HTTP/1.1 request, alone or in a list;
 - Host, Authorization, Content-Length and Transfer-Encoding may not repeat, and an
   HTTP/1.1 request must carry a Host (RFC 9112 3.2);
 - the head is at most MAX_HEAD_BYTES with at most MAX_HEADERS fields (431).
@@ -116,12 +117,15 @@ def parse_head(buffer: bytes | bytearray) -> Head | None:
     method, target, version = parse_request_line(lines[0])
     headers = parse_fields(lines[1:])
     length, chunked = _framing(headers)
+    if chunked and version < (1, 1):
+        # RFC 9112 6.1: its framing is faulty; a 1.0 proxy in front would not read it so.
+        raise HeadError(400, "Transfer-Encoding needs HTTP/1.1; an HTTP/1.0 request uses Content-Length")
     if version >= (1, 1) and "host" not in headers:
         raise HeadError(400, "an HTTP/1.1 request needs a Host header")
     tokens = _tokens(headers.get("connection", ""))
     keep_alive = "close" not in tokens and (version >= (1, 1) or "keep-alive" in tokens)
-    # As h11 (and curl's peers) read it: the token anywhere in the list, "Expect" repeated
-    # or not. Reading less would leave a client waiting for a 100 that never comes.
+    # As h11 reads it: the token anywhere in the list, the field repeated or not. Reading
+    # less would leave a client waiting for a 100 that never comes.
     expect = version >= (1, 1) and "100-continue" in _tokens(headers.get("expect", ""))
     return Head(method, target, version, headers, end + 4, length, chunked, keep_alive, expect)
 

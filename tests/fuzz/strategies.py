@@ -62,9 +62,9 @@ class Draft:
 def chunked_bodies(draw: st.DrawFn, payload: bytes) -> bytes:
     pieces, cut = [], 0
     while cut < len(payload):
-        size = draw(st.integers(1, max(1, len(payload) - cut)))
-        pieces.append(payload[cut:cut + size])
-        cut += size
+        length = draw(st.integers(1, max(1, len(payload) - cut)))
+        pieces.append(payload[cut:cut + length])
+        cut += length
     out = b""
     for piece in [*pieces, b""]:
         size = b"%x" % len(piece)

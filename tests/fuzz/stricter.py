@@ -91,6 +91,8 @@ RULES: list[tuple[str, Callable[[bytes, Outcome], bool]]] = [
      lambda data, ref: any(_names(data).count(name) > 1 for name in SINGLE)),
     ("both Content-Length and Transfer-Encoding",
      lambda data, ref: {"content-length", "transfer-encoding"} <= set(_names(data))),
+    ("Transfer-Encoding in an HTTP/1.0 request (RFC 9112 6.1: its framing is faulty)",
+     lambda data, ref: ref.chunked and ref.version == "1.0"),
     ("Content-Length other than one run of ASCII digits (h11 takes a list of equal values)",
      lambda data, ref: (length := _length(data)) is not None and not length.isdigit()),
     ("Content-Length over 18 digits (413)",

@@ -45,3 +45,12 @@ def test_white_space_before_a_chunk_extension_is_refused_as_h11_refuses_it(line:
 def test_chunk_sizes_with_trailing_white_space_or_an_extension_are_read(line: bytes) -> None:
     mine, theirs = compare(HEAD + b"Transfer-Encoding: chunked\r\n\r\n" + line + b"\r\nx\r\n0\r\n\r\n")
     assert mine.accepted and theirs.accepted and mine.body == b"x"
+
+
+def test_a_chunked_http_1_0_request_is_refused() -> None:
+    # h11 reads it and closes the connection after; RFC 9112 6.1 calls its framing
+    # faulty. We kept such a connection open when it asked for keep-alive, so refuse it.
+    data = (b"POST /exec HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"1\r\nx\r\n0\r\n\r\n")
+    mine, theirs = compare(data)
+    assert not mine.accepted and mine.reason.startswith("400") and theirs.accepted
