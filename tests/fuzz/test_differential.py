@@ -78,7 +78,7 @@ def test_any_bytes_agree_with_h11_or_are_refused_by_a_stated_rule(data: bytes) -
     compare(b"POST /exec HTTP/1.1\r\nHost: localhost\r\n" + data)
 
 
-@fuzz
+@settings(fuzz, max_examples=max(1, FUZZ_EXAMPLES // 3))
 @given(requests(), st.lists(st.integers(0, 1 << 16), max_size=12))
 def test_ours_reads_the_same_whatever_the_pieces_it_arrives_in(data: bytes, cuts: list[int]) -> None:
     # The main loop sees a request whole; a connection thread reads it recv by recv.
