@@ -7,11 +7,11 @@ The bystander bound is the one the issue states: each bystander exec, sent once 
 server has taken the bad request (TAKEN_S after it), ends at most 100 ms later than the
 bystander's own median round trip on this server. The stall this catches (issue 16: the
 main thread blocked reading a client's socket) lasts until the request timeout, here
-1 s, so it shows as a delay of most of a second, and the exec right after it is fast
-again. A busy 2-core machine adds hiccups of tens of ms, once in a while near 100 ms,
-that do not repeat. So a sample over the bound fails at once when it is over half the
-request timeout (a stall), and otherwise when the exec taken right after it is over the
-bound too.
+2 s, so it shows as a delay of most of that, and the exec right after it is fast again.
+A busy 2-core machine adds hiccups of tens of ms, once in a while of hundreds (seen:
+558 ms at a load average of 10), that do not repeat. So a sample over the bound fails
+at once when it is over half the request timeout (a stall), and otherwise when the exec
+taken right after it is over the bound too.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from .strategies import requests
 
 pytestmark = pytest.mark.blender
 
-REQUEST_TIMEOUT = 1.0
+REQUEST_TIMEOUT = 2.0
 # Beyond the request timeout: answering, closing, and a loaded machine.
 SLACK = 5.0
 STALL_BOUND = 0.100
