@@ -2,10 +2,11 @@
 requests: ours never accepts what h11 refuses, never frames a body differently, and
 every refusal h11 would not make is one of the rules in stricter.py.
 
-A bounded run with a fixed seed runs on every CI (FUZZ_EXAMPLES examples, about a
-minute). A long run by hand, with a new random seed each time:
+A bounded run with a fixed seed runs on every CI (DEFAULT_EXAMPLES examples, about 30 s
+of one core). A long run by hand, with a new random seed each time (about a quarter
+of an hour):
 
-    BLENDER_HTTP_FUZZ_EXAMPLES=200000 .venv/bin/python -m pytest tests/fuzz -k differential
+    BLENDER_HTTP_FUZZ_EXAMPLES=100000 .venv/bin/python -m pytest tests/fuzz -k differential
 """
 
 from __future__ import annotations
