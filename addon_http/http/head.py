@@ -4,7 +4,7 @@ Both paths that serve requests use it: a connection thread once the head has arr
 and the main loop deciding whether a parked connection holds a whole request. Two
 parsers that disagree on where a request ends are how requests get smuggled or a
 connection stalls, so there is only this one, and it is strict. The rules (also in
-docs/SECURITY.md, and checked against h11 by tests/http_fuzz):
+docs/SECURITY.md, and checked against h11 by tests/fuzz):
 
 - lines end with CRLF; a bare LF or a bare CR anywhere in the head is refused (400);
 - request line: `METHOD SP target SP HTTP/1.x`, single spaces, a token method, a
@@ -14,7 +14,8 @@ docs/SECURITY.md, and checked against h11 by tests/http_fuzz):
   and obs-text (0x80-0xFF); other control bytes, obsolete line folding and white
   space before the colon are refused (400);
 - Content-Length is ASCII digits only; Transfer-Encoding is `chunked` only (else
-  501); both together, or either one repeated, is 400;
+  501) and only in HTTP/1.1; both together, or either one repeated, is 400;
+- `Expect: 100-continue` counts in an HTTP/1.1 request, alone or in a list;
 - Host, Authorization, Content-Length and Transfer-Encoding may not repeat, and an
   HTTP/1.1 request must carry a Host (RFC 9112 3.2);
 - the head is at most MAX_HEAD_BYTES with at most MAX_HEADERS fields (431).
@@ -116,11 +117,16 @@ def parse_head(buffer: bytes | bytearray) -> Head | None:
     method, target, version = parse_request_line(lines[0])
     headers = parse_fields(lines[1:])
     length, chunked = _framing(headers)
+    if chunked and version < (1, 1):
+        # RFC 9112 6.1: its framing is faulty; a 1.0 proxy in front would not read it so.
+        raise HeadError(400, "Transfer-Encoding needs HTTP/1.1; an HTTP/1.0 request uses Content-Length")
     if version >= (1, 1) and "host" not in headers:
         raise HeadError(400, "an HTTP/1.1 request needs a Host header")
-    tokens = {t.strip() for t in headers.get("connection", "").lower().split(",")}
+    tokens = _tokens(headers.get("connection", ""))
     keep_alive = "close" not in tokens and (version >= (1, 1) or "keep-alive" in tokens)
-    expect = version >= (1, 1) and headers.get("expect", "").lower() == "100-continue"
+    # As h11 reads it: the token anywhere in the list, the field repeated or not. Reading
+    # less would leave a client waiting for a 100 that never comes.
+    expect = version >= (1, 1) and "100-continue" in _tokens(headers.get("expect", ""))
     return Head(method, target, version, headers, end + 4, length, chunked, keep_alive, expect)
 
 
@@ -161,6 +167,11 @@ def parse_fields(lines: list[bytes]) -> Headers:
         else:
             headers[key] = value
     return headers
+
+
+def _tokens(value: str) -> set[str]:
+    """The items of a comma-separated list field, lower case."""
+    return {item.strip() for item in value.lower().split(",")}
 
 
 def _check_line_ends(region: bytes, *, complete: bool) -> None:

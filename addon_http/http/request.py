@@ -145,9 +145,12 @@ class Request:
 
 
 def _chunk_size(line: bytes) -> int:
-    # 1*HEXDIG, then optional extensions after ';' (ignored). Hex digits only: int()
-    # would also take "0x10", "+f" or "f_f", which a proxy in front may read differently.
-    size_text = line.split(b";", 1)[0].rstrip(b" \t")
+    # 1*HEXDIG, then optional extensions after ';' (ignored), or trailing spaces and tabs
+    # without one. Hex digits only: int() would also take "0x10", "+f" or "f_f", which a
+    # proxy in front may read differently; no white space before ';' (h11 refuses it).
+    size_text, semicolon, _ = line.partition(b";")
+    if not semicolon:
+        size_text = size_text.rstrip(b" \t")
     if not size_text or len(size_text) > 16 or not set(size_text) <= _HEX:
         raise HttpError(400, "malformed chunk size", close=True)
     return int(size_text, 16)
