@@ -11,7 +11,7 @@ import bpy
 
 from .. import convert
 from ..errors import HttpError
-from . import render
+from . import compat
 from .lookup import not_found
 
 
@@ -40,7 +40,7 @@ def scene_listing(limit: int, offset: int, type_name: str | None) -> dict[str, A
         "render": {"engine": settings.engine,
                    "resolution": [settings.resolution_x, settings.resolution_y],
                    "percentage": settings.resolution_percentage,
-                   "engines": render.engines(scene)},
+                   "engines": compat.engines(scene)},
         "camera": scene.camera.name if scene.camera is not None else None,
         "total": len(objects),
         "offset": offset,
