@@ -22,6 +22,7 @@ pytestmark = pytest.mark.timeout(300)
 WAIT_S = 60.0
 PNG = b"\x89PNG\r\n\x1a\n"
 FORMATS = ("glb", "gltf", "obj", "fbx", "stl", "ply", "usd")
+OTHER_EEVEE_ID = {"BLENDER_EEVEE": "BLENDER_EEVEE_NEXT", "BLENDER_EEVEE_NEXT": "BLENDER_EEVEE"}
 REMOVE = "for n in args['names']:\n    D.objects.remove(D.objects[n])"
 
 
@@ -112,7 +113,7 @@ def test_render_with_each_engine(client: httpx.Client, row: Row) -> None:
     for engine in engines:
         # EEVEE is slow in software: one tiny render, asked by the other versions' id,
         # which must reach this build's EEVEE.
-        asked = {"BLENDER_EEVEE": "BLENDER_EEVEE_NEXT", "BLENDER_EEVEE_NEXT": "BLENDER_EEVEE"}.get(engine, engine)
+        asked = OTHER_EEVEE_ID.get(engine, engine)
         size = (16, 16) if engine in eevee else (48, 32)
         response = client.post("/render", json={"engine": asked, "width": size[0], "height": size[1],
                                                 "samples": 1})
