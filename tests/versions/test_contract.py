@@ -116,7 +116,7 @@ def test_render_with_each_engine(client: httpx.Client, row: Row) -> None:
         asked = OTHER_EEVEE_ID.get(engine, engine)
         size = (16, 16) if engine in eevee else (48, 32)
         response = client.post("/render", json={"engine": asked, "width": size[0], "height": size[1],
-                                                "samples": 1})
+                                                "samples": 1}, timeout=300)
         assert response.status_code == 200, (engine, response.text)
         assert response.headers["X-Render-Engine"] == engine
         assert response.content.startswith(PNG)

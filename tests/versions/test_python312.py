@@ -38,8 +38,8 @@ with Blender(url, token=token) as blender:
         assert exc.type == "KeyError"
     assert blender.scene()["objects"][1]["name"] == "Cube"
     job = blender.submit("6 * 7")
-    assert job.result() == 42
-print("CLIENT OK", blender.health()["blender"])
+    assert job.result().result == 42
+    print("CLIENT OK", blender.exec("bpy.app.version_string").result)
 """
 
 
@@ -97,6 +97,7 @@ def test_the_gateway_runs_on_python_312(server: servers.Running, tmp_path: Path)
         assert httpx.post(url + "/exec", json={"code": "1"}, timeout=60).status_code == 401
         done = python312("-c", CLIENT_SCRIPT, url, API_KEY)  # the 3.12 client through the 3.12 gateway
         assert done.returncode == 0, done.stderr
+        assert "CLIENT OK 5." in done.stdout
     finally:
         proc.terminate()
         try:
