@@ -67,7 +67,8 @@ WAYS: dict[str, Callable[[str], np.ndarray]] = {
 }
 
 
-def p50_ms(fetch: Callable[[str], np.ndarray], url: str, count: int, repeats: int) -> float:
+def p50_and_best(fetch: Callable[[str], np.ndarray], url: str, count: int, repeats: int) -> str:
+    """'p50 / best' milliseconds: on a shared machine the best says what the code can do."""
     samples = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -75,7 +76,7 @@ def p50_ms(fetch: Callable[[str], np.ndarray], url: str, count: int, repeats: in
         samples.append((time.perf_counter() - start) * 1000.0)
         if array.shape != (count, 3):
             raise RuntimeError(f"wrong shape {array.shape}")
-    return statistics.median(samples)
+    return f"{statistics.median(samples):.1f} / {min(samples):.1f}"
 
 
 def measure(target: Target, requests: int, count: int, repeats: int) -> list[str]:
@@ -87,8 +88,8 @@ def measure(target: Target, requests: int, count: int, repeats: int) -> list[str
         finally:
             conn.close()
         vertices.create_mesh(url, count)
-        fetched = [p50_ms(fetch, url, count, repeats) for fetch in WAYS.values()]
-    return [target.blender, target.mode, target.python, f"{exec_p50:.3f}", *(f"{ms:.1f}" for ms in fetched)]
+        fetched = [p50_and_best(fetch, url, count, repeats) for fetch in WAYS.values()]
+    return [target.blender, target.mode, target.python, f"{exec_p50:.3f}", *fetched]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     requests, count, repeats = (40, 10_000, 1) if options.quick else (2000, 1_000_000, 7)
     rows = [measure(t, requests, count, repeats) for t in TARGETS if t.id in wanted]
     header = ["Blender", "mode", "Python", "exec p50 ms",
-              *(f"{count:,} vertices, {way}, p50 ms" for way in WAYS)]
+              *(f"{count:,} vertices, {way}, p50 / best ms" for way in WAYS)]
     print(table(header, rows))
     return 0
 

@@ -149,7 +149,8 @@ def has_operator(module: str, name: str) -> bool:
 def positions(mesh: bpy.types.Mesh) -> array.array[float]:
     """The mesh's vertex coordinates, x y z after each other, as float32 (native byte order),
     copied in C in one block where this Blender allows it."""
-    coords = array.array("f", bytes(12 * len(mesh.vertices)))
+    # Repeating one zero is a block copy; array("f", bytes(n)) first builds n zero bytes.
+    coords = array.array("f", [0.0]) * (3 * len(mesh.vertices))
     position = mesh.attributes.get("position") if bpy.app.version >= (3, 5, 0) else None
     if position is not None and position.domain == "POINT" and position.data_type == "FLOAT_VECTOR":
         position.data.foreach_get("vector", coords)

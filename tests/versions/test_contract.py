@@ -125,6 +125,19 @@ def test_render_with_each_engine(client: httpx.Client, row: Row) -> None:
     assert unknown.status_code == 400 and "CYCLES" in unknown.json()["error"]["message"]
 
 
+def test_an_engine_this_build_lacks_is_501_naming_the_version(target: Target, client: httpx.Client) -> None:
+    run(client, "import addon_utils\naddon_utils.disable('cycles')")
+    try:
+        response = client.post("/render", json={"engine": "CYCLES", "width": 8, "height": 8})
+        assert response.status_code == 501, response.text
+        error = response.json()["error"]
+        assert error["type"] == "NotSupported"
+        assert f"this Blender ({target.blender}) has no CYCLES engine" in error["message"]
+    finally:
+        run(client, "import addon_utils\naddon_utils.enable('cycles')")
+    assert "CYCLES" in client.get("/scene").json()["render"]["engines"]
+
+
 def test_screenshot(server: servers.Running, client: httpx.Client) -> None:
     response = client.get("/screenshot", params={"width": 64, "height": 36})
     assert response.status_code == 200, response.text
