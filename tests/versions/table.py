@@ -35,7 +35,10 @@ class Row:
     def cells(self) -> list[str]:
         passed = sum(1 for outcome in self.outcomes.values() if outcome == "passed")
         result = f"{passed}/{len(self.outcomes)} passed"
-        return [self.target.blender, self.target.mode, self.python or "?", result,
+        python = self.python or "?"
+        if self.target.executable is None:
+            python += " (Blender's own)"
+        return [self.target.blender, self.target.mode, python, result,
                 ", ".join(self.engines) or "-", ", ".join(self.exported) or "-",
                 ", ".join(self.imported) or "-", self.addon or "-"]
 
@@ -66,11 +69,11 @@ def section(text: str) -> str | None:
     return text[start:end + len(END)] + "\n"
 
 
-def check(readme: Path) -> str | None:
+def check(readme: Path, output: Path = OUTPUT) -> str | None:
     """Why readme's table differs from the one the last matrix run wrote, or None."""
-    if not OUTPUT.exists():
-        return f"{OUTPUT} is missing: run the version matrix (pytest tests/versions)"
-    ran = OUTPUT.read_text()
+    if not output.exists():
+        return f"{output} is missing: run the version matrix (pytest tests/versions)"
+    ran = output.read_text()
     shown = section(readme.read_text())
     if shown is None:
         return f"{readme} has no versions table between {BEGIN} and {END}; paste:\n{ran}"
