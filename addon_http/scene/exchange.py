@@ -1,6 +1,5 @@
 """Exporting the scene (or some objects) to a file and importing a file into it, with the
-operators this Blender has: their names moved between versions (OBJ and STL went from
-Python add-ons to built-in C++ operators). Main thread only."""
+operators this Blender has (compat.py knows which, per version). Main thread only."""
 
 from __future__ import annotations
 
@@ -11,42 +10,15 @@ from typing import Any
 import bpy
 
 from ..errors import HttpError
+from . import compat
 from .exchange_formats import Format, embed_gltf
 from .lookup import not_found
 from .state import kept_selection, select_only
 
-# Per format, operators in order of preference: (module, name, selection-only keyword,
-# fixed keywords). The first one this Blender has is used.
-Candidate = tuple[str, str, str, dict[str, Any]]
-# glTF leaves cameras and lights out unless asked: "the whole scene" includes them (the
-# other exporters write them by default, or, like OBJ and STL, cannot hold them).
-GLTF_ALL = {"export_cameras": True, "export_lights": True}
-EXPORTERS: dict[str, tuple[Candidate, ...]] = {
-    "glb": (("export_scene", "gltf", "use_selection", {"export_format": "GLB", **GLTF_ALL}),),
-    # Written with side files, then inlined: GLTF_EMBEDDED is gone from newer exporters.
-    "gltf": (("export_scene", "gltf", "use_selection",
-              {"export_format": "GLTF_SEPARATE", **GLTF_ALL}),),
-    "obj": (("wm", "obj_export", "export_selected_objects", {"export_materials": False}),
-            ("export_scene", "obj", "use_selection", {"use_materials": False})),
-    "fbx": (("export_scene", "fbx", "use_selection", {}),),
-    "stl": (("wm", "stl_export", "export_selected_objects", {}),
-            ("export_mesh", "stl", "use_selection", {})),
-    "usd": (("wm", "usd_export", "selected_objects_only", {}),),
-}
-IMPORTERS: dict[str, tuple[tuple[str, str], ...]] = {
-    "glb": (("import_scene", "gltf"),),
-    "gltf": (("import_scene", "gltf"),),
-    "obj": (("wm", "obj_import"), ("import_scene", "obj")),
-    "fbx": (("import_scene", "fbx"),),
-    "stl": (("wm", "stl_import"), ("import_mesh", "stl")),
-    "usd": (("wm", "usd_import"),),
-}
-
 
 def export_file(fmt: Format, names: list[str] | None, path: str) -> str:
     """Export the scene, or only the named objects, to path (a fresh folder's file)."""
-    found = _operator(EXPORTERS[fmt.name], fmt.name, "export")
-    module, name, selection_keyword, fixed = found
+    module, name, selection_keyword, fixed = compat.exporter(fmt.name)
     context = bpy.context
     view_layer = context.view_layer
     objects = [_scene_object(context.scene, n) for n in names] if names else None
@@ -68,7 +40,7 @@ def export_file(fmt: Format, names: list[str] | None, path: str) -> str:
 
 def import_file(format_name: str, path: str) -> list[str]:
     """Import the file at path; the names of the objects it created."""
-    module, name = _operator(IMPORTERS[format_name], format_name, "import")
+    module, name = compat.importer(format_name)
     view_layer = bpy.context.view_layer
     before = set(bpy.data.objects)
     with kept_selection(view_layer):
@@ -78,23 +50,6 @@ def import_file(format_name: str, path: str) -> list[str]:
         raise HttpError(400, f"the {format_name} importer found nothing to import in the file",
                         type="ImportError")
     return created
-
-
-def _operator(candidates: tuple[Any, ...], format_name: str, verb: str) -> Any:
-    for candidate in candidates:
-        module, name = candidate[0], candidate[1]
-        if _has_operator(module, name):
-            return candidate
-    raise HttpError(501, f"this Blender ({bpy.app.version_string}) has no {format_name} {verb}er",
-                    type="NotSupported")
-
-
-def _has_operator(module: str, name: str) -> bool:
-    try:
-        getattr(getattr(bpy.ops, module), name).get_rna_type()
-    except (AttributeError, KeyError):
-        return False
-    return True
 
 
 def _run(module: str, name: str, keywords: dict[str, Any], verb: str) -> set[str]:

@@ -26,12 +26,13 @@ EXPORT_FORMATS = {f.name: f for f in (
     Format("obj", ".obj", "model/obj"),
     Format("fbx", ".fbx", "application/octet-stream"),
     Format("stl", ".stl", "model/stl"),
+    Format("ply", ".ply", "application/octet-stream"),
     Format("usd", ".usd", "application/octet-stream"),
 )}
 
 # What an uploaded file's extension says about its format.
 IMPORT_EXTENSIONS = {
-    ".glb": "glb", ".gltf": "gltf", ".obj": "obj", ".fbx": "fbx", ".stl": "stl",
+    ".glb": "glb", ".gltf": "gltf", ".obj": "obj", ".fbx": "fbx", ".stl": "stl", ".ply": "ply",
     ".usd": "usd", ".usda": "usd", ".usdc": "usd", ".usdz": "usd",
 }
 IMPORT_FORMATS = tuple(EXPORT_FORMATS)

@@ -3,7 +3,6 @@ only; every setting changed for the render is put back afterwards."""
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import os
 import time
@@ -14,6 +13,7 @@ import bpy
 
 from ..errors import HttpError
 from ..jobs.job import Job
+from . import compat
 from .render_options import RenderOptions
 from .state import kept_attributes
 
@@ -25,35 +25,10 @@ _RENDER_SETTINGS = ("engine", "resolution_x", "resolution_y", "resolution_percen
 _IMAGE_SETTINGS = ("file_format", "color_mode", "color_depth", "compression")
 
 
-def engines(scene: bpy.types.Scene) -> list[str]:
-    """The render engines this Blender offers (built-in and add-ons'); all of them render
-    without a window, EEVEE and Workbench through an offscreen (surfaceless) GL context."""
-    try:
-        scene.render.engine = "\x01"  # refused, and the refusal lists the valid names
-    except TypeError as exc:
-        found = _names_in_refusal(str(exc))
-        if found:
-            return found
-    return [scene.render.engine]  # a refusal worded otherwise: at least the current one
-
-
-def _names_in_refusal(message: str) -> list[str]:
-    # 'enum "\x01" not found in ('BLENDER_EEVEE', 'BLENDER_WORKBENCH', 'CYCLES')'
-    start = message.rfind("(")
-    try:
-        names = ast.literal_eval(message[start:])
-    except (ValueError, SyntaxError):
-        return []
-    return [str(name) for name in names] if isinstance(names, tuple) else []
-
-
 def render_png(options: RenderOptions, path: str, progress: Progress) -> dict[str, Any]:
     """Render the active scene as options say, write a PNG to path, and describe it."""
     scene = bpy.context.scene
-    engine = options.engine or scene.render.engine
-    valid = engines(scene)
-    if engine not in valid:
-        raise HttpError(400, f"unknown engine {engine!r}; this Blender offers {', '.join(valid)}")
+    engine = compat.engine_id(options.engine or scene.render.engine, compat.engines(scene))
     camera = _camera(scene, options.camera)
     settings = scene.render
     width = options.width or settings.resolution_x * settings.resolution_percentage // 100
@@ -115,7 +90,7 @@ def _kept_samples(scene: bpy.types.Scene, engine: str) -> Iterator[None]:
     if engine == "CYCLES":
         with kept_attributes(scene.cycles, ("samples", "use_denoising", "device")):
             yield
-    elif engine.startswith("BLENDER_EEVEE"):
+    elif compat.is_eevee(engine):
         with kept_attributes(scene.eevee, ("taa_render_samples",)):
             yield
     else:
@@ -131,7 +106,7 @@ def _apply_samples(scene: bpy.types.Scene, engine: str, samples: int | None) -> 
             scene.cycles.use_denoising = False
         if samples is not None:
             scene.cycles.samples = samples
-    elif engine.startswith("BLENDER_EEVEE") and samples is not None:
+    elif compat.is_eevee(engine) and samples is not None:
         scene.eevee.taa_render_samples = samples
     # Workbench has no sample count, only an anti-aliasing level: samples is ignored.
 

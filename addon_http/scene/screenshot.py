@@ -9,7 +9,7 @@ from typing import Any
 import bpy
 
 from ..errors import HttpError
-from . import render
+from . import compat, render
 from .render_options import RenderOptions
 
 VIEWPORT, RENDER = "viewport", "render"
@@ -24,7 +24,7 @@ def capture(path: str, width: int | None, height: int | None,
     if area is not None:
         size = _draw_viewport(area, path, width, height)
         return {"source": VIEWPORT, "width": size[0], "height": size[1]}
-    options = RenderOptions(engine="BLENDER_WORKBENCH", width=width or FALLBACK_SIZE[0],
+    options = RenderOptions(engine=compat.WORKBENCH, width=width or FALLBACK_SIZE[0],
                             height=height or FALLBACK_SIZE[1])
     done = render.render_png(options, path, progress)
     return {"source": RENDER, "width": done["width"], "height": done["height"]}
@@ -48,8 +48,6 @@ def _view3d() -> tuple[Any, Any, Any] | None:
 
 def _draw_viewport(view: tuple[Any, Any, Any], path: str, width: int | None,
                    height: int | None) -> tuple[int, int]:
-    import gpu  # only with a window: no GL context without one
-
     window, area, region = view
     space = area.spaces.active
     region_3d = space.region_3d
@@ -59,8 +57,7 @@ def _draw_viewport(view: tuple[Any, Any, Any], path: str, width: int | None,
     if (width, height) != (region.width, region.height):
         # Keep the viewport's vertical field of view at the asked aspect ratio.
         projection[0][0] *= (region.width / region.height) / (width / height)
-    # A float texture reads back as a float Buffer, which an image takes in one C call.
-    offscreen = gpu.types.GPUOffScreen(width, height, format="RGBA16F")
+    offscreen = compat.offscreen(width, height)  # only with a window: no GL context without one
     try:
         context = bpy.context
         with context.temp_override(window=window, area=area, region=region):

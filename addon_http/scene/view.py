@@ -11,7 +11,7 @@ import bpy
 
 from .. import convert
 from ..errors import HttpError
-from . import render
+from . import compat
 from .lookup import not_found
 
 
@@ -40,7 +40,7 @@ def scene_listing(limit: int, offset: int, type_name: str | None) -> dict[str, A
         "render": {"engine": settings.engine,
                    "resolution": [settings.resolution_x, settings.resolution_y],
                    "percentage": settings.resolution_percentage,
-                   "engines": render.engines(scene)},
+                   "engines": compat.engines(scene)},
         "camera": scene.camera.name if scene.camera is not None else None,
         "total": len(objects),
         "offset": offset,
@@ -98,7 +98,7 @@ def details(name: str) -> dict[str, Any]:
 
 def vertices(name: str, space: str) -> array.array[float]:
     """The mesh's vertex coordinates, x y z after each other, as float32 (native byte
-    order), in object (local) or world space. Read in C by foreach_get: a million take milliseconds."""
+    order), in object (local) or world space. Read in C (compat.positions): a million take milliseconds."""
     obj = find_object(name)
     if obj.type != "MESH" or obj.data is None:
         raise HttpError(400, f"{obj.name!r} is a {obj.type}, which has no mesh data", type="NotAMesh")
@@ -109,22 +109,16 @@ def vertices(name: str, space: str) -> array.array[float]:
         mesh = mesh.copy()
         try:
             mesh.transform(obj.matrix_world)
-            return _coordinates(mesh)
+            return compat.positions(mesh)
         finally:
             bpy.data.meshes.remove(mesh)
-    return _coordinates(mesh)
+    return compat.positions(mesh)
 
 
 def _evaluate() -> None:
     # Transforms set from Python reach matrix_world (and dimensions) only when the
     # dependency graph is evaluated, which otherwise waits for the next redraw.
     bpy.context.view_layer.update()
-
-
-def _coordinates(mesh: bpy.types.Mesh) -> array.array[float]:
-    coords = array.array("f", bytes(12 * len(mesh.vertices)))
-    mesh.vertices.foreach_get("co", coords)
-    return coords
 
 
 def _mesh_counts(mesh: bpy.types.Mesh) -> dict[str, int]:

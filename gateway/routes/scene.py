@@ -32,7 +32,7 @@ router = APIRouter(tags=["scene"])
 
 Session = Annotated[str | None, Query(description="Route to the backend of this session (its scene)")]
 Size = Annotated[int | None, Query(ge=1, le=MAX_RENDER_SIZE)]
-ExportFormat = Literal["glb", "gltf", "obj", "fbx", "stl", "usd"]
+ExportFormat = Literal["glb", "gltf", "obj", "fbx", "stl", "ply", "usd"]
 # Object types of every supported Blender (3.4 to 5.x); GPENCIL/GREASEPENCIL differ by version.
 OBJECT_TYPES = ["MESH", "CURVE", "SURFACE", "META", "FONT", "CURVES", "POINTCLOUD", "VOLUME",
                 "ARMATURE", "LATTICE", "EMPTY", "LIGHT", "LIGHT_PROBE", "CAMERA", "SPEAKER"]

@@ -19,13 +19,13 @@ from blender_http_addon.scene.exchange_formats import (
 
 
 def test_export_formats_of_the_contract() -> None:
-    assert list(EXPORT_FORMATS) == ["glb", "gltf", "obj", "fbx", "stl", "usd"]
+    assert list(EXPORT_FORMATS) == ["glb", "gltf", "obj", "fbx", "stl", "ply", "usd"]
     assert export_format("GLB").content_type == "model/gltf-binary"
 
 
 @pytest.mark.parametrize("name", [None, "", "blend", "../glb"])
 def test_unknown_export_format_is_400_listing_the_valid(name: str | None) -> None:
-    with pytest.raises(HttpError, match="glb, gltf, obj, fbx, stl, usd") as caught:
+    with pytest.raises(HttpError, match="glb, gltf, obj, fbx, stl, ply, usd") as caught:
         export_format(name)
     assert caught.value.status == 400
 

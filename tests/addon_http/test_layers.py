@@ -36,9 +36,9 @@ ALLOWED: dict[str, set[str]] = {
     "__init__": {"gui"},
 }
 # The only modules that import bpy (and run inside Blender only).
-BPY_ROOMS = {"scene/exchange.py", "scene/render.py", "scene/screenshot.py", "scene/state.py",
-             "scene/view.py", "scene/agent.py", "scene/rna.py", "blender.py", "gui.py", "launch.py",
-             "pumps/timer.py"}
+BPY_ROOMS = {"scene/compat.py", "scene/exchange.py", "scene/render.py", "scene/screenshot.py",
+             "scene/state.py", "scene/view.py", "scene/agent.py", "scene/rna.py", "blender.py", "gui.py",
+             "launch.py", "pumps/timer.py"}
 
 
 def _modules() -> dict[str, Path]:
