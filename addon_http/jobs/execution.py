@@ -74,6 +74,8 @@ class Executor:
             self._close_interrupts()
         finally:
             sys.stdout, sys.stderr = saved
+            if job.session:
+                self._sessions.release(job.session)
         duration_ms = (time.perf_counter() - started) * 1000.0
         try:
             self._finish(job, value, error, duration_ms)
