@@ -8,7 +8,9 @@ server full of long streams still says how it is."""
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import json
+import os
 import socket
 import socketserver
 import threading
@@ -69,6 +71,7 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
 
     def process_request(self, request: Any, client_address: Any) -> None:
         """Take a new connection (on the accepting thread, without waiting on anyone)."""
+        request = _off_stdio(request)
         with self._lock:
             victim, serve = self._admit(request)
         if victim is not None:
@@ -210,6 +213,21 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
             connections = list(self._connections)
         for conn in connections:
             _hang_up(conn)
+
+
+def _off_stdio(sock: socket.socket) -> socket.socket:
+    """sock, or a copy numbered above 2 when it took fd 0, 1 or 2 (user code closed them):
+    print() writes to fd 1 and 2, and must never reach a client. /dev/null holds the low
+    number until the job ends and the original is put back (jobs/stdio.py)."""
+    fd = sock.fileno()
+    if fd > 2:
+        return sock
+    moved = socket.socket(fileno=fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3))
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, sock.detach())
+    if null != fd:
+        os.close(null)
+    return moved
 
 
 def _hang_up(sock: socket.socket) -> None:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import interrupt
+from . import interrupt, stdio
 from . import job as jobs
 from .capture import ThreadStream
 from .cells import describe_error
@@ -39,6 +39,7 @@ class Executor:
         # a stream freed when its job ends could crash the process under a user's thread.
         self._stdout = ThreadStream(None, None)
         self._stderr = ThreadStream(None, None)
+        self._stdio = stdio.guard()
 
     @property
     def busy(self) -> bool:
@@ -74,6 +75,7 @@ class Executor:
             self._close_interrupts()
         finally:
             sys.stdout, sys.stderr = saved
+            self._stdio.restore()  # before another thread opens a socket onto a closed fd
             if job.session:
                 self._sessions.release(job.session)
         duration_ms = (time.perf_counter() - started) * 1000.0
