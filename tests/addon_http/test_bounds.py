@@ -9,6 +9,9 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
+
+from blender_http_addon.config import Config, ConfigError
 
 WAIT_S = 30.0
 ErrorOf = Callable[..., dict[str, Any]]
@@ -167,3 +170,21 @@ def test_trailer_fields_are_bounded_like_headers(make_server: Callable[..., Any]
               "Transfer-Encoding: chunked\r\n\r\n".encode() + b"1\r\n1\r\n0\r\n" + trailers + b"\r\n")
     error_of(conn.read_response(), 431)
     server.assert_healthy()
+
+
+@pytest.mark.parametrize("change", [{"max_sessions": 0}, {"job_retention_bytes": 0},
+                                    {"session_ttl": 0.0}, {"first_byte_timeout": float("inf")}])
+def test_the_new_bounds_must_be_positive(change: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError):
+        Config(**change).validate()
+
+
+def test_the_new_bounds_come_from_the_environment() -> None:
+    config = Config.from_env({"BLENDER_HTTP_MAX_SESSIONS": "5", "BLENDER_HTTP_SESSION_TTL": "60",
+                              "BLENDER_HTTP_JOB_RETENTION_BYTES": "1024",
+                              "BLENDER_HTTP_FIRST_BYTE_TIMEOUT": "2.5"})
+    assert (config.max_sessions, config.session_ttl, config.job_retention_bytes,
+            config.first_byte_timeout) == (5, 60.0, 1024, 2.5)
+    defaults = Config()
+    assert (defaults.max_sessions, defaults.job_retention_bytes, defaults.first_byte_timeout) == (
+        1000, 256 * 1024 * 1024, 10.0)
