@@ -34,7 +34,16 @@ class Config:
     max_queue: int = 64
     max_output_bytes: int = 1 * MIB
     job_retention: int = 1000
+    # Bytes of results (output, result, binary) kept for finished jobs; past it the
+    # oldest results are dropped (their jobs stay listed and say so).
+    job_retention_bytes: int = 256 * MIB
+    # Named sessions at once; a new one past it is refused with 503 (never evicted).
+    max_sessions: int = 1000
+    # Seconds a session may go unused before it is forgotten.
+    session_ttl: float = 24 * 3600.0
     max_connections: int = 64
+    # Seconds a new connection has to send its first bytes before it is closed.
+    first_byte_timeout: float = 10.0
     # Seconds a kept-alive connection may sit idle between requests.
     idle_timeout: float = 60.0
     # Seconds a client has to send headers and body of one request before 408.
@@ -55,10 +64,10 @@ class Config:
                 "or bind 127.0.0.1."
             )
         for name in ("max_body_bytes", "max_file_bytes", "max_queue", "max_output_bytes",
-                     "job_retention", "max_connections"):
+                     "job_retention", "job_retention_bytes", "max_sessions", "max_connections"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
-        for name in ("idle_timeout", "request_timeout"):
+        for name in ("idle_timeout", "request_timeout", "session_ttl", "first_byte_timeout"):
             seconds = getattr(self, name)
             if not math.isfinite(seconds) or seconds <= 0:
                 raise ConfigError(f"{name} must be a positive number of seconds")

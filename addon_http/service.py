@@ -31,10 +31,11 @@ from .jobs import job as jobs
 from .jobs.idempotency import IdempotencyKeys
 from .jobs.interrupt import JobCancelled, JobInterrupt, JobTimedOut
 from .jobs.queue import JobQueue, QueueFull
-from .jobs.sessions import SessionStore
+from .jobs.sessions import SessionsFull, SessionStore
 from .jobs.store import JobStore
 from .jobs.watchdog import Watchdog
 from .jobs.work import Work
+from .protocol import HEALTH
 
 # Written out, not read from bl_info: Blender 4.2+ removes bl_info from an extension's
 # module. tests/test_versions.py keeps the copies equal.
@@ -49,9 +50,9 @@ class Service:
         self.mode = mode
         self.blender_version = blender_version
         self.queue = JobQueue(config.max_queue)
-        self.store = JobStore(config.job_retention)
+        self.store = JobStore(config.job_retention, config.job_retention_bytes)
         self.keys = IdempotencyKeys(self.store)
-        self.sessions = SessionStore()
+        self.sessions = SessionStore(config.max_sessions, config.session_ttl)
         self._scratch = config.workdir is None
         self.files = WorkFolder(config.workdir or tempfile.mkdtemp(prefix="blender-http-"))
         self.executor = execution.Executor(bindings=bindings, workdir=str(self.files.root),
@@ -86,7 +87,9 @@ class Service:
         limits = Limits(idle_timeout=config.idle_timeout, request_timeout=config.request_timeout,
                         max_body_bytes=config.max_body_bytes)
         self.server = Server((config.host, config.port), limits=limits,
-                             max_connections=config.max_connections)
+                             max_connections=config.max_connections,
+                             first_byte_timeout=config.first_byte_timeout,
+                             reserved_paths=frozenset({HEALTH}))
         # The app's Host check needs the bound port, so it comes once the server is bound.
         self.server.app = App(self, Guard(config, self.server.port))
         self.started_at = time.time()
@@ -146,9 +149,13 @@ class Service:
         job = self.queue.get_nowait() if timeout == 0 else self.queue.get(timeout)
         if job is None or job.status != jobs.QUEUED:
             return None
+        self._run(job)
+        return job
+
+    def _run(self, job: jobs.Job) -> None:
         self.executor.run(job)
         self.watchdog.discard(job)
-        return job
+        self.store.settle(job)
 
     # -- job manager (HTTP threads) -----------------------------------------------
 
@@ -160,6 +167,11 @@ class Service:
         key seen before answers with its first job, which is not run again."""
         if not self.accepting:
             raise HttpError(503, "the server is shutting down", headers={"Retry-After": "5"})
+        if work.session:
+            try:
+                self.sessions.reserve(work.session)
+            except SessionsFull as exc:
+                raise HttpError(503, str(exc)) from None
         job = jobs.Job(work, timeout=timeout, keep_result=keep_result,
                        max_output_bytes=self.config.max_output_bytes)
         if key is not None:
@@ -184,8 +196,7 @@ class Service:
         if inline:
             while self.step(0):  # jobs that came first, first
                 pass
-            self.executor.run(job)
-            self.watchdog.discard(job)
+            self._run(job)
         return job
 
     def cancel(self, job: jobs.Job, exc_type: type[JobInterrupt] = JobCancelled) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import HttpError
-from ..protocol import SESSION_NAME_PATTERN, SESSION_NAME_RULE
+from ..protocol import MAX_TIMEOUT_S, SESSION_NAME_PATTERN, SESSION_NAME_RULE
 
 # Bodies that are the code itself. x-www-form-urlencoded is curl's default for
 # --data-binary: the body is taken as it is, never form-decoded.
@@ -105,7 +105,9 @@ def _validate(fields: dict[str, Any]) -> ExecRequest:
 
 
 def parse_timeout(value: Any) -> float | None:
-    """A positive number of seconds, from JSON or a query string; None for none given."""
+    """A positive number of seconds up to MAX_TIMEOUT_S, from JSON or a query string; None
+    for none given. Checked before anything runs: a huge one would overflow the clocks it
+    is added to only after the code had run."""
     if value is None or value == "":
         return None
     if isinstance(value, bool):
@@ -116,4 +118,6 @@ def parse_timeout(value: Any) -> float | None:
         raise HttpError(400, "'timeout' must be a number of seconds") from None
     if not math.isfinite(seconds) or seconds <= 0:
         raise HttpError(400, "'timeout' must be a positive number of seconds")
+    if seconds > MAX_TIMEOUT_S:
+        raise HttpError(400, f"'timeout' must be at most {MAX_TIMEOUT_S:g} seconds (7 days)")
     return seconds

@@ -113,8 +113,11 @@ def _sse(job: jobs.Job, start: int) -> Iterator[bytes]:
 
 
 def list_sessions(service: Service, req: Request) -> Response:
-    """Named sessions and how much they hold."""
-    return Response.json({"sessions": service.sessions.views()})
+    """Named sessions and how much they hold, by name, a page at a time (?limit=, ?offset=)."""
+    limit = int_query(req, "limit", 100, 1, service.config.max_sessions)
+    offset = int_query(req, "offset", 0, 0, 2**31)
+    views, total = service.sessions.page(limit, offset)
+    return Response.json({"sessions": views, "total": total, "limit": limit, "offset": offset})
 
 
 def delete_session(service: Service, req: Request) -> Response:

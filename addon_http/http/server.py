@@ -1,19 +1,31 @@
-"""The listening socket: a thread per connection, bounded, no Nagle delay, clean stop."""
+"""The listening socket: a thread per connection, bounded, no Nagle delay, clean stop.
+
+At the connection cap a newcomer takes the place of the oldest connection that has not
+sent a byte yet (a silent socket holds a slot for nothing); when every connection is in
+a request, a few more are let in for the reserved paths only (GET /health), so a
+server full of long streams still says how it is."""
 
 from __future__ import annotations
 
+import dataclasses
+import fcntl
 import json
+import os
 import socket
 import socketserver
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import HttpError, error_body
 from .connection import App, Connection, Limits, Park
-from .head import Head
+from .head import Head, HeadError, parse_head
 from .request import Request
 from .response import Response
 from .socket_io import DeferringWriter, SocketReader
+
+Serve = Callable[[socket.socket, Any], None]
 
 
 class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
@@ -24,7 +36,12 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
     # see their SYNs dropped and retried a second later.
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], *, limits: Limits, max_connections: int) -> None:
+    # Connections past the cap that may ask for a reserved path, each for one request.
+    RESERVE = 4
+
+    def __init__(self, address: tuple[str, int], *, limits: Limits, max_connections: int,
+                 first_byte_timeout: float = 10.0, reserved_paths: frozenset[str] = frozenset()
+                 ) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         # What answers requests; set once bound (the app may need the real port).
@@ -35,7 +52,13 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
         self.park: Park | None = None
         self._readers: dict[int, SocketReader] = {}
         self.max_connections = max_connections
+        # How long a new connection may take to send its first bytes.
+        self.first_byte_timeout = first_byte_timeout
+        self.reserved_paths = reserved_paths
         self._connections: set[socket.socket] = set()
+        # Connections that have not sent a byte yet, with when they came (oldest first).
+        self._silent: dict[socket.socket, float] = {}
+        self._reserved = 0
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._in_flight = 0
@@ -47,15 +70,72 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
         return int(self.server_address[1])
 
     def process_request(self, request: Any, client_address: Any) -> None:
+        """Take a new connection (on the accepting thread, without waiting on anyone)."""
+        request = _off_stdio(request)
         with self._lock:
-            full = len(self._connections) >= self.max_connections
-            if not full:
-                self._connections.add(request)
-        if full:
+            victim, serve = self._admit(request)
+        if victim is not None:
+            _hang_up(victim)  # its thread sees the end of stream and closes it
+        if serve is None:
             self._refuse(request)
             return
         request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        super().process_request(request, client_address)
+        threading.Thread(target=serve, args=(request, client_address), daemon=True).start()
+
+    def _admit(self, sock: socket.socket) -> tuple[socket.socket | None, Serve | None]:
+        """(the silent connection to close for sock, how to serve sock; None: refuse it)."""
+        victim = None
+        if len(self._connections) >= self.max_connections:
+            victim = next(iter(self._silent), None)
+            if victim is None:
+                if self._reserved < self.RESERVE and self.reserved_paths:
+                    self._reserved += 1
+                    return None, self._serve_reserved
+                return None, None
+            del self._silent[victim]
+            self._connections.discard(victim)
+        self._connections.add(sock)
+        self._silent[sock] = time.monotonic()
+        return victim, self._serve_new
+
+    def _serve_new(self, sock: socket.socket, address: Any) -> None:
+        """A new connection: its first bytes within first_byte_timeout, then served."""
+        reader = SocketReader(sock)
+        try:
+            sock.settimeout(self.first_byte_timeout)
+            arrived = reader.fill()
+        except OSError:  # silent too long, reset, or hung up to make room
+            arrived = False
+        finally:
+            with self._lock:
+                self._silent.pop(sock, None)
+        if not arrived:
+            self.shutdown_request(sock)
+            return
+        self._readers[sock.fileno()] = reader
+        self.process_request_thread(sock, address)
+
+    def _serve_reserved(self, sock: socket.socket, address: Any) -> None:
+        """A connection past the cap: one request to a reserved path, else 503."""
+        reader = SocketReader(sock)
+        try:
+            sock.settimeout(self.first_byte_timeout)
+            reader.deadline = time.monotonic() + self.first_byte_timeout
+            while (head := parse_head(reader.buffer)) is None:
+                if not reader.fill():
+                    return
+            reader.clear_deadline(self.limits.idle_timeout)
+            if head.target.partition("?")[0] not in self.reserved_paths:
+                self._refuse(sock)
+                return
+            del reader.buffer[:head.size]
+            self._connection(sock, address, reader).answer(dataclasses.replace(head, keep_alive=False))
+        except (HeadError, OSError):
+            pass
+        finally:
+            with self._lock:
+                self._reserved -= 1
+            self.shutdown_request(sock)
 
     def process_request_thread(self, request: Any, client_address: Any, unsent: bytes = b"",
                                keep: bool = True) -> None:
@@ -109,6 +189,7 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
     def close_request(self, request: Any) -> None:
         with self._lock:
             self._connections.discard(request)
+            self._silent.pop(request, None)
         super().close_request(request)
 
     def request_started(self) -> None:
@@ -131,10 +212,30 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
         with self._lock:
             connections = list(self._connections)
         for conn in connections:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            _hang_up(conn)
+
+
+def _off_stdio(sock: socket.socket) -> socket.socket:
+    """sock, or a copy numbered above 2 when it took fd 0, 1 or 2 (user code closed them):
+    print() writes to fd 1 and 2, and must never reach a client. /dev/null holds the low
+    number until the job ends and the original is put back (jobs/stdio.py)."""
+    fd = sock.fileno()
+    if fd > 2:
+        return sock
+    moved = socket.socket(fileno=fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3))
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, sock.detach())
+    if null != fd:
+        os.close(null)
+    return moved
+
+
+def _hang_up(sock: socket.socket) -> None:
+    """End both directions, so the thread reading sock sees the end and closes it."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 def _starting(request: Request) -> Response:

@@ -41,6 +41,10 @@ class OutputBuffer:
         if self.listener is not None:
             self.listener(self.name, text)
 
+    def release(self) -> None:
+        """Drop the text kept (the job's answer no longer needs it), keeping the size."""
+        self._parts = []
+
     def getvalue(self) -> str:
         """Everything kept so far."""
         if len(self._parts) > 1:

@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from . import interrupt
+from . import interrupt, stdio
 from . import job as jobs
 from .capture import ThreadStream
 from .cells import describe_error
@@ -40,6 +40,7 @@ class Executor:
         # a stream freed when its job ends could crash the process under a user's thread.
         self._stdout = ThreadStream(None, None)
         self._stderr = ThreadStream(None, None)
+        self._stdio = stdio.guard()
 
     @property
     def busy(self) -> bool:
@@ -75,6 +76,9 @@ class Executor:
             self._close_interrupts()
         finally:
             sys.stdout, sys.stderr = saved
+            self._stdio.restore()  # before another thread opens a socket onto a closed fd
+            if job.session:
+                self._sessions.release(job.session)
         duration_ms = (time.perf_counter() - started) * 1000.0
         try:
             self._finish(job, value, error, duration_ms)

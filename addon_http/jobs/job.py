@@ -113,6 +113,16 @@ class Job:
             self.binary = None
             self.value = self.exception = None
             self._events = []
+            self.stdout.release()
+            self.stderr.release()
+
+    def drop_result(self, reason: str) -> None:
+        """Drop a kept result to bound memory, keeping the summary and saying why."""
+        keep, self.keep_result = self.keep_result, False
+        self.forget_result()
+        self.keep_result = keep
+        if self.envelope is not None:
+            self.envelope["result_dropped"] = reason
 
     def progress(self, **data: Any) -> None:
         """Report how far a task got, as a "progress" event ({"fraction": ..} or {"stage": ..})."""

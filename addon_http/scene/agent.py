@@ -9,7 +9,7 @@ from typing import Any
 
 import bpy
 
-from . import render
+from . import compat
 from .screenshot import FALLBACK_SIZE
 
 # Each try at fitting an image into its byte cap halves its sides, at most this often.
@@ -30,7 +30,7 @@ def info() -> dict[str, Any]:
         "scene": scene.name,
         "scenes": [s.name for s in bpy.data.scenes],
         "objects": len(scene.objects),
-        "engines": render.engines(scene),
+        "engines": compat.engines(scene),
         "render": {"engine": settings.engine,
                    "resolution": [settings.resolution_x, settings.resolution_y],
                    "percentage": settings.resolution_percentage,

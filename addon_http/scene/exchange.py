@@ -14,6 +14,7 @@ from . import compat
 from .exchange_formats import Format, embed_gltf
 from .lookup import not_found
 from .state import kept_selection, select_only
+from .written import check_export, incomplete, storage_error
 
 
 def export_file(fmt: Format, names: list[str] | None, path: str) -> str:
@@ -31,10 +32,15 @@ def export_file(fmt: Format, names: list[str] | None, path: str) -> str:
         keywords = {"filepath": written, selection_keyword: objects is not None, **fixed}
         _run(module, name, keywords, "export")
     if not os.path.isfile(written):
-        raise HttpError(500, f"the {fmt.name} exporter wrote no file", type="ExportError")
+        error = incomplete(written, f"the {fmt.name} exporter wrote no file")
+        raise error if error.status == 507 else HttpError(500, error.message, type="ExportError")
     if fmt.name == "gltf":
-        with open(path, "wb") as out:
-            out.write(embed_gltf(written))
+        try:
+            with open(path, "wb") as out:
+                out.write(embed_gltf(written))
+        except OSError as exc:
+            raise storage_error(exc, "writing the gltf file failed") from None
+    check_export(path, fmt.name)  # exporters, like renders, may not notice a full disk
     return path
 
 
@@ -61,6 +67,10 @@ def _run(module: str, name: str, keywords: dict[str, Any], verb: str) -> set[str
         message = str(exc).strip()
         if verb == "import":
             raise HttpError(400, f"the file could not be imported: {message}", type="ImportError") from None
+        # An exporter stopped by a full disk says so only inside its traceback.
+        full = incomplete(keywords["filepath"], "the export failed")
+        if full.status == 507:
+            raise full from None
         raise HttpError(500, f"the export failed: {message}", type="ExportError") from None
 
 

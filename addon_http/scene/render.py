@@ -16,6 +16,7 @@ from ..jobs.job import Job
 from . import compat
 from .render_options import RenderOptions
 from .state import kept_attributes
+from .written import check_png, incomplete
 
 Progress = Callable[..., None]
 
@@ -58,9 +59,16 @@ def render_png(options: RenderOptions, path: str, progress: Progress) -> dict[st
             raise HttpError(422, f"the render failed: {exc}", type="RenderError") from None
     render_ms = (time.perf_counter() - started) * 1000.0
     if not os.path.isfile(path):
-        raise HttpError(422, "the render wrote no image", type="RenderError")
+        error = incomplete(path, "the render wrote no image")
+        raise error if error.status == 507 else HttpError(422, error.message, type="RenderError")
+    try:
+        size = check_png(path, "render")  # Blender says "Saved:" even on a full disk
+    except HttpError:
+        with contextlib.suppress(OSError):
+            os.unlink(path)  # a truncated image is of no use to anyone
+        raise
     progress(fraction=1.0)
-    return {"path": path, "width": width, "height": height, "size": os.path.getsize(path),
+    return {"path": path, "width": width, "height": height, "size": size,
             "engine": engine, "render_ms": round(render_ms, 1)}
 
 

@@ -11,6 +11,7 @@ import bpy
 from ..errors import HttpError
 from . import compat, render
 from .render_options import RenderOptions
+from .written import check_png
 
 VIEWPORT, RENDER = "viewport", "render"
 # The fallback renders small and fast unless asked otherwise.
@@ -82,3 +83,4 @@ def _save_png(pixels: Any, width: int, height: int, path: str) -> None:
         bpy.data.images.remove(image)
     if not os.path.isfile(path):
         raise HttpError(500, "the viewport image was not written")
+    check_png(path, "screenshot")  # a full disk leaves a truncated file behind a success

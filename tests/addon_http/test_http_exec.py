@@ -83,7 +83,7 @@ def test_output_is_capped(make_server: Callable[..., Any]) -> None:
 
 
 def test_sessions_list_and_delete(client: httpx.Client, error_of: ErrorOf) -> None:
-    assert client.get("/sessions").json() == {"sessions": []}
+    assert client.get("/sessions").json()["sessions"] == []
     client.post("/exec", json={"code": "a = 1\nb = 2", "session": "work"})
     assert client.post("/exec", json={"code": "a + b", "session": "work"}).json()["result"] == 3
     sessions = client.get("/sessions").json()["sessions"]

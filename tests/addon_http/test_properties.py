@@ -33,6 +33,7 @@ from blender_http_addon.http.head import (
 from blender_http_addon.http.request import BodyLimits, Request
 from blender_http_addon.http.response import Response
 from blender_http_addon.http.socket_io import SocketReader
+from blender_http_addon.protocol import MAX_TIMEOUT_S
 from blender_http_addon.protocol import SESSION_NAME_PATTERN as NAME_PATTERN
 
 # No deadline on a shared machine; no example database: CI starts from a fresh clone,
@@ -260,7 +261,7 @@ def test_any_json_document_parses_or_is_refused_with_400_or_415(content_type: st
 
 @relaxed
 @given(codes, st.dictionaries(any_text, json_values, max_size=4), st.none() | sessions,
-       st.none() | st.floats(min_value=1e-3, max_value=1e6))
+       st.none() | st.floats(min_value=1e-3, max_value=MAX_TIMEOUT_S))
 def test_valid_json_exec_requests_parse_to_what_was_sent(code: str, args: dict[str, Any],
                                                          session: str | None, timeout: float | None) -> None:
     body = json.dumps({"code": code, "args": args, "session": session, "timeout": timeout}).encode()
@@ -269,7 +270,7 @@ def test_valid_json_exec_requests_parse_to_what_was_sent(code: str, args: dict[s
 
 @relaxed
 @given(codes, st.none() | sessions,
-       st.none() | st.floats(min_value=1e-3, max_value=1e6))
+       st.none() | st.floats(min_value=1e-3, max_value=MAX_TIMEOUT_S))
 def test_raw_code_bodies_are_the_code_itself(code: str, session: str | None, timeout: float | None) -> None:
     try:
         body = code.encode("utf-8")

@@ -1,0 +1,66 @@
+"""File descriptors 0-2 kept where they pointed when the server started.
+
+User code may close them (`os.close(1)`); the next file or socket opened anywhere in the
+process would then take the number, and every print() from any thread would go to it:
+to a client's connection, in the middle of its answers. After each job the executor puts
+back any that was closed (and the server never leaves a socket on 0-2: it moves one up
+and holds the number with /dev/null, see http/server.py, which this puts back too)."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+
+STDIO = (0, 1, 2)
+
+
+class StdioGuard:
+    """Copies of fds 0-2 as they were (above 2, close-on-exec), to restore from."""
+
+    def __init__(self) -> None:
+        self._null = os.stat(os.devnull)
+        self._copies: dict[int, int] = {}
+        for fd in STDIO:
+            try:
+                self._copies[fd] = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
+            except OSError:  # closed when we came: /dev/null stands in
+                self._copies[fd] = _devnull()
+
+    def restore(self) -> list[int]:
+        """Reopen onto what it was each fd 0-2 that is closed, or that holds the /dev/null
+        the server put there in place of a socket; the fds restored."""
+        restored = []
+        for fd, copy in self._copies.items():
+            try:
+                now = os.fstat(fd)
+            except OSError:
+                now = None
+            if now is None or (_same(now, self._null) and not _same(os.fstat(copy), self._null)):
+                os.dup2(copy, fd, inheritable=True)
+                restored.append(fd)
+        return restored
+
+
+def _same(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_dev, a.st_ino, a.st_rdev) == (b.st_dev, b.st_ino, b.st_rdev)
+
+
+def _devnull() -> int:
+    fd = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+    if fd > 2:
+        return fd
+    moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
+    os.close(fd)
+    return moved
+
+
+_GUARD: StdioGuard | None = None
+
+
+def guard() -> StdioGuard:
+    """The process's one guard, made the first time it is asked for (when the server
+    starts, before any job can close a descriptor)."""
+    global _GUARD
+    if _GUARD is None:
+        _GUARD = StdioGuard()
+    return _GUARD
