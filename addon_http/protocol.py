@@ -34,6 +34,9 @@ MAX_LONG_POLL_S = 300.0
 MAX_SCENE_PAGE = 1000
 MAX_RENDER_SIZE = 16384
 MAX_RENDER_SAMPLES = 1 << 16
+# The body of a multipart/form-data POST /exec or /jobs (binary arguments, SPEC 3.7);
+# BLENDER_HTTP_MAX_MULTIPART_BYTES changes it.
+MAX_MULTIPART_BYTES = 1024 * MIB
 # Blocks in which bodies and files are streamed.
 CHUNK = 256 * 1024
 
@@ -42,6 +45,7 @@ CHUNK = 256 * 1024
 OCTET = "application/octet-stream"
 JSON = "application/json"
 NPY = "application/x-npy"
+MULTIPART = "multipart/form-data"
 
 # -- error types -----------------------------------------------------------------
 

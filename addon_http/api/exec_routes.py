@@ -8,13 +8,14 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ..errors import HttpError
+from ..http import multipart
 from ..http.request import Request
 from ..http.response import Response
 from ..jobs import job as jobs
 from ..jobs.work import Code
 from ..protocol import MAX_LONG_POLL_S, OCTET
 from . import outcome
-from .exec_request import ExecRequest, parse_exec
+from .exec_request import ExecRequest, parse_exec, parse_exec_form
 from .queries import float_query, int_query
 
 if TYPE_CHECKING:
@@ -28,8 +29,8 @@ def health(service: Service, req: Request) -> Response:
 
 def exec_code(service: Service, req: Request) -> Response:
     """Run code and answer its envelope (or raw bytes with Accept: application/octet-stream)."""
-    job = _submit(service, req, parse_exec(req.content_type, req.body(), req.query),
-                  want_binary=req.accepts(OCTET), keep_result=False)
+    job = _submit(service, req, _exec_request(service, req), want_binary=req.accepts(OCTET),
+                  keep_result=False)
     if not outcome.wait(job):
         return outcome.still_running(job)
     try:
@@ -40,8 +41,16 @@ def exec_code(service: Service, req: Request) -> Response:
 
 def submit_job(service: Service, req: Request) -> Response:
     """Queue code to run; answer at once with the job's URL."""
-    job = _submit(service, req, parse_exec(req.content_type, req.body(), req.query))
+    job = _submit(service, req, _exec_request(service, req))
     return Response.json(job.view(), status=202, headers={"Location": f"/jobs/{job.id}"})
+
+
+def _exec_request(service: Service, req: Request) -> ExecRequest:
+    """The request in a JSON or text body, or a multipart form (under its own limit)."""
+    if multipart.is_multipart(req.content_type):
+        form = multipart.read_form(req, service.config.max_multipart_bytes)
+        return parse_exec_form(form, req.query)
+    return parse_exec(req.content_type, req.body(), req.query)
 
 
 def _submit(service: Service, req: Request, request: ExecRequest, *, want_binary: bool = False,
