@@ -57,8 +57,8 @@ class Config:
                 "could run code as this user. Set BLENDER_HTTP_TOKEN (or --token), "
                 "or bind 127.0.0.1."
             )
-        for name in ("max_body_bytes", "max_file_bytes", "max_multipart_bytes", "max_queue", "max_output_bytes",
-                     "job_retention", "max_connections"):
+        for name in ("max_body_bytes", "max_file_bytes", "max_multipart_bytes", "max_queue",
+                     "max_output_bytes", "job_retention", "max_connections"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
         for name in ("idle_timeout", "request_timeout"):

@@ -2,7 +2,8 @@
 
 numpy's own reader (numpy.lib.format) reads the header, so dtype, shape and order travel
 as numpy wrote them; the data is not read through a file object (that would copy it) but
-wrapped where it lies with numpy.frombuffer. Object arrays (pickles) are refused: a
+wrapped where it lies with numpy.frombuffer (copied once only when it does not start at an
+address aligned for its dtype, see read_npy). Object arrays (pickles) are refused: a
 request must never run code by being loaded.
 """
 
@@ -44,6 +45,10 @@ def read_npy(data: memoryview, name: str) -> Any:
             raise ValueError(f"{count} items of {dtype.str} need {count * dtype.itemsize} bytes "
                              f"after the header, the part has {len(data) - offset}")
         flat = numpy.frombuffer(data, dtype=dtype, count=count, offset=offset)
+        if not flat.flags.aligned:
+            # Where the part lies in the body is up to the sender; misaligned data is slow
+            # and Blender's foreach_set refuses it ("incorrect sequence item type: =f").
+            flat = flat.copy()
         return flat.reshape(shape, order="F" if fortran else "C")
     except (ValueError, TypeError, EOFError, OverflowError) as exc:
         raise HttpError(400, f"form part {name!r} is not an .npy array numpy can read: {exc}") from None
