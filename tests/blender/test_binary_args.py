@@ -7,7 +7,6 @@ import io
 import json
 from collections.abc import Iterator
 
-import httpx
 import numpy as np
 import pytest
 
@@ -36,7 +35,8 @@ def start(mode: str, tmp_path_factory: pytest.TempPathFactory, **kwargs: object)
 
 
 @pytest.fixture(scope="module", params=("module", "background"))
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.Running]:
+def server(request: pytest.FixtureRequest,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.Running]:
     running = start(request.param, tmp_path_factory)
     yield running
     running.stop()
