@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from blender_http_addon.protocol import JSON, MIB, OCTET
+from blender_http_addon.http.multipart import boundary_of, is_multipart
+from blender_http_addon.protocol import JSON, MIB, MULTIPART, NPY, OCTET
 
-from .core import Gateway
+from .core import Gateway, session_in
 from .errors import GatewayError
 from .models import CODE_PATTERN, ErrorResponse
 
@@ -50,6 +52,48 @@ async def read_body(request: Request, limit: int = MAX_BUFFERED_BODY) -> bytes:
     return b"".join(chunks)
 
 
+# How much of a multipart exec body is read ahead to find the session in its `request` part
+# (the client sends that part first); the rest streams through unread.
+FORM_PEEK = 64 * 1024
+
+
+async def exec_body(request: Request) -> tuple[bytes | AsyncIterator[bytes], str | None]:
+    """The body of POST /exec or /jobs to forward, and the session it names (None: routing
+    reads ?session= instead). A JSON or text body is read whole (under MAX_BUFFERED_BODY);
+    a multipart form (binary arguments, up to the worker's own limit) streams through."""
+    content_type = request.headers.get("content-type")
+    if not is_multipart(content_type):
+        body = await read_body(request)
+        return body, session_in(body, content_type)
+    stream = request.stream()
+    head = b""
+    async for chunk in stream:
+        head += chunk
+        if len(head) >= FORM_PEEK:
+            break
+
+    async def whole() -> AsyncIterator[bytes]:
+        yield head
+        async for rest in stream:
+            yield rest
+
+    return whole(), form_session(head, content_type or "")
+
+
+def form_session(head: bytes, content_type: str) -> str | None:
+    """The session in the `request` part of a form's first bytes, if it lies whole there.
+    The worker parses the form strictly; this only routes."""
+    try:
+        boundary = boundary_of(content_type)
+    except Exception:  # the worker answers 400 with its own words
+        return None
+    for part in (b"\r\n" + head).split(b"\r\n--" + boundary)[1:-1]:
+        headers, found, data = part.partition(b"\r\n\r\n")
+        if found and b'name="request"' in headers:
+            return session_in(data, JSON)
+    return None
+
+
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for error answers, all in the one error shape."""
     return {code: {"model": ErrorResponse, "description": ERROR_TEXT.get(code, "Error")}
@@ -66,7 +110,30 @@ def json_body(model: Any, *, text: bool = False, required: bool = True) -> dict[
         content["text/plain"] = {"schema": {"type": "string", "minLength": 1,
                                             "pattern": CODE_PATTERN},
                                  "example": "import bpy\nlen(bpy.data.objects)"}
+        content[MULTIPART] = FORM
     return {"requestBody": {"required": required, "content": content}}
+
+
+# The multipart form of POST /exec and /jobs (binary arguments): Swagger UI shows a text
+# field for the code and a file picker for one binary argument named `data`.
+FORM: dict[str, Any] = {
+    "schema": {
+        "type": "object",
+        "description": "Binary arguments: a `request` part (the JSON body) or a `code` part "
+                       "(session and timeout in the query); every other part is bound as "
+                       "args[<part name>]: .npy files (application/x-npy) as numpy arrays, "
+                       "anything else as bytes.",
+        "properties": {
+            "code": {"type": "string", "description": "The code (instead of `request`).",
+                     "example": "len(args['data'])"},
+            "request": {"type": "string", "description": "The JSON body: code, args, session, "
+                        "timeout (instead of `code`)."},
+            "data": {"type": "string", "format": "binary",
+                     "description": "A file bound as args['data'] (a numpy array if it is .npy)."},
+        },
+    },
+    "encoding": {"request": {"contentType": JSON}, "data": {"contentType": f"{OCTET}, {NPY}"}},
+}
 
 
 def binary_body(description: str) -> dict[str, Any]:
