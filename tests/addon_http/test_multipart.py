@@ -47,14 +47,19 @@ def test_part_data_is_a_view_into_the_body() -> None:
     assert data.obj is body
 
 
-def test_preamble_epilogue_padding_and_no_headers() -> None:
-    body = (b"preamble\r\n--" + B + b" \t\r\n\r\nbare\r\n--" + B
+def test_epilogue_and_a_part_without_headers() -> None:
+    body = (b"--" + B + b"\r\n\r\nbare\r\n--" + B
             + b"\r\nContent-Disposition: form-data; name=x\r\n\r\n1\r\n--" + B + b"--epilogue")
     with pytest.raises(HttpError, match="no Content-Disposition"):
         parse_form(body, B)
     body = body.replace(b"\r\n\r\nbare", b"\r\nContent-Disposition: form-data; name=y\r\n\r\nbare")
     parts = parse_form(body, B)
     assert {k: bytes(v.data) for k, v in parts.items()} == {"y": b"bare", "x": b"1"}
+
+
+def test_preamble_and_padding_are_refused() -> None:
+    assert "must start with" in refused(b"preamble\r\n" + form(part("a", b"1")))
+    assert "other text" in refused(form(part("a", b"1").replace(B + b"\r\n", B + b" \r\n", 1)))
 
 
 def test_quoted_names_escapes_and_utf8() -> None:
@@ -68,7 +73,7 @@ def test_quoted_names_escapes_and_utf8() -> None:
     (form(part("a", b"1"), end=b""), "truncated"),
     (form(part("a", b"1"), end=b"--" + B), "truncated"),
     (b"--" + B + b"\r\nContent-Disposition: form-data; name=a\r\n\r\nab", "truncated"),
-    (b"no boundary at all", "no boundary"),
+    (b"no boundary at all", "must start with"),
     (form(part("", b"1")), "no name"),
     (form(part("a", b"1", "Content-Transfer-Encoding: base64")), "Content-Transfer-Encoding"),
     (form(part("a", b"1").replace(b"form-data", b"attachment")), "not form-data"),
