@@ -13,7 +13,8 @@ tests/addon_http/test_multipart_differential.py):
   FastAPI's parser, refuses it); a form without its closing delimiter is truncated (400),
   and a line that starts with "--" boundary but goes on is malformed;
 - each part's header fields go through the request head's parser (head.parse_fields:
-  CRLF only, no folding, visible characters), at most MAX_HEAD_BYTES of them;
+  CRLF only, no folding, visible characters), at most MAX_HEAD_BYTES of them, none
+  repeated (two Content-Dispositions would name the argument ambiguously);
 - each part has `Content-Disposition: form-data; name="..."`, its name unique and not
   empty; parameter values are tokens or quoted strings (backslash escapes one character)
   and hold UTF-8; Content-Transfer-Encoding, deprecated by RFC 7578, may only be 7bit,
@@ -140,10 +141,14 @@ def _part_headers(body: bytes | bytearray, at: int) -> tuple[Headers, int]:
     region = bytes(body[at:end])
     if region.count(b"\n") != region.count(b"\r") or region.count(b"\n") != region.count(b"\r\n"):
         raise HttpError(400, "a form part's header line ends with a bare CR or LF; end lines with CRLF")
+    lines = region.split(b"\r\n")
     try:
-        return parse_fields(region.split(b"\r\n")), end + 4
+        headers = parse_fields(lines)
     except HeadError as exc:
         raise HttpError(400, f"form part headers: {exc.message}") from None
+    if len(headers) != len(lines):  # joined by parse_fields: which name or type would count?
+        raise HttpError(400, "a form part repeats a header field")
+    return headers, end + 4
 
 
 def _part(headers: Headers, data: memoryview) -> Part:

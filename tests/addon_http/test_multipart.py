@@ -80,6 +80,7 @@ def test_quoted_names_escapes_and_utf8() -> None:
     (form(part("a", b"1", "X-A: 1\nX-B: 2")), "bare CR or LF"),
     (form(part("a", b"1", "X-A: 1\rX-B: 2")), "bare CR or LF"),
     (form(part("a", b"1", " folded")), "folding"),
+    (form(part("a", b"1", 'Content-Disposition: form-data; name="b"')), "repeats a header"),
     (form(part("a", b"x\r\n--" + B + b"X\r\ny")), "followed by other text"),
     (form(part("a", b"1").replace(b'name="a"', b'name="a"; name="b"')), "repeated"),
     (form(part("a", b"1").replace(b'name="a"', b'name="a')), "malformed parameters"),

@@ -10,6 +10,7 @@ Where they differ by design (our parser refuses, python-multipart reads on):
   so do we, so that what one accepts the other reads alike;
 - a body without its closing delimiter (truncated): python-multipart ends the last part
   wherever the bytes end, we refuse, so a cut-off upload never runs;
+- a header field repeated within a part (python-multipart keeps the last one),
 - a repeated part name, an empty name, Content-Transfer-Encoding other than 7bit, 8bit or
   binary: refused, since they bind arguments ambiguously.
 Only header lines python-multipart accepts are generated (its default limits: 8 headers).
@@ -21,7 +22,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from python_multipart.multipart import MultipartParser
+from python_multipart.multipart import MultipartParser, parse_options_header
 
 from blender_http_addon.errors import HttpError
 from blender_http_addon.http.multipart import parse_form
@@ -90,9 +91,9 @@ def reference(body: bytes, boundary: str) -> list[tuple[str, dict[str, str], byt
         return None
     out = []
     for part in parts:
-        disposition = part["headers"].get("content-disposition", "")
-        name = disposition.split('name="', 1)[1].split('"', 1)[0] if 'name="' in disposition else ""
-        out.append((name.encode("latin-1").decode("utf-8", "replace"), part["headers"], part["data"]))
+        _, params = parse_options_header(part["headers"].get("content-disposition", ""))
+        name = params.get(b"name", b"").decode("utf-8", "replace")
+        out.append((name, part["headers"], part["data"]))
     return out
 
 
