@@ -4,8 +4,6 @@ sync and async clients share. The twins only send the requests."""
 from __future__ import annotations
 
 import enum
-import io
-import json
 import os
 import stat
 from collections.abc import Sequence
@@ -16,8 +14,9 @@ from urllib.parse import quote
 import httpx
 
 from . import __version__
-from .envelope import ExecResult, exec_body, split_args
+from .envelope import ExecResult
 from .errors import BlenderError, error_from_response
+from .form import exec_content
 from .jobs import JobInfo
 
 # How long past a job's own timeout the client keeps waiting for the server's answer: the
@@ -25,7 +24,6 @@ from .jobs import JobInfo
 EXEC_HEADROOM_S = 10.0
 DEFAULT_TIMEOUT: httpx.Timeout = httpx.Timeout(30.0, connect=5.0)
 OCTET = "application/octet-stream"
-NPY = "application/x-npy"
 # Bytes per read when streaming files in and out: never a whole file in memory.
 CHUNK_BYTES = 256 * 1024
 
@@ -169,35 +167,6 @@ class Calls:
             headers["Content-Length"] = str(size)
         return self._build("POST", "/import", params=params, content=content, headers=headers,
                            read_timeout=None)
-
-
-def exec_content(code: str, args: dict[str, Any] | None, session: str | None,
-                 timeout: float | None) -> dict[str, Any]:
-    """httpx arguments for an exec body: JSON, or multipart/form-data when an argument is a
-    numpy array, bytes or a binary file (SPEC 3.7): the JSON body as the `request` part
-    (first, so a gateway finds the session early), then one part per binary argument."""
-    plain, binary = split_args(args)
-    body = exec_body(code, plain, session, timeout)
-    if not binary:
-        return {"json": body}
-    files: list[tuple[str, Any]] = [("request", (None, json.dumps(body).encode(), "application/json"))]
-    files += [(name, binary_part(name, value)) for name, value in binary.items()]
-    return {"files": files}
-
-
-def binary_part(name: str, value: Any) -> tuple[str | None, Any, str]:
-    """(filename, content, type) of one binary argument: an array as numpy's .npy format, a
-    file by its own name (.npy files as arrays), bytes as they are."""
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return None, bytes(value), OCTET
-    if hasattr(value, "read"):
-        filename = Path(str(getattr(value, "name", name))).name
-        return filename, value, NPY if filename.lower().endswith(".npy") else OCTET
-    from numpy.lib import format as npy_format
-
-    buffer = io.BytesIO()
-    npy_format.write_array(buffer, value, allow_pickle=False)
-    return f"{name}.npy", buffer.getvalue(), NPY
 
 
 def file_url(remote_path: str) -> str:
