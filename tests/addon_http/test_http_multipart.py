@@ -144,3 +144,10 @@ def test_misaligned_npy_is_copied_aligned() -> None:
     array = read_npy(memoryview(body)[3:], "a")
     assert array.flags.aligned and memoryview(array).format == "f"
     assert array.tolist() == [0, 1, 2, 3]
+
+
+def test_a_finished_job_does_not_keep_its_arguments(server: Any, client: httpx.Client) -> None:
+    files = [("code", (None, b"len(args['b'])")), ("b", (None, b"x" * 1000))]
+    job_id = client.post("/jobs", files=files).json()["id"]
+    assert client.get(f"/jobs/{job_id}?wait=10").json()["envelope"]["result"] == 1000
+    assert server.service.get_job(job_id).work.args == {}
