@@ -9,6 +9,7 @@ converted by numpy (now) against the nested lists walked value by value (before)
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 from collections.abc import Callable
@@ -121,6 +122,23 @@ def measure(url: str, count: int, repeats: int, image_side: int) -> dict[str, li
     return out
 
 
+def conversion(count: int, repeats: int) -> dict[str, list[float]]:
+    """The server's own share of a JSON answer, in this process: convert.to_json of the
+    array and json.dumps of the envelope, as CPU milliseconds (the machine may be shared)."""
+    from blender_http_addon.convert import to_json
+
+    array = np.random.default_rng(0).random((count, 3), dtype=np.float32)
+    out: dict[str, list[float]] = {}
+    for label, value in (("before: nested lists walked", array.tolist()), ("now: numpy array", array)):
+        samples = []
+        for _ in range(max(1, repeats // 3)):
+            start = time.process_time()
+            json.dumps({"ok": True, "result": to_json(value)}, separators=(",", ":")).encode("ascii")
+            samples.append((time.process_time() - start) * 1000)
+        out[f"{count:,} vertices to JSON text, server side (CPU ms), {label}"] = samples
+    return out
+
+
 def rows(results: dict[str, dict[str, list[float]]]) -> list[list[str]]:
     table_rows = []
     for target, samples in results.items():
@@ -138,7 +156,8 @@ def section(results: dict[str, dict[str, list[float]]]) -> str:
             "(what a numpy result cost until now, and what a `.tolist()` result still costs), "
             "now = numpy's `tolist()` plus a NaN/inf pass only where numpy finds one. The servers "
             "run with BLENDER_HTTP_MAX_BODY_BYTES=256 MiB: 1M vertices as JSON args is a 60 MB "
-            "body, over the default 16 MiB.\n\n"
+            "body, over the default 16 MiB. The in-process rows time only the server's share of "
+            "a JSON answer (convert.to_json and json.dumps) in CPU time.\n\n"
             + table(["server", "what", "p50 ms", "best ms", "runs"], rows(results)))
 
 
@@ -152,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     for mode in options.modes.split(","):
         with server(mode, env=SERVER_ENV) as url:
             results[f"blender-http {mode}"] = measure(url, count, repeats, side)
+    results["in-process"] = conversion(count, repeats)
     print(section(results))
     return 0
 
