@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from blender_http_addon.http.multipart import boundary_of, is_multipart
-from blender_http_addon.protocol import JSON, MIB, MULTIPART, NPY, OCTET
+from blender_http_addon.protocol import JSON, MIB, MULTIPART, OCTET
 
 from .core import Gateway, session_in
 from .errors import GatewayError
@@ -114,25 +114,28 @@ def json_body(model: Any, *, text: bool = False, required: bool = True) -> dict[
     return {"requestBody": {"required": required, "content": content}}
 
 
-# The multipart form of POST /exec and /jobs (binary arguments): Swagger UI shows a text
-# field for the code and a file picker for one binary argument named `data`.
+# The multipart form of POST /exec and /jobs (binary arguments) as Swagger UI can send it: the
+# code as text and one file, bound as args["data"]. The API takes more than the schema says
+# (a `request` part with the JSON body instead of `code`, any number of named parts): a
+# schema listing parts by pattern would not render as a form.
 FORM: dict[str, Any] = {
     "schema": {
         "type": "object",
-        "description": "Binary arguments: a `request` part (the JSON body) or a `code` part "
-                       "(session and timeout in the query); every other part is bound as "
-                       "args[<part name>]: .npy files (application/x-npy) as numpy arrays, "
-                       "anything else as bytes.",
+        "description": "Binary arguments: every part but `code` (or `request`, the JSON body "
+                       "as a part) is bound as args[<part name>]: an .npy file (or type "
+                       "application/x-npy) as a numpy array, anything else as bytes. "
+                       "`session` and `timeout` go in the query.",
+        "required": ["code"],
+        "additionalProperties": False,
         "properties": {
-            "code": {"type": "string", "description": "The code (instead of `request`).",
+            "code": {"type": "string", "minLength": 1, "pattern": CODE_PATTERN,
+                     "description": "The code; the file is args['data'].",
                      "example": "len(args['data'])"},
-            "request": {"type": "string", "description": "The JSON body: code, args, session, "
-                        "timeout (instead of `code`)."},
             "data": {"type": "string", "format": "binary",
                      "description": "A file bound as args['data'] (a numpy array if it is .npy)."},
         },
     },
-    "encoding": {"request": {"contentType": JSON}, "data": {"contentType": f"{OCTET}, {NPY}"}},
+    "encoding": {"code": {"contentType": "text/plain"}, "data": {"contentType": OCTET}},
 }
 
 
