@@ -52,8 +52,8 @@ def parse_exec(content_type: str | None, body: bytes, query: Mapping[str, str]) 
     if charset not in ("utf-8", "utf8", "us-ascii", "ascii"):
         raise HttpError(415, f"charset {charset!r} is not supported; send UTF-8")
     if kind not in JSON_TYPES and kind not in CODE_TYPES:
-        raise HttpError(415, f"Content-Type {kind!r} is not supported; send application/json "
-                             "or the code as text/plain")
+        raise HttpError(415, f"Content-Type {kind!r} is not supported; send application/json, "
+                             "the code as text/plain, or multipart/form-data with binary arguments")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
