@@ -27,10 +27,15 @@ TARGET_MS = 150.0
 SERVER_ENV = {"BLENDER_HTTP_MAX_BODY_BYTES": str(256 * 1024 * 1024)}
 MESH = "DataIn"
 # The mesh is made, filled and linked in the timed call; removed untimed before the next one.
+# Blender 3.5+ has the positions as an attribute, whose foreach_set copies the buffer at
+# once (1 ms for 1M vertices in 5.0, where vertices.foreach_set("co") takes about 200 ms).
 BUILD = f"""
 mesh = D.meshes.new("{MESH}")
 mesh.vertices.add(len(points))
-mesh.vertices.foreach_set("co", points.ravel())
+if "position" in mesh.attributes:
+    mesh.attributes["position"].data.foreach_set("vector", points.ravel())
+else:
+    mesh.vertices.foreach_set("co", points.ravel())
 C.scene.collection.objects.link(D.objects.new("{MESH}", mesh))
 len(mesh.vertices)
 """

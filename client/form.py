@@ -10,6 +10,7 @@ Arrays after a file object (whose size is not looked at) are sent unpadded.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -22,6 +23,7 @@ OCTET = "application/octet-stream"
 NPY = "application/x-npy"
 JSON = "application/json"
 ALIGN = 64
+STREAM_ABOVE = 1024 * 1024
 # Names httpx writes as they are (it percent-escapes quotes and control characters).
 _PLAIN_NAME = re.compile(r'[^"\\\x00-\x1f]*')
 
@@ -37,13 +39,22 @@ def exec_content(code: str, args: dict[str, Any] | None, session: str | None,
         return {"json": body}
     boundary = os.urandom(16).hex()
     request = json.dumps(body).encode()
-    files: list[tuple[str, Any]] = [("request", (None, request, JSON))]
+    files: list[tuple[str, Any]] = [("request", (None, _streamed(request), JSON))]
     at = _after(_part_head(boundary, "request", None, JSON), request, 0)
     for name, value in binary.items():
-        part = binary_part(name, value, boundary, at)
-        files.append((name, part))
-        at = _after(_part_head(boundary, name, part[0], part[2]), part[1], at)
+        filename, content, kind = binary_part(name, value, boundary, at)
+        files.append((name, (filename, _streamed(content), kind)))
+        at = _after(_part_head(boundary, name, filename, kind), content, at)
     return {"files": files, "headers": {"Content-Type": f"multipart/form-data; boundary={boundary}"}}
+
+
+def _streamed(content: Any) -> Any:
+    """Large bytes as a file object, which httpx sends in 64 KiB reads: handed bytes, its
+    transport sends them by slicing off what each send() took, copying the rest every time
+    (a 256 MB part took 15 s instead of 0.3)."""
+    if isinstance(content, bytes) and len(content) > STREAM_ABOVE:
+        return io.BytesIO(content)
+    return content
 
 
 def binary_part(name: str, value: Any, boundary: str, at: int | None) -> tuple[str | None, Any, str]:
