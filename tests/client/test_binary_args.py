@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from blender_http import AsyncBlender, Blender, BlenderError
+from blender_http.form import exec_content, npy_bytes
 from tests.blender import servers
 from tests.client.conftest import TOKEN
 
@@ -86,3 +87,21 @@ def test_cli_arg_files(tmp_path: Path, server: servers.Running) -> None:
     bad = subprocess.run([*command[:-4], "--arg", "pts=nofile"], env=env, capture_output=True, text=True,
                          timeout=60)
     assert bad.returncode == 2 and "NAME=@FILE" in bad.stderr
+
+
+@pytest.mark.parametrize("data_at", [None, 0, 1, 63, 1000])
+def test_npy_bytes_pads_the_header_to_align_the_data(data_at: int | None) -> None:
+    array = np.arange(10, dtype=np.float64).reshape(2, 5)
+    data = npy_bytes(array, data_at)
+    start = len(data) - array.nbytes
+    assert ((data_at or 0) + start) % 64 == 0
+    assert np.array_equal(np.load(io.BytesIO(data)), array)
+
+
+def test_large_parts_are_streamed_in_reads() -> None:
+    # httpx sends a bytes body by slicing off each send(), copying the rest every time: big
+    # parts go as file objects, which it reads 64 KiB at a time.
+    content = exec_content("1", {"big": b"x" * (2 << 20), "small": b"y"}, None, None)
+    parts = dict(content["files"])
+    assert isinstance(parts["big"][1], io.BytesIO) and parts["small"][1] == b"y"
+    assert content["headers"]["Content-Type"].startswith("multipart/form-data; boundary=")
