@@ -31,6 +31,9 @@ class Config:
     workdir: str | None = None
     max_body_bytes: int = 16 * MIB
     max_file_bytes: int = 4096 * MIB
+    # A multipart/form-data exec or job (binary arguments); JSON and text bodies stay
+    # under max_body_bytes. Default: protocol.MAX_MULTIPART_BYTES.
+    max_multipart_bytes: int = 1024 * MIB
     max_queue: int = 64
     max_output_bytes: int = 1 * MIB
     job_retention: int = 1000
@@ -63,8 +66,9 @@ class Config:
                 "could run code as this user. Set BLENDER_HTTP_TOKEN (or --token), "
                 "or bind 127.0.0.1."
             )
-        for name in ("max_body_bytes", "max_file_bytes", "max_queue", "max_output_bytes",
-                     "job_retention", "job_retention_bytes", "max_sessions", "max_connections"):
+        for name in ("max_body_bytes", "max_file_bytes", "max_multipart_bytes", "max_queue",
+                     "max_output_bytes", "job_retention", "job_retention_bytes", "max_sessions",
+                     "max_connections"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
         for name in ("idle_timeout", "request_timeout", "session_ttl", "first_byte_timeout"):

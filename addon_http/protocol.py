@@ -59,6 +59,9 @@ MAX_RENDER_SAMPLES = 1 << 16
 # POST /exec and /jobs: a repeated key answers with its first job instead of running again.
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY = 255
+# The body of a multipart/form-data POST /exec or /jobs (binary arguments, SPEC 3.7);
+# BLENDER_HTTP_MAX_MULTIPART_BYTES changes it.
+MAX_MULTIPART_BYTES = 1024 * MIB
 # Blocks in which bodies and files are streamed.
 CHUNK = 256 * 1024
 
@@ -67,6 +70,7 @@ CHUNK = 256 * 1024
 OCTET = "application/octet-stream"
 JSON = "application/json"
 NPY = "application/x-npy"
+MULTIPART = "multipart/form-data"
 
 # -- error types -----------------------------------------------------------------
 

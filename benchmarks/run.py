@@ -4,8 +4,9 @@
     .venv/bin/python -m benchmarks.run --quick --no-write --modes module,background
 
 Sections: exec round trip (floor, module, background, GUI, gateway), throughput with 1, 8
-and 32 clients, 1M vertices binary vs JSON, cancel latency, start-up to healthy, and 100
-small jobs against cold `blender -b` runs.
+and 32 clients, 1M vertices binary vs JSON, data into Blender (multipart vs JSON args vs
+/files, an image, JSON out), cancel latency, start-up to healthy, and 100 small jobs
+against cold `blender -b` runs.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from . import batch, cancel, latency, startup, throughput, vertices
+from . import batch, cancel, datain, latency, startup, throughput, vertices
 from .report import HERE, Report, Target, plot_latencies, table
 from .stats import summary
 from .targets import FLOOR, gateway, gateway_available, server
@@ -47,6 +48,7 @@ class Counts:
     throughput_rounds: int = 5
     vertices: int = 1_000_000
     vertex_repeats: int = 7
+    image_side: int = 4096
     cancels: int = 20
     starts: int = 3
     jobs: int = 100
@@ -54,7 +56,7 @@ class Counts:
 
 
 QUICK = Counts(requests=40, rounds=2, clients=(1, 8), seconds=0.2, throughput_rounds=1, vertices=10_000,
-               vertex_repeats=1, cancels=2, starts=1, jobs=2, map_items=10)
+               vertex_repeats=1, image_side=64, cancels=2, starts=1, jobs=2, map_items=10)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,7 +95,7 @@ def _headless_group(modes: list[str], counts: Counts, report: Report,
     with contextlib.ExitStack() as stack:
         targets = {FLOOR_NAME: stack.enter_context(server(FLOOR))}
         for mode in modes:
-            targets[f"blender-http {mode}"] = stack.enter_context(server(mode))
+            targets[f"blender-http {mode}"] = stack.enter_context(server(mode, env=datain.SERVER_ENV))
             if baseline is not None:
                 targets[f"baseline {mode}"] = stack.enter_context(server(mode, baseline=baseline))
         if gateway_missing is None:
@@ -107,6 +109,7 @@ def _headless_group(modes: list[str], counts: Counts, report: Report,
             _baseline_note(report, baseline)
         _cancel_section(report, cancel.measure(blender_targets, counts.cancels))
         _vertices_section(report, blender_targets, counts)
+        _datain_section(report, blender_targets, counts)
     floor = statistics.median(samples[FLOOR_NAME])
     for mode in modes:
         p50 = statistics.median(samples[f"blender-http {mode}"])
@@ -206,6 +209,26 @@ def _vertices_section(report: Report, targets: dict[str, str], counts: Counts) -
                    f"decoded into a `(N, 3)` float32 numpy array in the client, {counts.vertex_repeats} "
                    "times each.\n\n"
                    + table(["server", "way", "p50 ms", "best ms"], rows))
+
+
+def _datain_section(report: Report, targets: dict[str, str], counts: Counts) -> None:
+    results = {name: datain.measure(url, counts.vertices, counts.vertex_repeats, counts.image_side)
+               for name, url in targets.items()}
+    for name, samples in results.items():
+        mode = name.split()[-1]
+        multipart = statistics.median(samples[f"{counts.vertices:,} vertices in, multipart .npy part"])
+        report.targets.append(Target(f"{counts.vertices:,} vertices in as multipart .npy, {mode}",
+                                     f"≤ {datain.TARGET_MS:g} ms", f"{multipart:.1f} ms",
+                                     multipart <= datain.TARGET_MS))
+        out = statistics.median(samples[f"{counts.vertices:,} vertices out as JSON, now: numpy array"])
+        report.targets.append(Target(f"{counts.vertices:,} vertices out as JSON, {mode}", "≤ 1000 ms",
+                                     f"{out:.0f} ms", out <= 1000.0))
+    results["in-process"] = datain.conversion(counts.vertices, counts.vertex_repeats)
+    now = statistics.median(results["in-process"][f"{counts.vertices:,} vertices to JSON text, server side "
+                                                  "(CPU ms), now: numpy array"])
+    report.targets.append(Target(f"{counts.vertices:,} vertices to JSON text, server side", "≤ 1000 ms",
+                                 f"{now:.0f} ms CPU", now <= 1000.0))
+    report.section("Data into Blender", datain.section(results))
 
 
 def _startup(modes: list[str], counts: Counts, report: Report) -> None:

@@ -14,8 +14,9 @@ from urllib.parse import quote
 import httpx
 
 from . import __version__
-from .envelope import ExecResult, exec_body
+from .envelope import ExecResult
 from .errors import BlenderError, error_from_response
+from .form import exec_content
 from .jobs import JobInfo
 
 # How long past a job's own timeout the client keeps waiting for the server's answer: the
@@ -67,7 +68,7 @@ class Calls:
     def exec(self, code: str, args: dict[str, Any] | None, session: str | None,
              timeout: float | None) -> httpx.Request:
         read = None if timeout is None else timeout + EXEC_HEADROOM_S
-        return self._build("POST", "/exec", json=exec_body(code, args, session, timeout),
+        return self._build("POST", "/exec", **exec_content(code, args, session, timeout),
                            read_timeout=read)
 
     def exec_array(self, code: str, args: dict[str, Any] | None, session: str | None,
@@ -78,7 +79,7 @@ class Calls:
 
     def submit(self, code: str, args: dict[str, Any] | None, session: str | None,
                timeout: float | None) -> httpx.Request:
-        return self._build("POST", "/jobs", json=exec_body(code, args, session, timeout))
+        return self._build("POST", "/jobs", **exec_content(code, args, session, timeout))
 
     def job(self, job_id: str, wait: float = 0.0) -> httpx.Request:
         if not wait:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import io
+import sys
 from typing import Any
 
 from .errors import exec_error
@@ -56,3 +58,25 @@ def exec_body(code: str, args: dict[str, Any] | None, session: str | None,
     if timeout is not None:
         body["timeout"] = timeout
     return body
+
+
+def is_binary(value: Any) -> bool:
+    """An argument sent as its own multipart part: a numpy array, bytes-like, or a file
+    opened in binary mode."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return True
+    numpy = sys.modules.get("numpy")  # an array means numpy is imported already
+    if numpy is not None and isinstance(value, numpy.ndarray):
+        return True
+    return callable(getattr(value, "read", None)) and not isinstance(value, io.TextIOBase)
+
+
+def split_args(args: dict[str, Any] | None) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """(the JSON args, the binary ones) of an exec's args."""
+    if not args:
+        return args, {}
+    binary = {name: value for name, value in args.items() if is_binary(value)}
+    if not binary:
+        return args, {}
+    plain = {name: value for name, value in args.items() if name not in binary}
+    return plain or None, binary

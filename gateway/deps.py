@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from blender_http_addon.protocol import JSON, MIB, OCTET
+from blender_http_addon.http.multipart import boundary_of, is_multipart
+from blender_http_addon.protocol import JSON, MIB, MULTIPART, OCTET
 
-from .core import Gateway
+from .core import Gateway, session_in
 from .errors import GatewayError
 from .models import CODE_PATTERN, ErrorResponse
 
@@ -48,6 +50,48 @@ async def read_body(request: Request, limit: int = MAX_BUFFERED_BODY) -> bytes:
             raise too_big
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+# How much of a multipart exec body is read ahead to find the session in its `request` part
+# (the client sends that part first); the rest streams through unread.
+FORM_PEEK = 64 * 1024
+
+
+async def exec_body(request: Request) -> tuple[bytes | AsyncIterator[bytes], str | None]:
+    """The body of POST /exec or /jobs to forward, and the session it names (None: routing
+    reads ?session= instead). A JSON or text body is read whole (under MAX_BUFFERED_BODY);
+    a multipart form (binary arguments, up to the worker's own limit) streams through."""
+    content_type = request.headers.get("content-type")
+    if not is_multipart(content_type):
+        body = await read_body(request)
+        return body, session_in(body, content_type)
+    stream = request.stream()
+    head = b""
+    async for chunk in stream:
+        head += chunk
+        if len(head) >= FORM_PEEK:
+            break
+
+    async def whole() -> AsyncIterator[bytes]:
+        yield head
+        async for rest in stream:
+            yield rest
+
+    return whole(), form_session(head, content_type or "")
+
+
+def form_session(head: bytes, content_type: str) -> str | None:
+    """The session in the `request` part of a form's first bytes, if it lies whole there.
+    The worker parses the form strictly; this only routes."""
+    try:
+        boundary = boundary_of(content_type)
+    except Exception:  # the worker answers 400 with its own words
+        return None
+    for part in (b"\r\n" + head).split(b"\r\n--" + boundary)[1:-1]:
+        headers, found, data = part.partition(b"\r\n\r\n")
+        if found and b'name="request"' in headers:
+            return session_in(data, JSON)
+    return None
 
 
 def _error(type: str, message: str) -> dict[str, Any]:
@@ -106,7 +150,33 @@ def json_body(model: Any, *, text: bool = False, required: bool = True) -> dict[
         content["text/plain"] = {"schema": {"type": "string", "minLength": 1,
                                             "pattern": CODE_PATTERN},
                                  "example": "import bpy\nlen(bpy.data.objects)"}
+        content[MULTIPART] = FORM
     return {"requestBody": {"required": required, "content": content}}
+
+
+# The multipart form of POST /exec and /jobs (binary arguments) as Swagger UI can send it: the
+# code as text and one file, bound as args["data"]. The API takes more than the schema says
+# (a `request` part with the JSON body instead of `code`, any number of named parts): a
+# schema listing parts by pattern would not render as a form.
+FORM: dict[str, Any] = {
+    "schema": {
+        "type": "object",
+        "description": "Binary arguments: every part but `code` (or `request`, the JSON body "
+                       "as a part) is bound as args[<part name>]: an .npy file (or type "
+                       "application/x-npy) as a numpy array, anything else as bytes. "
+                       "`session` and `timeout` go in the query.",
+        "required": ["code"],
+        "additionalProperties": False,
+        "properties": {
+            "code": {"type": "string", "minLength": 1, "pattern": CODE_PATTERN,
+                     "description": "The code; the file is args['data'].",
+                     "example": "len(args['data'])"},
+            "data": {"type": "string", "format": "binary",
+                     "description": "A file bound as args['data'] (a numpy array if it is .npy)."},
+        },
+    },
+    "encoding": {"code": {"contentType": "text/plain"}, "data": {"contentType": OCTET}},
+}
 
 
 def binary_body(description: str) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Parsing the body of POST /exec and POST /jobs into an ExecRequest (or a 4xx)."""
+"""Parsing the body of POST /exec and POST /jobs into an ExecRequest (or a 4xx): JSON, the
+code as text, or a multipart form whose other parts are binary arguments (SPEC 3.7)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import HttpError
-from ..protocol import MAX_TIMEOUT_S, SESSION_NAME_PATTERN, SESSION_NAME_RULE
+from ..http.multipart import Part
+from ..protocol import JSON, MAX_TIMEOUT_S, NPY, SESSION_NAME_PATTERN, SESSION_NAME_RULE
+from .npy import read_npy
 
 # Bodies that are the code itself. x-www-form-urlencoded is curl's default for
 # --data-binary: the body is taken as it is, never form-decoded.
@@ -49,22 +52,69 @@ def parse_exec(content_type: str | None, body: bytes, query: Mapping[str, str]) 
     if charset not in ("utf-8", "utf8", "us-ascii", "ascii"):
         raise HttpError(415, f"charset {charset!r} is not supported; send UTF-8")
     if kind not in JSON_TYPES and kind not in CODE_TYPES:
-        raise HttpError(415, f"Content-Type {kind!r} is not supported; send application/json "
-                             "or the code as text/plain")
+        raise HttpError(415, f"Content-Type {kind!r} is not supported; send application/json, "
+                             "the code as text/plain, or multipart/form-data with binary arguments")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise HttpError(400, f"the body is not valid UTF-8 (byte {exc.start})") from None
-    if kind in JSON_TYPES:
-        fields = _json_fields(text)
+    fields = _json_fields(text) if kind in JSON_TYPES else {"code": text}
+    return _validate(_with_query(fields, query))
+
+
+def parse_exec_form(parts: dict[str, Part], query: Mapping[str, str]) -> ExecRequest:
+    """The exec request of a multipart form: a `request` part (the JSON body) or a `code`
+    part (session and timeout in the query); every other part is a binary argument."""
+    binaries = dict(parts)
+    request, code = binaries.pop("request", None), binaries.pop("code", None)
+    if request is not None and code is not None:
+        raise HttpError(400, "send either a 'request' part (JSON) or a 'code' part, not both")
+    if request is not None:
+        _check_text_part(request, (JSON, "text/plain"))
+        fields = _json_fields(_part_text(request))
+    elif code is not None:
+        _check_text_part(code, tuple(CODE_TYPES))
+        fields = {"code": _part_text(code)}
     else:
-        fields = {"code": text}
+        raise HttpError(400, "a multipart exec needs a part named 'request' (the JSON body) "
+                             "or 'code' (the code as text)")
+    parsed = _validate(_with_query(fields, query))
+    clash = sorted(set(binaries) & set(parsed.args))
+    if clash:
+        raise HttpError(400, f"argument(s) {', '.join(map(repr, clash))} given both in 'args' and "
+                             "as a form part")
+    # Validated first, decoded last: a bad request runs nothing and reads no array.
+    args = {**parsed.args, **{name: binary_argument(part) for name, part in binaries.items()}}
+    return dataclasses.replace(parsed, args=args)
+
+
+def binary_argument(part: Part) -> Any:
+    """A numpy array for an .npy part (sharing the body's buffer), else the part's bytes."""
+    if part.content_type == NPY or (part.filename or "").lower().endswith(".npy"):
+        return read_npy(part.data, part.name)
+    return bytes(part.data)
+
+
+def _with_query(fields: dict[str, Any], query: Mapping[str, str]) -> dict[str, Any]:
     for name in ("session", "timeout"):
         if name in query:
             if name in fields and fields[name] is not None:
                 raise HttpError(400, f"{name!r} is given both in the body and in the query")
             fields[name] = query[name]
-    return _validate(fields)
+    return fields
+
+
+def _check_text_part(part: Part, kinds: tuple[str, ...]) -> None:
+    if part.content_type not in kinds:
+        raise HttpError(415, f"the {part.name!r} part is {part.content_type!r}; send "
+                             f"{' or '.join(k for k in kinds if k) }")
+
+
+def _part_text(part: Part) -> str:
+    try:
+        return str(part.data, "utf-8")
+    except UnicodeDecodeError as exc:
+        raise HttpError(400, f"the {part.name!r} part is not valid UTF-8 (byte {exc.start})") from None
 
 
 def _json_fields(text: str) -> dict[str, Any]:

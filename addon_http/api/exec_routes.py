@@ -8,13 +8,14 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ..errors import HttpError
+from ..http import multipart
 from ..http.request import Request
 from ..http.response import Response
 from ..jobs import job as jobs
 from ..jobs.work import Code
 from ..protocol import IDEMPOTENCY_HEADER, MAX_IDEMPOTENCY_KEY, MAX_LONG_POLL_S, OCTET
 from . import outcome
-from .exec_request import ExecRequest, parse_exec
+from .exec_request import ExecRequest, parse_exec, parse_exec_form
 from .queries import float_query, int_query
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ def exec_code(service: Service, req: Request) -> Response:
     """Run code and answer its envelope (or raw bytes with Accept: application/octet-stream)."""
     key = idempotency_key(req)
     # A keyed job keeps its answer: a repeat of the request is answered with it too.
-    job = _submit(service, req, parse_exec(req.content_type, req.body(), req.query), key,
+    job = _submit(service, req, _exec_request(service, req), key,
                   want_binary=req.accepts(OCTET), keep_result=key is not None)
     if not outcome.wait(job):
         return outcome.still_running(job)
@@ -42,8 +43,16 @@ def exec_code(service: Service, req: Request) -> Response:
 
 def submit_job(service: Service, req: Request) -> Response:
     """Queue code to run; answer at once with the job's URL."""
-    job = _submit(service, req, parse_exec(req.content_type, req.body(), req.query), idempotency_key(req))
+    job = _submit(service, req, _exec_request(service, req), idempotency_key(req))
     return Response.json(job.view(), status=202, headers={"Location": f"/jobs/{job.id}"})
+
+
+def _exec_request(service: Service, req: Request) -> ExecRequest:
+    """The request in a JSON or text body, or a multipart form (under its own limit)."""
+    if multipart.is_multipart(req.content_type):
+        form = multipart.read_form(req, service.config.max_multipart_bytes)
+        return parse_exec_form(form, req.query)
+    return parse_exec(req.content_type, req.body(), req.query)
 
 
 def _submit(service: Service, req: Request, request: ExecRequest, key: str | None, *,

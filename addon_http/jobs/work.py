@@ -59,6 +59,9 @@ class Code:
 
     def prepare(self, job: Job, namespaces: Namespaces) -> Callable[[], Any]:
         namespace = namespaces.namespace(self.session, self.args)
+        # The finished job stays in the store (GET /jobs): it must not keep the arguments
+        # alive, which may be arrays over a request body of up to a gigabyte.
+        self.args = {}
         return lambda: self._run(namespace)
 
     def _run(self, namespace: dict[str, Any]) -> Any:

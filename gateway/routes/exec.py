@@ -6,8 +6,7 @@ from fastapi import APIRouter, Request, Response
 
 from blender_http_addon.protocol import EXEC, OCTET
 
-from ..core import session_in
-from ..deps import CANCELLED_EXAMPLE, GatewayDep, errors, json_body, read_body
+from ..deps import CANCELLED_EXAMPLE, GatewayDep, errors, exec_body, json_body
 from ..forward import Forward
 from ..jobids import exec_envelope
 from ..models import ExecRequest, ExecResult
@@ -30,7 +29,8 @@ async def exec_code(request: Request, gateway: GatewayDep) -> Response:
     """Run Python in Blender: the value of the last expression comes back as JSON.
 
     Sessions (`session` in the body) always run on the same backend. A text body (the code
-    itself, e.g. `curl --data-binary @script.py`) takes `?session=` and `?timeout=` instead."""
-    body = await read_body(request)
-    owner = session_in(body, request.headers.get("content-type"))  # else pick() reads ?session=
+    itself, e.g. `curl --data-binary @script.py`) takes `?session=` and `?timeout=` instead.
+    A multipart form sends binary arguments (`curl -F code=... -F points=@points.npy`): each
+    part other than `request`/`code` is bound as `args[name]`; it streams through unbuffered."""
+    body, owner = await exec_body(request)  # no owner: pick() reads ?session=
     return await gateway.forward(Forward(request, EXEC, body=body, session=owner, rewrite=exec_envelope))

@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse
 from blender_http_addon.protocol import JOB, JOB_EVENTS, JOBS, MAX_LONG_POLL_S
 
 from .. import jobids, routing
-from ..core import Gateway, session_in
-from ..deps import GatewayDep, errors, json_body, read_body
+from ..core import Gateway
+from ..deps import GatewayDep, errors, exec_body, json_body
 from ..forward import Forward, Rewrite, StreamRewrite
 from ..models import ExecRequest, JobList, JobStatus, JobView
 
@@ -31,8 +31,7 @@ JobId = Annotated[str, Path(description="The id from POST /jobs (it carries its 
                         **errors(413, 415)})
 async def submit_job(request: Request, gateway: GatewayDep) -> Response:
     """Queue code and answer at once with the job (poll it, stream it or cancel it)."""
-    body = await read_body(request)
-    owner = session_in(body, request.headers.get("content-type"))  # else pick() reads ?session=
+    body, owner = await exec_body(request)  # no owner: pick() reads ?session=
     return await gateway.forward(Forward(request, JOBS, body=body, session=owner, rewrite=jobids.job_view))
 
 

@@ -25,12 +25,13 @@ def test_every_section_runs_and_reports_its_targets() -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     headings = [line[3:] for line in done.stdout.splitlines() if line.startswith("## ")]
     assert headings == ["Targets", "Exec round trip", "Throughput", "Cancel latency",
-                        "Mesh vertices to numpy", "Start-up to healthy",
+                        "Mesh vertices to numpy", "Data into Blender", "Start-up to healthy",
                         "Small jobs: server against cold Blender runs"]
     targets = [line.split("|")[1].strip() for line in done.stdout.split("## Targets")[1].split("## ")[0]
                .splitlines() if line.startswith("| ") and not line.startswith("| target")]
     for expected in ("exec p50, module", "exec p50, background", "8-client throughput, module",
-                     "cancel, module", "10,000 vertices as numpy, module", "`start --background` healthy",
+                     "cancel, module", "10,000 vertices as numpy, module",
+                     "10,000 vertices in as multipart .npy, background", "`start --background` healthy",
                      "gateway, added at p50"):
         assert expected in targets
     # Every way of fetching vertices either measured or said why not; the exec paths must work.
