@@ -4,27 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-# The "type" each caller-side status carries, so clients can branch without parsing text.
-STATUS_TYPES = {
-    400: "BadRequest",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "NotFound",
-    405: "MethodNotAllowed",
-    408: "RequestTimeout",
-    409: "Conflict",
-    411: "LengthRequired",
-    413: "PayloadTooLarge",
-    414: "URITooLong",
-    415: "UnsupportedMediaType",
-    422: "ExecError",
-    431: "HeadersTooLarge",
-    500: "InternalError",
-    501: "NotImplemented",
-    503: "Unavailable",
-    504: "Timeout",
-    505: "HTTPVersionNotSupported",
-}
+from .protocol import STATUS_TYPES
 
 
 class HttpError(Exception):

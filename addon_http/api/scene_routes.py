@@ -27,13 +27,16 @@ if TYPE_CHECKING:
 
 def get_scene(service: Service, req: Request) -> Response:
     """Scene settings and one page of its objects (?limit=, ?offset=, ?type=MESH)."""
-    from ..scene import view
-
+    # The query is checked before the bpy-importing module is loaded: a bad one is the
+    # caller's 400 wherever it is asked, Blender or not.
     limit = int_query(req, "limit", 100, 1, MAX_SCENE_PAGE)
     offset = int_query(req, "offset", 0, 0, 2**31)
     kind = req.query.get("type") or None
+    timeout = timeout_query(req)
+    from ..scene import view
+
     return Response.json(run_task(service, "scene", lambda job: view.scene_listing(limit, offset, kind),
-                                  timeout=timeout_query(req)))
+                                  timeout=timeout))
 
 
 def get_object(service: Service, req: Request) -> Response:

@@ -123,7 +123,7 @@ DEBUG_LOGGING = "import logging; logging.basicConfig(level=logging.DEBUG)"
 def _debug_command(mode: str) -> list[str]:
     if mode == "module":
         return [sys.executable, "-c", DEBUG_LOGGING + "; from blender_http.cli import main; main()",
-                "serve", "--port", "0"]
+                "serve", "--port", "0", "--log-level", "debug"]
     return ["blender", "--background", "--factory-startup", "--python-expr", DEBUG_LOGGING,
             "--python", str(launch_script())]
 

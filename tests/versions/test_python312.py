@@ -21,7 +21,7 @@ from tests.versions.matrix import CLIENT_ONLY_PYTHON, CLIENT_VENV, ROOT
 
 pytestmark = [pytest.mark.blender, pytest.mark.timeout(300)]
 TOKEN = "python-312-token"
-API_KEY = "python-312-key"
+API_KEY = "python-312-gateway-key"  # 16 characters at least, as the gateway requires
 ADVICE = ("use Python 3.11 or 3.13", "blender-http start --background")
 PYTHON = CLIENT_VENV / "bin" / "python"
 
