@@ -29,13 +29,16 @@ class StdioGuard:
     def restore(self) -> list[int]:
         """Reopen onto what it was each fd 0-2 that is closed, or that holds the /dev/null
         the server put there in place of a socket; the fds restored."""
+        # Runs after every job: one fstat per descriptor and nothing else in the usual case.
         restored = []
+        null = self._null
         for fd, copy in self._copies.items():
             try:
                 now = os.fstat(fd)
             except OSError:
                 now = None
-            if now is None or (_same(now, self._null) and not _same(os.fstat(copy), self._null)):
+            if now is None or (now.st_ino == null.st_ino and now.st_dev == null.st_dev
+                               and not _same(os.fstat(copy), null)):
                 os.dup2(copy, fd, inheritable=True)
                 restored.append(fd)
         return restored
