@@ -7,11 +7,9 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from blender_http import AsyncBlender, AuthError, Blender, ExecError, NotFound
@@ -19,6 +17,7 @@ from tests.blender import servers
 from tests.client import expected
 from tests.client.conftest import TOKEN
 from tests.conftest import missing
+from tests.gateway.gateways import wait_healthy
 
 API_KEY = "gateway-client-key"
 pytestmark = [pytest.mark.blender, pytest.mark.timeout(180)]
@@ -42,7 +41,7 @@ def gateway_url(server: servers.Running, tmp_path_factory: pytest.TempPathFactor
                                 stdin=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, proc, log)
+        wait_healthy(url, proc, log)
         yield url
     finally:
         proc.terminate()
@@ -52,19 +51,6 @@ def gateway_url(server: servers.Running, tmp_path_factory: pytest.TempPathFactor
             proc.kill()
             proc.wait()
 
-
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the gateway exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(url + "/health", timeout=2.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"the gateway did not become healthy:\n{log.read_text()}")
 
 
 def test_sync_client_through_the_gateway(gateway_url: str, tmp_path: Path) -> None:

@@ -78,3 +78,19 @@ def start(folder: Path, *args: str, key: str | None = None, env: dict[str, str] 
         time.sleep(0.05)
     gateway.stop()
     raise RuntimeError(f"gateway did not answer /health:\n{gateway.log_text()}")
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60.0) -> None:
+    """Wait until a gateway started as proc answers /health; fail with its log if it exits
+    or does not answer in time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"the gateway exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(url + "/health", timeout=2.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"the gateway did not become healthy:\n{log.read_text()}")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 from blender_http.embedded import bpy_missing_message
 from tests.blender import servers
 from tests.conftest import missing
-from tests.gateway.gateways import free_port
+from tests.gateway.gateways import free_port, wait_healthy
 from tests.versions.matrix import CLIENT_ONLY_PYTHON, CLIENT_VENV, ROOT
 
 pytestmark = [pytest.mark.blender, pytest.mark.timeout(300)]
@@ -90,7 +89,7 @@ def test_the_gateway_runs_on_python_312(server: servers.Running, tmp_path: Path)
                                 stdin=subprocess.DEVNULL, start_new_session=True, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, proc, log)
+        wait_healthy(url, proc, log)
         headers = {"Authorization": f"Bearer {API_KEY}"}
         body = httpx.post(url + "/exec", json={"code": "len(D.objects)"}, headers=headers, timeout=60).json()
         assert body["result"] == 3
@@ -106,19 +105,6 @@ def test_the_gateway_runs_on_python_312(server: servers.Running, tmp_path: Path)
             proc.kill()
             proc.wait()
 
-
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"the gateway exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(url + "/health", timeout=2.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"the gateway did not become healthy:\n{log.read_text()}")
 
 
 def test_serve_without_bpy_says_what_to_do() -> None:
