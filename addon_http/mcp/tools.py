@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..protocol import MAX_LONG_POLL_S, MAX_RENDER_SIZE, MAX_SCENE_PAGE
+
 SERVER_NAME = "blender-http"
 # Image content is shrunk until its PNG fits this many bytes, so one picture never floods
 # a model's context.
@@ -78,7 +80,7 @@ TOOLS: tuple[dict[str, Any], ...] = (
     _tool("get_scene", "List the scene",
           "The scene's frame range, render settings, camera and one page of its objects (name, type, "
           "location, parent), sorted by name. Page with offset/limit; filter by type.",
-          _schema({"limit": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100,
+          _schema({"limit": {"type": "integer", "minimum": 1, "maximum": MAX_SCENE_PAGE, "default": 100,
                              "description": "Objects per page."},
                    "offset": {"type": "integer", "minimum": 0, "default": 0,
                               "description": "Objects to skip."},
@@ -104,9 +106,9 @@ TOOLS: tuple[dict[str, Any], ...] = (
           "keep the scene's settings.",
           _schema({"engine": {"type": "string", "description": "e.g. BLENDER_EEVEE, CYCLES, "
                                                                "BLENDER_WORKBENCH."},
-                   "width": {"type": "integer", "minimum": 1, "maximum": 16384,
+                   "width": {"type": "integer", "minimum": 1, "maximum": MAX_RENDER_SIZE,
                              "description": "Render width in pixels."},
-                   "height": {"type": "integer", "minimum": 1, "maximum": 16384,
+                   "height": {"type": "integer", "minimum": 1, "maximum": MAX_RENDER_SIZE,
                               "description": "Render height in pixels."},
                    "samples": {"type": "integer", "minimum": 1, "description": "Render samples."},
                    "camera": {"type": "string", "description": "Camera object to render from."},
@@ -155,7 +157,7 @@ TOOLS: tuple[dict[str, Any], ...] = (
           "A job's status (queued, running, succeeded, failed, cancelled, timed_out), output and, "
           "once finished, its result or error. wait = seconds to wait for it to finish.",
           _schema({"job_id": {"type": "string", "description": "The id submit_job answered."},
-                   "wait": {"type": "number", "minimum": 0, "maximum": 300, "default": 0,
+                   "wait": {"type": "number", "minimum": 0, "maximum": MAX_LONG_POLL_S, "default": 0,
                             "description": "Seconds to wait for the job to finish."}}, ("job_id",)),
           read_only=True, idempotent=True),
     _tool("cancel_job", "Cancel a job",
