@@ -170,6 +170,13 @@ def stop(port: int | None, stop_all: bool, url: str | None, token: str | None,
                           + (f" on port {port}" if port is not None else "")
                           + " (for one started another way, e.g. from the add-on's panel, "
                             "give --url)")
+    # Records whose process is gone (a crash) are removed and said so; only live servers
+    # make the choice ambiguous.
+    gone = [r for r in records if isinstance(r.get("pid"), int) and not launcher.alive(r["pid"])]
+    records = [r for r in records if r not in gone]
+    for record in gone:
+        click.echo(f"blender-http: {record.get('url')} (pid {record.get('pid')}) "
+                   f"{launcher.stop(record, timeout=timeout)}")
     if len(records) > 1 and not stop_all:
         ports = ", ".join(str(r["port"]) for r in records)
         raise click.UsageError(f"several servers run (ports {ports}): give --port or --all")

@@ -152,3 +152,18 @@ def test_status_wait_waits_for_a_server_that_is_still_starting(cli_env: dict[str
 def test_status_wait_gives_up_with_exit_3(cli_env: dict[str, str]) -> None:
     done = run(cli_env, "status", "--url", f"http://127.0.0.1:{_free_port()}", "--wait", "0.5")
     assert done.returncode == 3 and "cannot reach" in done.stderr
+
+
+def test_records_of_servers_that_died_do_not_make_stop_ambiguous(cli_env: dict[str, str]) -> None:
+    # Servers killed without a clean stop (a crash, SIGKILL) leave their records behind.
+    folder = Path(cli_env["BLENDER_HTTP_STATE_DIR"])
+    folder.mkdir(parents=True)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a pid that is gone
+    for port in (41001, 41002):
+        (folder / f"server-{port}.json").write_text(json.dumps(
+            {"pid": dead.pid, "port": port, "url": f"http://127.0.0.1:{port}", "by": "serve"}))
+    done = run(cli_env, "stop")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("already gone") == 2
+    assert _records(cli_env) == []
