@@ -10,7 +10,9 @@ Rules (documented in the README):
 - bpy_prop_array -> list; bpy_prop_collection -> list of its items.
 - an ID datablock -> {"$id": "Object", "name": "Cube"} (plus "library" when linked).
 - bytes, bytearray, memoryview -> {"$bytes": "<base64>"}.
-- numpy arrays -> nested lists; numpy scalars -> Python numbers.
+- numpy arrays -> nested lists; numpy scalars -> Python numbers. An array of bools, ints or
+  floats with BULK_TEXT_ITEMS items or more is written as JSON text by numpy at once
+  (numpy_json.py; held as a json_text.RawJSON), its floats in their shortest digits.
 - anything else (or anything whose conversion raised) -> {"$repr": "..."}.
 Blender types are recognised through an already-imported bpy/mathutils (or by type
 name), so this module imports and unit-tests without Blender.
@@ -24,8 +26,13 @@ import math
 import sys
 from typing import Any
 
+from .json_text import RawJSON
+
 MAX_DEPTH = 64
 MAX_REPR = 2000
+# From this size on, arrays go to numpy_json: below it, tolist() is about as fast and the
+# value stays plain lists (e.g. for an MCP client reading a small result).
+BULK_TEXT_ITEMS = 1024
 
 
 def to_json(value: Any) -> Any:
@@ -97,6 +104,12 @@ _PLAIN_KINDS = frozenset("biuU")
 
 def _numpy(value: Any, depth: int, seen: set[int]) -> Any:
     dtype = getattr(value, "dtype", None)
+    if getattr(value, "size", 0) >= BULK_TEXT_ITEMS and getattr(value, "ndim", 0):
+        from . import numpy_json  # here: numpy is importable, as a numpy value exists
+
+        text = numpy_json.array_text(value)
+        if text is not None:
+            return RawJSON(text)
     if getattr(value, "ndim", 0) and dtype is not None and dtype.names is None:
         # numpy builds the nested lists in C; only floats need a look, and only where
         # numpy finds a NaN or an infinity (about 100x faster than the walk below).

@@ -3,10 +3,10 @@ Each handler is a few lines that delegate to the service."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from .. import json_text
 from ..errors import HttpError
 from ..http import multipart
 from ..http.request import Request
@@ -117,7 +117,7 @@ def _sse(job: jobs.Job, start: int) -> Iterator[bytes]:
             yield b": keep-alive\n\n"
             continue
         payload = {"text": data} if kind in ("stdout", "stderr") else data
-        text = json.dumps(payload, separators=(",", ":"))
+        text = json_text.dumps(payload)
         yield f"id: {index}\nevent: {kind}\ndata: {text}\n\n".encode("ascii")
 
 

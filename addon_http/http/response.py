@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
+from .. import json_text
 from ..errors import HttpError
 
 
@@ -27,7 +27,7 @@ class Response:
     @classmethod
     def json(cls, data: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> Response:
         # ensure_ascii keeps lone surrogates from user strings encodable.
-        body = json.dumps(data, separators=(",", ":")).encode("ascii")
+        body = json_text.dumps(data).encode("ascii")
         return cls(status=status, body=body, headers=dict(headers or {}))
 
     @classmethod

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import collections
 import itertools
-import json
 import threading
 
+from .. import json_text
 from .job import Job
 
 
@@ -86,7 +86,7 @@ class JobStore:
 def result_size(job: Job) -> int:
     """About how many bytes a finished job's kept answer holds: its envelope as JSON (the
     output and result are most of it) and its binary result."""
-    size = len(json.dumps(job.envelope, default=repr, separators=(",", ":")))
+    size = json_text.size(job.envelope, default=repr)
     if job.binary is not None:
         size += len(job.binary[0])
     return size

@@ -4,9 +4,9 @@ image content, and failures as tool errors (isError) that the model reads and ac
 from __future__ import annotations
 
 import base64
-import json
 from typing import Any
 
+from .. import json_text
 from ..errors import HttpError
 
 
@@ -33,4 +33,4 @@ def from_http_error(exc: HttpError) -> dict[str, Any]:
 
 
 def _text(value: Any) -> dict[str, Any]:
-    return {"type": "text", "text": json.dumps(value, ensure_ascii=False, default=str)}
+    return {"type": "text", "text": json_text.dumps(value, ensure_ascii=False, default=str)}

@@ -11,14 +11,17 @@ from typing import Any
 import numpy as np
 import pytest
 
-from blender_http_addon.convert import MAX_DEPTH, MAX_REPR, binary_payload, to_json
+from blender_http_addon import json_text
+from blender_http_addon.convert import BULK_TEXT_ITEMS, MAX_DEPTH, MAX_REPR, binary_payload, to_json
 
 
 def roundtrip(value: Any) -> Any:
-    """to_json, then prove the answer really serialises as strict JSON."""
-    converted = to_json(value)
-    json.dumps(converted, allow_nan=False)
-    return converted
+    """to_json, then what a strict JSON reader reads from the answer's text."""
+    return json.loads(json_text.dumps(to_json(value)), parse_constant=_not_json)
+
+
+def _not_json(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
 
 
 @pytest.mark.parametrize("value", [None, True, False, 0, -7, 2**70, 1.5, "", "text", "é\u2603"])
@@ -140,6 +143,25 @@ def test_numpy_arrays_become_nested_lists() -> None:
     assert roundtrip(np.array([[np.nan]], dtype=np.float32)) == [[None]]
     assert roundtrip(np.array(2.5)) == 2.5
     assert roundtrip(np.array([True, False])) == [True, False]
+
+
+def test_large_numpy_arrays_become_json_text_written_by_numpy() -> None:
+    floats = np.linspace(-1, 1, BULK_TEXT_ITEMS * 3, dtype=np.float32).reshape(-1, 3)
+    floats[0, 0] = np.float32(0.1)
+    floats[1, 1] = np.nan
+    converted = to_json(floats)
+    assert isinstance(converted, json_text.RawJSON)
+    assert converted.text.startswith("[[0.1,")  # the float32's shortest digits
+    read = np.array(json.loads(converted.text.replace("null", "NaN")), dtype=np.float32)
+    np.testing.assert_array_equal(read, floats)
+    assert roundtrip({"v": np.arange(BULK_TEXT_ITEMS)}) == {"v": list(range(BULK_TEXT_ITEMS))}
+    assert isinstance(to_json(np.arange(BULK_TEXT_ITEMS - 1)), list)  # small ones stay lists
+
+
+def test_large_arrays_numpy_does_not_write_are_converted_the_other_way() -> None:
+    values = np.random.default_rng(3).random(BULK_TEXT_ITEMS)  # 17 digits each: repr's job
+    assert to_json(values) == values.tolist()
+    assert to_json(np.full(BULK_TEXT_ITEMS, 1 + 2j))[0] == {"$repr": "(1+2j)"}
 
 
 @pytest.mark.parametrize(("scalar", "expected"), [

@@ -18,12 +18,13 @@ ROOT = Path(__file__).resolve().parents[2] / "addon_http"
 # Package (or top-level module) -> what it may import from the add-on. The HTTP layer
 # knows nothing of jobs or routes; jobs know nothing of HTTP; the service composes them.
 ALLOWED: dict[str, set[str]] = {
-    "http": {"http", "errors", "protocol"},
-    "jobs": {"jobs", "errors", "protocol", "convert"},
+    "http": {"http", "errors", "protocol", "json_text"},
+    "jobs": {"jobs", "errors", "protocol", "convert", "json_text"},
     "files": {"files", "errors", "protocol"},
     "scene": {"scene", "jobs", "errors", "protocol", "convert"},
-    "api": {"api", "http", "jobs", "files", "scene", "errors", "protocol", "config", "convert", "mcp"},
-    "mcp": {"mcp", "api", "jobs", "files", "scene", "errors", "protocol", "convert"},
+    "api": {"api", "http", "jobs", "files", "scene", "errors", "protocol", "config", "convert", "mcp",
+            "json_text"},
+    "mcp": {"mcp", "api", "jobs", "files", "scene", "errors", "protocol", "convert", "json_text"},
     "pumps": {"pumps", "http", "jobs", "service", "errors", "config"},
     "service": {"api", "http", "jobs", "files", "config", "errors", "protocol"},
     "blender": {"config", "service"},
@@ -32,7 +33,9 @@ ALLOWED: dict[str, set[str]] = {
     "config": set(),
     "errors": {"protocol"},
     "protocol": set(),
-    "convert": set(),
+    "convert": {"json_text", "numpy_json"},
+    "json_text": set(),
+    "numpy_json": set(),
     "__init__": {"gui"},
 }
 # The only modules that import bpy (and run inside Blender only).

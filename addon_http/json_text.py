@@ -1,0 +1,70 @@
+"""JSON text of the server's answers: json.dumps, plus text written beforehand (RawJSON)
+put in as it is.
+
+A large numpy result is turned into JSON text by numpy (numpy_json.py) when it is
+converted, and the envelope around it is serialised later. json.dumps cannot embed text, so
+each RawJSON goes in as a placeholder string that names it, and the placeholders are
+replaced in the finished text. The placeholder holds a control character and a random
+nonce drawn per call, so no string of the caller's can be mistaken for one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+
+class RawJSON:
+    """JSON text, already valid, written into an answer as it is."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"<JSON text of {len(self.text)} characters>"
+
+
+def dumps(value: Any, *, ensure_ascii: bool = True,
+          default: Callable[[Any], Any] | None = None) -> str:
+    """Compact JSON text of value; a RawJSON inside it is written as its text."""
+    text, fragments, marker = _skeleton(value, ensure_ascii, default)
+    if not fragments:
+        return text
+    return _placeholders(marker).sub(lambda match: fragments[int(match.group(1))], text)
+
+
+def size(value: Any, *, default: Callable[[Any], Any] | None = None) -> int:
+    """len(dumps(value)), without building the text a RawJSON holds."""
+    text, fragments, marker = _skeleton(value, True, default)
+    if not fragments:
+        return len(text)
+    return len(_placeholders(marker).sub("", text)) + sum(len(fragment) for fragment in fragments)
+
+
+def _skeleton(value: Any, ensure_ascii: bool,
+              default: Callable[[Any], Any] | None) -> tuple[str, list[str], str]:
+    fragments: list[str] = []
+    marker = ""
+
+    def embed(item: Any) -> Any:
+        nonlocal marker
+        if isinstance(item, RawJSON):
+            marker = marker or f"\x00json-{secrets.token_hex(8)}-"  # drawn only when needed
+            fragments.append(item.text)
+            return f"{marker}{len(fragments) - 1}"
+        if default is not None:
+            return default(item)
+        raise TypeError(f"Object of type {type(item).__name__} is not JSON serializable")
+
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=ensure_ascii, default=embed)
+    return text, fragments, marker
+
+
+def _placeholders(marker: str) -> re.Pattern[str]:
+    # json.dumps writes the marker's control character as \u0000, in either mode.
+    return re.compile(re.escape(json.dumps(marker)[:-1]) + r'(\d+)"')
