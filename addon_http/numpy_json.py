@@ -34,6 +34,8 @@ CHUNK = 32768
 _SEARCH = {2: (3, 5), 4: (6, 9), 8: (15, 15)}
 _EXACT_POW = 22  # 10**k is exact in a double up to here
 _POW10 = 10.0 ** np.arange(_EXACT_POW + 1)
+_POWERS_FROM, _POWERS_TO = -330, 308  # past the smallest double; the largest power that fits
+_POWERS = 10.0 ** np.arange(_POWERS_FROM, _POWERS_TO + 1)
 _WIDTH = 24  # the longest number less its sign: 20 digits, or "1.2345678901234567e-308"
 _DOT, _ZERO, _OPEN, _CLOSE, _COMMA, _MINUS, _SPACE = (ord(c) for c in ".0[],- ")
 # Layouts of a decimal by the exponent X of its leading digit. repr writes -4 <= X < 16
@@ -153,7 +155,8 @@ def _shortest(target: Any, magnitude: Any) -> tuple[Any, Any, Any]:
     if magnitude.size == 0:
         return np.zeros(0, bool), np.zeros(0), np.zeros(0, np.int64)
     estimate = np.floor(np.log10(magnitude)).astype(np.int64)
-    estimate -= magnitude < 10.0 ** estimate  # log10 may round up just below a power of ten
+    # log10 may round up just below a power of ten (the table's powers need not be exact).
+    estimate -= magnitude < _POWERS[np.clip(estimate, _POWERS_FROM, _POWERS_TO) - _POWERS_FROM]
     settled = np.zeros(magnitude.size, bool)
     mantissa = np.zeros(magnitude.size)
     power = np.zeros(magnitude.size, np.int64)
@@ -161,8 +164,8 @@ def _shortest(target: Any, magnitude: Any) -> tuple[Any, Any, Any]:
     for digits in range(low, high + 1):
         fits, rounded, exponent = _round_trip(target, magnitude, estimate, digits)
         new = fits & ~settled
-        mantissa[new] = rounded[new]
-        power[new] = exponent[new]
+        np.copyto(mantissa, rounded, where=new)
+        np.copyto(power, exponent, where=new)
         settled |= fits
         if settled.all():
             break
@@ -359,16 +362,20 @@ def _slice_text(values: Any, start: int, shape: tuple[int, ...], writer: Writer)
 def _brackets(matrix: Any, start: int, shape: tuple[int, ...], suffix_at: int) -> None:
     """Writes the brackets of the elements that open or close lists: only those that start
     or end a row of the last axis (every shape[-1]-th element), so few are looked at."""
-    depth, row, size = len(shape), shape[-1], int(np.prod(shape))
-    strides = np.cumprod(shape[::-1])  # elements in a list at each depth, innermost first
-    column = np.arange(depth + 1)
+    depth, row = len(shape), shape[-1]
     index = np.arange(start, start + matrix.shape[0])
     firsts = slice((-start) % row, None, row)
-    opens = (index[firsts, None] % strides == 0).sum(axis=1)
+    lasts = slice((row - 1 - start) % row, None, row)
+    opens = np.ones(index[firsts].size, np.int64)  # each opens its row, and maybe more
+    closes = np.ones(index[lasts].size, np.int64)
+    size = row
+    for length in reversed(shape[:-1]):
+        size *= length
+        opens += index[firsts] % size == 0
+        closes += (index[lasts] + 1) % size == 0
+    column = np.arange(depth + 1)
     opened = column[:depth] >= depth - opens[:, None]
     matrix[firsts, :depth] = opened * np.uint8(_OPEN - _SPACE) + np.uint8(_SPACE)
-    lasts = slice((row - 1 - start) % row, None, row)
-    closes = ((index[lasts, None] + 1) % strides == 0).sum(axis=1)
     closed = column < closes[:, None]
     # "]" for each list closed, then the comma, then spaces.
     matrix[lasts, suffix_at:] = (closed * np.uint8(_CLOSE - _SPACE) + np.uint8(_SPACE)

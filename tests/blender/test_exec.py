@@ -188,3 +188,29 @@ def test_numpy_result_on_the_binary_path(client: httpx.Client) -> None:
     as_json = client.post("/exec", json={"code": code}).json()["result"]
     assert raw.tolist() == as_json
     assert all(abs(v) == 1.0 for row in as_json for v in row)  # the default cube's corners
+
+
+def test_large_numpy_result_as_json_matches_the_binary_path(client: httpx.Client) -> None:
+    # A 200x200 grid: 40,401 vertices, past the size from which numpy writes the JSON text.
+    code = (
+        "import numpy as np\n"
+        "bpy.ops.mesh.primitive_grid_add(x_subdivisions=200, y_subdivisions=200, size=3)\n"
+        "grid = C.active_object\n"
+        "co = np.empty(len(grid.data.vertices) * 3, dtype=np.float32)\n"
+        "grid.data.vertices.foreach_get('co', co)\n"
+        "bpy.data.objects.remove(grid)\n"
+        "co[:3] = (0.1, -0.0, float('nan'))\n"
+        "co.reshape(-1, 3)"
+    )
+    raw = client.post("/exec", json={"code": code}, headers={"Accept": "application/octet-stream"})
+    assert raw.status_code == 200, raw.text
+    binary = np.frombuffer(raw.content, dtype="<f4").reshape(-1, 3)
+    assert binary.shape == (201 * 201, 3)
+    answer = client.post("/exec", json={"code": code})
+    assert answer.status_code == 200, answer.text
+    # float32 values in their shortest digits, NaN as null, in Blender's own numpy.
+    assert answer.text.startswith('{"ok":true,"result":[[0.1,-0.0,null],[')
+    as_json = answer.json()["result"]
+    read = np.array([[np.nan if v is None else v for v in row] for row in as_json], dtype=np.float32)
+    np.testing.assert_array_equal(read, binary)
+    assert np.signbit(read[0, 1])
