@@ -1,7 +1,9 @@
 """Data into Blender: a client's numpy array into a new mesh (`foreach_set`) as a multipart
 .npy part, as JSON `args`, and as a /files upload read back with np.load; a float RGBA image
-into bpy.data.images through multipart; and 1M vertices out as JSON, the numpy array
-converted by numpy (now) against the nested lists walked value by value (before).
+into bpy.data.images through multipart; and 1M vertices out as JSON: a numpy array, whose
+text numpy writes (now), against the same values as nested lists walked value by value; in
+this process, the server's share of that answer before (tolist() and json.dumps) and now,
+and the client's (json.loads of the answer).
 
     .venv/bin/python -m benchmarks.datain [--quick] [--modes module,background]
 """
@@ -117,7 +119,8 @@ def measure(url: str, count: int, repeats: int, image_side: int) -> dict[str, li
             [image_side, image_side])
         _multipart(blender, points)
         name = blender.exec(f"[o.name for o in D.objects if o.name.startswith('{MESH}')][0]").result
-        for label, suffix in (("before: nested lists walked", ".tolist()"), ("now: numpy array", "")):
+        for label, suffix in (("nested lists walked (a .tolist() result)", ".tolist()"),
+                              ("now: numpy array", "")):
             samples = []
             for _ in range(max(1, repeats // 3)):
                 start = time.perf_counter()
@@ -129,19 +132,35 @@ def measure(url: str, count: int, repeats: int, image_side: int) -> dict[str, li
 
 
 def conversion(count: int, repeats: int) -> dict[str, list[float]]:
-    """The server's own share of a JSON answer, in this process: convert.to_json of the
-    array and json.dumps of the envelope, as CPU milliseconds (the machine may be shared)."""
+    """The two ends of a JSON answer, in this process, as CPU milliseconds (the machine may
+    be shared): the server's share (the array to the envelope's text) before and now, and
+    the client's (json.loads of that text, as httpx's response.json() does)."""
+    from blender_http_addon import json_text
     from blender_http_addon.convert import to_json
 
-    array = np.random.default_rng(0).random((count, 3), dtype=np.float32)
+    array = np.random.default_rng(0).random((count, 3), dtype=np.float32) * 20 - 10
+    ways: dict[str, Callable[[], bytes]] = {
+        # What a numpy result cost until now: numpy's tolist(), then json.dumps.
+        "server side (CPU ms), before: tolist() and json.dumps": lambda: json.dumps(
+            {"ok": True, "result": array.tolist()}, separators=(",", ":")).encode("ascii"),
+        "server side (CPU ms), now: numpy array": lambda: json_text.dumps(
+            {"ok": True, "result": to_json(array)}).encode("ascii"),
+    }
     out: dict[str, list[float]] = {}
-    for label, value in (("before: nested lists walked", array.tolist()), ("now: numpy array", array)):
-        samples = []
+    texts = {}
+    for label, way in ways.items():
+        out[f"{count:,} vertices to JSON text, {label}"] = samples = []
         for _ in range(max(1, repeats // 3)):
             start = time.process_time()
-            json.dumps({"ok": True, "result": to_json(value)}, separators=(",", ":")).encode("ascii")
+            texts[label] = way()
             samples.append((time.process_time() - start) * 1000)
-        out[f"{count:,} vertices to JSON text, server side (CPU ms), {label}"] = samples
+    for label, text in texts.items():
+        client = label.replace("server side (CPU ms), ", "").replace("now: numpy array", "now")
+        out[f"{count:,} vertices read by the client, json.loads (CPU ms), {client}"] = samples = []
+        for _ in range(max(1, repeats // 3)):
+            start = time.process_time()
+            json.loads(text)
+            samples.append((time.process_time() - start) * 1000)
     return out
 
 
@@ -158,12 +177,14 @@ def section(results: dict[str, dict[str, list[float]]]) -> str:
     return ("End to end through the client (`Blender.exec`): building the request, sending it, "
             "Blender filling a new mesh with `foreach_set` (or an image with `pixels.foreach_set`), "
             "the answer. The JSON-out rows run `foreach_get` and answer the coordinates as JSON "
-            "without `Accept: application/octet-stream`: before = the value walked item by item "
-            "(what a numpy result cost until now, and what a `.tolist()` result still costs), "
-            "now = numpy's `tolist()` plus a NaN/inf pass only where numpy finds one. The servers "
+            "without `Accept: application/octet-stream`: now = the numpy array, whose JSON text "
+            "numpy writes in bulk (float32 in their shortest digits); nested lists = the same "
+            "values walked item by item (what a `.tolist()` result costs). The servers "
             "run with BLENDER_HTTP_MAX_BODY_BYTES=256 MiB: 1M vertices as JSON args is a 60 MB "
-            "body, over the default 16 MiB. The in-process rows time only the server's share of "
-            "a JSON answer (convert.to_json and json.dumps) in CPU time.\n\n"
+            "body, over the default 16 MiB. The in-process rows time, in CPU time, the server's "
+            "share of a JSON answer (the array to the envelope's text) before, with `tolist()` "
+            "and `json.dumps`, and now; and the client's share, `json.loads` of each text, which "
+            "no server change can shorten.\n\n"
             + table(["server", "what", "p50 ms", "best ms", "runs"], rows(results)))
 
 
