@@ -5,12 +5,10 @@ float, its repr, its list. For a million vertices that is seconds. Here numpy co
 digits of every number in bulk and the text is assembled as bytes:
 
 - bool and integer arrays: `true`/`false` and decimal digits;
-- float16, float32, float64: the shortest decimal that reads back as the same value, found
-  by rounding in bulk and checking the round trip. A float32 is read back the way a JSON
-  reader does it (the decimal to the nearest double, then that to float32), so 0.1 in a
-  float32 array is written `0.1`, not `0.10000000149011612`. What the bulk check cannot
-  settle (more digits or a larger power of ten than a double holds exactly: most random
-  float64 values, denormal float32s) is written by repr, numpy's or Python's;
+- float16, float32, float64: the shortest decimal that reads back as the same value
+  (float_digits.py), so 0.1 in a float32 array is written `0.1`, not
+  `0.10000000149011612`. What that cannot settle (most random float64 values, subnormal
+  and extreme float32s) is written by repr, numpy's or Python's;
 - NaN and +-inf: `null` (convert's rule);
 - numbers are spelt as Python's repr spells that float (`1e-05`, `100.0`, `1.5e+16`).
 
@@ -25,17 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from .float_digits import SEARCH, shortest
+
 # Elements per slice: a slice's working arrays stay within the CPU's caches.
 CHUNK = 32768
-# Significant digits tried, by float size. From: a value's nearest decimal of that many
-# digits is, less its trailing zeros, its shortest whenever a shorter one reads back (as
-# 10**d < 2**(mantissa bits - 1)), so fewer need no try. To: what reads back every float16
-# and float32; for float64, the most a double holds exactly (the rest go to repr).
-_SEARCH = {2: (3, 5), 4: (6, 9), 8: (15, 15)}
-_EXACT_POW = 22  # 10**k is exact in a double up to here
-_POW10 = 10.0 ** np.arange(_EXACT_POW + 1)
-_POWERS_FROM, _POWERS_TO = -330, 308  # past the smallest double; the largest power that fits
-_POWERS = 10.0 ** np.arange(_POWERS_FROM, _POWERS_TO + 1)
 _WIDTH = 24  # the longest number less its sign: 20 digits, or "1.2345678901234567e-308"
 _DOT, _ZERO, _OPEN, _CLOSE, _COMMA, _MINUS, _SPACE = (ord(c) for c in ".0[],- ")
 # Layouts of a decimal by the exponent X of its leading digit. repr writes -4 <= X < 16
@@ -93,7 +84,7 @@ def _mostly_short(flat: Any) -> bool:
     magnitude = np.abs(sample[np.isfinite(sample) & (sample != 0)].astype(np.float64))
     if magnitude.size == 0:
         return True
-    settled, _, _ = _shortest(magnitude.astype(flat.dtype), magnitude)
+    settled, _, _ = shortest(magnitude.astype(flat.dtype), magnitude)
     return bool(settled.mean() >= 0.5)
 
 
@@ -104,7 +95,7 @@ def _writer(dtype: np.dtype) -> Writer | None:
         return _bools
     if dtype.kind in "iu" and dtype.itemsize <= 8:
         return _integers
-    if dtype.kind == "f" and dtype.itemsize in _SEARCH:
+    if dtype.kind == "f" and dtype.itemsize in SEARCH:
         return _floats
     return None
 
@@ -142,94 +133,19 @@ def _floats(values: Any, numbers: _Numbers) -> None:
     numbers.put(~finite, b"null")
     numbers.put(finite & ~regular, b"0.0")
     rows = np.flatnonzero(regular)
-    settled, mantissa, power = _shortest(np.abs(values[rows]), magnitude[rows])
+    settled, mantissa, power = shortest(np.abs(values[rows]), magnitude[rows])
     exponent = _digit_count(mantissa) - 1 + power  # of the leading digit: 1234e-2 is 1.234e+1
     _write_digits(numbers, rows[settled], mantissa[settled], power[settled],
                   _decimal_layout(exponent[settled]))
     _write_repr(numbers, values, rows[~settled])
 
 
-def _shortest(target: Any, magnitude: Any) -> tuple[Any, Any, Any]:
-    """For each value: whether the bulk path settles it, and then the fewest significant
-    digits m (float64 holding an integer) and the power p with m * 10**p reading back."""
-    if magnitude.size == 0:
-        return np.zeros(0, bool), np.zeros(0), np.zeros(0, np.int64)
-    estimate = np.floor(np.log10(magnitude)).astype(np.int64)
-    # log10 may round up just below a power of ten (the table's powers need not be exact).
-    estimate -= magnitude < _POWERS[np.clip(estimate, _POWERS_FROM, _POWERS_TO) - _POWERS_FROM]
-    settled = np.zeros(magnitude.size, bool)
-    mantissa = np.zeros(magnitude.size)
-    power = np.zeros(magnitude.size, np.int64)
-    low, high = _SEARCH[target.dtype.itemsize]
-    for digits in range(low, high + 1):
-        fits, rounded, exponent = _round_trip(target, magnitude, estimate, digits)
-        new = fits & ~settled
-        np.copyto(mantissa, rounded, where=new)
-        np.copyto(power, exponent, where=new)
-        settled |= fits
-        if settled.all():
-            break
-    # To repr: subnormal values, which have fewer digits of precision than the search
-    # assumes, and values whose shorter tries could not be checked exactly (|scale| > 22).
-    settled &= magnitude >= np.finfo(target.dtype).tiny
-    settled &= (np.abs(low - 1 - estimate) <= _EXACT_POW) & (np.abs(high - 1 - estimate) <= _EXACT_POW)
-    mantissa, power = _strip_zeros(mantissa, power)
-    return settled, mantissa, power
-
-
-def _round_trip(target: Any, magnitude: Any, estimate: Any, digits: int) -> tuple[Any, Any, Any]:
-    """Rounds each value to `digits` significant digits, m * 10**p; and whether that
-    decimal, read into a double (and then into the array's dtype), is the value again."""
-    scale = digits - 1 - estimate  # m = value * 10**scale
-    exact = np.abs(scale) <= _EXACT_POW
-    factor = _POW10[np.minimum(np.abs(scale), _EXACT_POW)]
-    up = None if scale.min() >= 0 else scale >= 0  # None: all up, the usual case
-    with np.errstate(over="ignore"):  # a huge value times 10**k: inf, which does not fit
-        scaled = _times(magnitude, factor, up)
-        mantissa = np.rint(scaled)
-        fits = exact & _reads_back(mantissa, factor, up, target)
-        # The decimal on the value's other side may read back where the nearest does not:
-        # at a tie, and at a power of two, whose gap below is half the gap above.
-        retry = np.flatnonzero(~fits & exact & ((scaled - np.floor(scaled) == 0.5)
-                                                | (np.frexp(magnitude)[0] == 0.5)))
-        if retry.size:
-            other = np.where(mantissa[retry] > scaled[retry], mantissa[retry] - 1, mantissa[retry] + 1)
-            again = _reads_back(other, factor[retry], None if up is None else up[retry], target[retry])
-            mantissa[retry[again]] = other[again]
-            fits[retry[again]] = True
-    return fits, mantissa, -scale
-
-
-def _times(magnitude: Any, factor: Any, up: Any) -> Any:
-    """magnitude * 10**scale, where factor = 10**|scale|: 10**-k is not exact in binary and
-    10**k is (k <= 22), so a negative scale divides by it."""
-    if up is None:
-        return magnitude * factor
-    return np.where(up, magnitude * factor, magnitude / factor)
-
-
-def _reads_back(mantissa: Any, factor: Any, up: Any, target: Any) -> Any:
-    back = mantissa / factor if up is None else np.where(up, mantissa / factor, mantissa * factor)
-    return back.astype(target.dtype) == target
-
-
-def _strip_zeros(mantissa: Any, power: Any) -> tuple[Any, Any]:
-    # 9.96 to 2 digits is 10 and 1.5 to 6 digits is 150000: repr writes 1e1 and 15e-1.
-    while True:
-        tenth = np.floor(mantissa / 10)
-        zero = (tenth * 10 == mantissa) & (mantissa > 0)
-        if not zero.any():
-            return mantissa, power
-        mantissa = np.where(zero, tenth, mantissa)
-        power = power + zero
-
-
 def _decimal_layout(exponent: Any) -> Any:
     layout = exponent - _POSITIONAL.start + 1  # 1..20 for the positional exponents
     sign = np.where(exponent < 0, -1, 1)
     wide = np.abs(exponent) >= 100
+    outside = (exponent < _POSITIONAL.start) | (exponent >= _POSITIONAL.stop)
     for (which, places), code in _SCIENTIFIC.items():
-        outside = (exponent < _POSITIONAL.start) | (exponent >= _POSITIONAL.stop)
         layout = np.where(outside & (sign == which) & (wide == (places == 3)), code, layout)
     return layout
 

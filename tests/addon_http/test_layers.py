@@ -35,7 +35,8 @@ ALLOWED: dict[str, set[str]] = {
     "protocol": set(),
     "convert": {"json_text", "numpy_json"},
     "json_text": set(),
-    "numpy_json": set(),
+    "numpy_json": {"float_digits"},
+    "float_digits": set(),
     "__init__": {"gui"},
 }
 # The only modules that import bpy (and run inside Blender only).
