@@ -49,10 +49,13 @@ class Limits:
 
 
 class Tracker(Protocol):
-    """Counts requests being answered, so a stop can wait for them."""
+    """Counts requests being answered, so a stop can wait for them, and knows which
+    connections wait idle for their next request (at the cap, the oldest makes room)."""
 
     def request_started(self) -> None: ...
     def request_finished(self) -> None: ...
+    def idle(self, sock: socket.socket) -> None: ...
+    def active(self, sock: socket.socket) -> None: ...
 
 
 class Connection:
@@ -75,8 +78,10 @@ class Connection:
             head = self.read_head()
             if head is None or not self.answer(head):
                 return False
-            if park is not None and not self.reader.buffer and park(self.sock, self.address, self.reader):
-                return True
+            if park is not None and not self.reader.buffer:
+                self._tracker.idle(self.sock)
+                if park(self.sock, self.address, self.reader):
+                    return True
 
     def read_head(self) -> Head | None:
         """The next request's head, taken out of the buffer; None when the connection is
@@ -85,8 +90,12 @@ class Connection:
         # Waiting for a request counts against the idle timeout; from its first byte on,
         # the whole head must come within the request timeout, so a client trickling it
         # (slowloris) cannot hold a connection and its thread.
-        if not reader.buffer and not self._arrived():
-            return None
+        if not reader.buffer:
+            self._tracker.idle(self.sock)
+            arrived = self._arrived()
+            self._tracker.active(self.sock)
+            if not arrived:
+                return None
         if reader.deadline is None:  # a connection handed over may bring its own
             reader.deadline = time.monotonic() + limits.request_timeout
         try:

@@ -58,9 +58,11 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
         self._connections: set[socket.socket] = set()
         # Connections that have not sent a byte yet, with when they came (oldest first).
         self._silent: dict[socket.socket, float] = {}
+        # Kept-alive connections waiting for their next request, with since when.
+        self._idle: dict[socket.socket, float] = {}
         self._reserved = 0
         self._lock = threading.Lock()
-        self._idle = threading.Condition(self._lock)
+        self._quiet = threading.Condition(self._lock)
         self._in_flight = 0
         # The handler class is never instantiated: process_request_thread makes a Connection.
         super().__init__(address, socketserver.BaseRequestHandler)
@@ -83,16 +85,21 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
         threading.Thread(target=serve, args=(request, client_address), daemon=True).start()
 
     def _admit(self, sock: socket.socket) -> tuple[socket.socket | None, Serve | None]:
-        """(the silent connection to close for sock, how to serve sock; None: refuse it)."""
+        """(the connection to close for sock, how to serve sock; None: refuse it). At the
+        cap, room is made by closing the oldest connection that has sent nothing, else
+        the one idle the longest between requests (HTTP lets a server close an idle
+        connection at any time: clients reconnect). Only when every connection is busy
+        is a newcomer refused, past the few kept for the reserved paths."""
         victim = None
         if len(self._connections) >= self.max_connections:
-            victim = next(iter(self._silent), None)
+            waiting = self._silent or self._idle
+            victim = next(iter(waiting), None)
             if victim is None:
                 if self._reserved < self.RESERVE and self.reserved_paths:
                     self._reserved += 1
                     return None, self._serve_reserved
                 return None, None
-            del self._silent[victim]
+            del waiting[victim]
             self._connections.discard(victim)
         self._connections.add(sock)
         self._silent[sock] = time.monotonic()
@@ -190,7 +197,19 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
         with self._lock:
             self._connections.discard(request)
             self._silent.pop(request, None)
+            self._idle.pop(request, None)
         super().close_request(request)
+
+    def idle(self, sock: socket.socket) -> None:
+        """sock waits for its next request (see _admit)."""
+        with self._lock:
+            if sock in self._connections:
+                self._idle.setdefault(sock, time.monotonic())
+
+    def active(self, sock: socket.socket) -> None:
+        """sock brought a request, or ended."""
+        with self._lock:
+            self._idle.pop(sock, None)
 
     def request_started(self) -> None:
         with self._lock:
@@ -200,12 +219,12 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
         with self._lock:
             self._in_flight -= 1
             if self._in_flight == 0:
-                self._idle.notify_all()
+                self._quiet.notify_all()
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until no request is being answered; False on timeout."""
         with self._lock:
-            return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
+            return self._quiet.wait_for(lambda: self._in_flight == 0, timeout)
 
     def drop_connections(self) -> None:
         """Close every open connection so their threads end (idle keep-alive ones too)."""

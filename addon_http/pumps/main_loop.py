@@ -68,6 +68,12 @@ class MainLoop:
         self._standby = threading.Thread(target=self._standby_loop, name="blender-http-standby",
                                          daemon=True)
 
+    @property
+    def waiting(self) -> int:
+        """How many connections are parked here for their next request (a glance: not
+        under the lock)."""
+        return len(self._parked) + len(self._incoming) + len(self._served)
+
     # -- called from other threads -------------------------------------------------
 
     def park(self, sock: socket.socket, address: Any, reader: SocketReader) -> bool:
@@ -133,6 +139,7 @@ class MainLoop:
                 continue
             parked = self._parked[key.fd]
             state = read_some(parked)
+            self.server.active(parked.sock)  # it brought bytes, or ended
             if state == WAITING and parked.partial_since is not None:
                 self._note_deadline(parked)
             if state == WAITING:
@@ -181,6 +188,7 @@ class MainLoop:
         else:
             parked.since = time.monotonic()
             parked.partial_since = None
+            self.server.idle(parked.sock)
             self._served.append(parked)
 
     def _adopt(self) -> None:

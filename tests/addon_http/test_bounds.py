@@ -1,6 +1,6 @@
 """Bounded by default: sessions (a cap, an idle expiry, a paged list), the bytes of kept
-job results, connections (silent ones make room, a first-bytes deadline), and /health
-answering even when every connection is a long stream."""
+job results, connections (silent ones, then idle kept-alive ones make room; a first-bytes
+deadline), and /health answering even when every connection is a long stream."""
 
 from __future__ import annotations
 
@@ -121,6 +121,56 @@ def test_at_the_cap_a_newcomer_takes_the_place_of_the_oldest_silent_connection(
             http.close()
 
 
+def idle_after_one_request(raw: Callable[[int], Any], server: Any) -> Any:
+    """A kept-alive connection that made one request and now waits for the next."""
+    connection = raw(server.port)
+    connection.send(f"POST /exec HTTP/1.1\r\nHost: {server.host_header}\r\n"
+                    "Content-Length: 1\r\n\r\n1".encode())
+    assert connection.read_response().status == 200
+    return connection
+
+
+def still_served(connection: Any, server: Any) -> bool:
+    connection.send(f"GET /health HTTP/1.1\r\nHost: {server.host_header}\r\n\r\n".encode())
+    return bool(connection.read_response().status == 200)
+
+
+def test_at_the_cap_a_newcomer_takes_the_place_of_the_connection_idle_the_longest(
+        make_server: Callable[..., Any], raw: Callable[[int], Any]) -> None:
+    # Idle kept-alive connections wait in the main loop here (module and background mode).
+    server = make_server(max_connections=3, idle_timeout=WAIT_S * 4)
+    idle = [idle_after_one_request(raw, server) for _ in range(3)]
+    newcomers = [server.client() for _ in range(2)]
+    try:
+        for oldest, http in enumerate(newcomers):  # each, kept open, closes the next oldest
+            assert http.post("/exec", content=b"'in'").json()["result"] == "in"
+            assert closed_by_server(idle[oldest].sock)
+        assert still_served(idle[2], server)
+    finally:
+        for http in newcomers:
+            http.close()
+
+
+def test_idle_connections_waiting_in_threads_make_room_too(
+        make_server: Callable[..., Any], raw: Callable[[int], Any],
+        wait_until: Callable[..., None]) -> None:
+    # While a job runs, idle connections wait in threads of their own (as in the GUI).
+    server = make_server(max_connections=3, idle_timeout=WAIT_S * 4)
+    idle = [idle_after_one_request(raw, server) for _ in range(2)]
+    with server.client(keepalive=False) as http:
+        http.post("/jobs", json={"code": "gate.wait()"})
+    server.wait_busy()
+    wait_until(lambda: not server.loop.waiting, "the parked connections to go to threads")
+    third = raw(server.port)
+    third.send(f"GET /jobs HTTP/1.1\r\nHost: {server.host_header}\r\n\r\n".encode())
+    assert third.read_response().status == 200
+    with server.client(keepalive=False) as http:
+        assert http.get("/jobs").status_code == 200  # not 503: the oldest idle one made room
+    assert closed_by_server(idle[0].sock)
+    assert still_served(idle[1], server) and still_served(third, server)
+    server.gate.set()
+
+
 def test_a_new_connection_that_stays_silent_is_closed_after_the_first_bytes_deadline(
         make_server: Callable[..., Any]) -> None:
     server = make_server(first_byte_timeout=0.3, idle_timeout=WAIT_S * 4)
@@ -138,9 +188,9 @@ def test_health_answers_while_every_connection_is_an_unread_event_stream(
         make_server: Callable[..., Any], error_of: ErrorOf) -> None:
     server = make_server(max_connections=4)
     streams = []
-    # The fourth connection: kept alive, idle between requests.
-    submitter = server.client()
-    ids = [submitter.post("/jobs", json={"code": "gate.wait()"}).json()["id"] for _ in range(3)]
+    # A connection that closes after each request: an idle kept-alive one would make room.
+    submitter = server.client(keepalive=False)
+    ids = [submitter.post("/jobs", json={"code": "gate.wait()"}).json()["id"] for _ in range(4)]
     for job_id in ids:
         sock = socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_S)
         sock.sendall(f"GET /jobs/{job_id}/events HTTP/1.1\r\nHost: {server.host_header}\r\n\r\n".encode())
