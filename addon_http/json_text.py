@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -46,23 +47,40 @@ def size(value: Any, *, default: Callable[[Any], Any] | None = None) -> int:
     return len(_placeholders(marker).sub("", text)) + sum(len(fragment) for fragment in fragments)
 
 
+class _Call(threading.local):
+    """What the encoders' default hook needs for the dumps call running on this thread."""
+
+    fragments: list[str] = []
+    marker = ""
+    default: Callable[[Any], Any] | None = None
+
+
+_call = _Call()
+
+
+def _embed(item: Any) -> Any:
+    if isinstance(item, RawJSON):
+        _call.marker = _call.marker or f"\x00json-{secrets.token_hex(8)}-"  # drawn when needed
+        _call.fragments.append(item.text)
+        return f"{_call.marker}{len(_call.fragments) - 1}"
+    if _call.default is not None:
+        return _call.default(item)
+    raise TypeError(f"Object of type {type(item).__name__} is not JSON serializable")
+
+
+# Made once: json.dumps with any option builds an encoder per call (a microsecond an answer).
+_ENCODERS = {ascii_only: json.JSONEncoder(separators=(",", ":"), ensure_ascii=ascii_only, default=_embed)
+             for ascii_only in (True, False)}
+
+
 def _skeleton(value: Any, ensure_ascii: bool,
               default: Callable[[Any], Any] | None) -> tuple[str, list[str], str]:
     fragments: list[str] = []
-    marker = ""
-
-    def embed(item: Any) -> Any:
-        nonlocal marker
-        if isinstance(item, RawJSON):
-            marker = marker or f"\x00json-{secrets.token_hex(8)}-"  # drawn only when needed
-            fragments.append(item.text)
-            return f"{marker}{len(fragments) - 1}"
-        if default is not None:
-            return default(item)
-        raise TypeError(f"Object of type {type(item).__name__} is not JSON serializable")
-
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=ensure_ascii, default=embed)
-    return text, fragments, marker
+    _call.fragments, _call.marker, _call.default = fragments, "", default
+    try:
+        return _ENCODERS[ensure_ascii].encode(value), fragments, _call.marker
+    finally:
+        _call.fragments, _call.default = [], None
 
 
 def _placeholders(marker: str) -> re.Pattern[str]:
