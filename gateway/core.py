@@ -9,7 +9,6 @@ import json
 import secrets
 from typing import Any
 
-import aiohttp
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -38,13 +37,11 @@ class Gateway:
                                 health_interval=settings.health_interval,
                                 dns_interval=settings.dns_interval, metrics=self.metrics,
                                 kill_after=settings.kill_after)
-        self.session: aiohttp.ClientSession | None = None
+        self.client: upstream.Upstream | None = None
         self._proxy: Proxy | None = None
         self.supervisor = (Supervisor(pool=self.pool, count=settings.spawn, mode=settings.mode,
                                       token=self.token or "", metrics=self.metrics,
                                       blender=settings.blender) if settings.spawn else None)
-        if self.supervisor is not None:
-            self.pool.replace = self.supervisor.replace
         if self.supervisor is not None:
             self.pool.replace = self.supervisor.replace
 
@@ -54,10 +51,10 @@ class Gateway:
         return self._proxy
 
     async def start(self) -> None:
-        # One session, kept-alive connections to every backend, made inside the running loop.
-        self.session = upstream.new_session(self.settings.connect_timeout)
-        self.pool.session = self.session
-        self._proxy = Proxy(self.session, self.token, self.metrics)
+        # One client, kept-alive connections to every backend, made inside the running loop.
+        self.client = upstream.Upstream(self.settings.connect_timeout)
+        self.pool.client = self.client
+        self._proxy = Proxy(self.client, self.token, self.metrics)
         if self.supervisor is not None:
             await self.supervisor.start()
         await self.pool.start()
@@ -66,8 +63,8 @@ class Gateway:
         await self.pool.stop()
         if self.supervisor is not None:
             await self.supervisor.stop()
-        if self.session is not None:
-            await self.session.close()
+        if self.client is not None:
+            await self.client.close()
 
     # -- choosing a backend ------------------------------------------------------------
 
