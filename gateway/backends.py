@@ -135,6 +135,7 @@ class BackendPool:
 
     def add(self, backend: Backend) -> Backend:
         self.backends[backend.key] = backend
+        self._metrics.track_inflight(backend.key, lambda: backend.inflight)
         return backend
 
     def get(self, key: str) -> Backend | None:

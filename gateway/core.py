@@ -20,10 +20,13 @@ from .errors import GatewayError
 from .forward import Forward
 from .metrics import Metrics
 from .proxy import Proxy, Unreachable
+from .scopes import header
 from .settings import GatewaySettings
 from .supervisor import Supervisor
 
 BACKEND_HEADER = "x-blender-backend"
+RAW_BACKEND = BACKEND_HEADER.encode()
+RAW_IDEMPOTENCY = IDEMPOTENCY_HEADER.lower().encode()
 
 
 class Gateway:
@@ -74,10 +77,10 @@ class Gateway:
         session = session or _session_query(request)
         if session:
             return routing.session_owner(self.pool, session)
-        pinned = request.headers.get(BACKEND_HEADER)
+        pinned = header(request.scope, RAW_BACKEND)
         if pinned:
             return routing.pinned(self.pool, pinned)
-        key = request.headers.get(IDEMPOTENCY_HEADER)
+        key = header(request.scope, RAW_IDEMPOTENCY)
         if key:
             return routing.key_owner(self.pool, key)
         return routing.least_busy(self.pool)
@@ -85,7 +88,7 @@ class Gateway:
     def pick_for_files(self, request: Request) -> Backend:
         """Files live on one backend: the session's, the pinned one, else one per API key, so
         a caller's uploads and downloads meet without any setting."""
-        if _session_query(request) or request.headers.get(BACKEND_HEADER):
+        if _session_query(request) or header(request.scope, RAW_BACKEND):
             return self.pick(request)
         caller = hashlib.sha256(request.headers.get("authorization", "").encode()).hexdigest()
         return routing.session_owner(self.pool, caller, what="this API key's files")
@@ -96,7 +99,7 @@ class Gateway:
         was free (least busy) and the body can be sent again."""
         request = forward.request
         free = not (forward.backend or forward.session or _session_query(request)
-                    or request.headers.get(BACKEND_HEADER))
+                    or header(request.scope, RAW_BACKEND))
         backend = forward.backend or self.pick(request, forward.session)
         try:
             return await self._to(forward, backend)

@@ -13,6 +13,7 @@ from blender_http_addon.protocol import JSON, MIB, MULTIPART, OCTET
 from .core import Gateway, session_in
 from .errors import GatewayError
 from .models import CODE_PATTERN, ErrorResponse
+from .scopes import header
 
 
 async def get_gateway(request: Request) -> Gateway:
@@ -38,7 +39,7 @@ MAX_BUFFERED_BODY = 64 * MIB
 
 async def read_body(request: Request, limit: int = MAX_BUFFERED_BODY) -> bytes:
     """The request body, or 413 in the one error shape once it grows past limit."""
-    declared = request.headers.get("content-length", "")
+    declared = header(request.scope, b"content-length") or ""
     too_big = GatewayError(413, f"the body is over the gateway's limit of {limit // MIB} MiB",
                            type="PayloadTooLarge")
     if declared.isdigit() and int(declared) > limit:
@@ -61,7 +62,7 @@ async def exec_body(request: Request) -> tuple[bytes | AsyncIterator[bytes], str
     """The body of POST /exec or /jobs to forward, and the session it names (None: routing
     reads ?session= instead). A JSON or text body is read whole (under MAX_BUFFERED_BODY);
     a multipart form (binary arguments, up to the worker's own limit) streams through."""
-    content_type = request.headers.get("content-type")
+    content_type = header(request.scope, b"content-type")
     if not is_multipart(content_type):
         body = await read_body(request)
         return body, session_in(body, content_type)

@@ -4,10 +4,9 @@ upstream failures translated into the one error shape."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Iterator, MutableMapping
+from collections.abc import AsyncIterator, MutableMapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,6 +20,7 @@ from .backends import Backend, Loss
 from .errors import GatewayError
 from .forward import Body, BodyTransform, Forward, StreamTransform
 from .metrics import Metrics
+from .scopes import raw_header
 
 # Never forwarded upstream: hop-by-hop headers, the client's credentials (the gateway holds the
 # backend's token), and browser headers the add-on would rightly refuse from a foreign page.
@@ -72,20 +72,10 @@ class Proxy:
                              time.perf_counter() - started)
         return response
 
-    @contextlib.contextmanager
-    def occupying(self, backend: Backend, busy: bool = True) -> Iterator[None]:
+    def occupying(self, backend: Backend, busy: bool = True) -> Occupying:
         """Count a request toward the backend's load (least-busy routing, the in-flight gauge)
         while it runs; busy=False for requests that do not occupy the worker."""
-        if not busy:
-            yield
-            return
-        backend.inflight += 1
-        self.metrics.inflight(backend.key, backend.inflight)
-        try:
-            yield
-        finally:
-            backend.inflight -= 1
-            self.metrics.inflight(backend.key, backend.inflight)
+        return Occupying(backend, busy)
 
     async def fetch(self, backend: Backend, method: str, path: str, *,
                     params: dict[str, Any] | None = None, json_body: Any = None,
@@ -118,7 +108,7 @@ class Proxy:
         """The client's headers as they came, less the ones never forwarded, plus ours."""
         headers = [(k, v) for k, v in scope["headers"] if k not in DROP_REQUEST]
         if body is not None and not isinstance(body, bytes):
-            length = _header(scope, b"content-length")
+            length = raw_header(scope, b"content-length")
             if length is not None:
                 headers.append((b"content-length", length))
         if self._auth:
@@ -194,6 +184,24 @@ class Proxy:
         return response
 
 
+class Occupying:
+    """A class, not a generator: this context runs on every request."""
+
+    __slots__ = ("backend", "busy")
+
+    def __init__(self, backend: Backend, busy: bool) -> None:
+        self.backend = backend
+        self.busy = busy
+
+    def __enter__(self) -> None:
+        if self.busy:
+            self.backend.inflight += 1  # the in-flight gauge reads it (Metrics.track_inflight)
+
+    def __exit__(self, *_: object) -> None:
+        if self.busy:
+            self.backend.inflight -= 1
+
+
 async def _stream(answer: upstream.Answer, kind: bytes) -> AsyncIterator[bytes]:
     try:
         async for chunk in answer.chunks():
@@ -218,13 +226,6 @@ async def _read_all(answer: upstream.Answer, backend: Backend) -> bytes:
 def _died(backend: Backend, exc: BaseException, when: str) -> GatewayError:
     return GatewayError(502, f"backend {backend.key} dropped the connection {when}: "
                              f"{upstream.describe(exc)}", type="BackendDied")
-
-
-def _header(scope: MutableMapping[str, Any], name: bytes) -> bytes | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return bytes(value)
-    return None
 
 
 def _rewrite_job_headers(headers: list[tuple[bytes, bytes]], backend: Backend) -> None:

@@ -21,8 +21,10 @@ JOB_SEPARATOR = "."
 def least_busy(pool: BackendPool) -> Backend:
     """The healthy backend with the least load (ties broken at random to spread work)."""
     candidates = pool.healthy()
-    if not candidates:
-        raise no_backend(pool)
+    if len(candidates) < 2:
+        if not candidates:
+            raise no_backend(pool)
+        return candidates[0]
     lowest = min(b.load for b in candidates)
     return random.choice([b for b in candidates if b.load == lowest])
 
