@@ -24,8 +24,6 @@ from .scopes import header
 from .settings import GatewaySettings
 from .supervisor import Supervisor
 
-BACKEND_HEADER = "x-blender-backend"
-RAW_BACKEND = BACKEND_HEADER.encode()
 RAW_IDEMPOTENCY = IDEMPOTENCY_HEADER.lower().encode()
 
 
@@ -77,7 +75,7 @@ class Gateway:
         session = session or _session_query(request)
         if session:
             return routing.session_owner(self.pool, session)
-        pinned = header(request.scope, RAW_BACKEND)
+        pinned = header(request.scope, routing.BACKEND_HEADER)
         if pinned:
             return routing.pinned(self.pool, pinned)
         key = header(request.scope, RAW_IDEMPOTENCY)
@@ -88,7 +86,7 @@ class Gateway:
     def pick_for_files(self, request: Request) -> Backend:
         """Files live on one backend: the session's, the pinned one, else one per API key, so
         a caller's uploads and downloads meet without any setting."""
-        if _session_query(request) or header(request.scope, RAW_BACKEND):
+        if _session_query(request) or header(request.scope, routing.BACKEND_HEADER):
             return self.pick(request)
         caller = hashlib.sha256(request.headers.get("authorization", "").encode()).hexdigest()
         return routing.session_owner(self.pool, caller, what="this API key's files")
@@ -99,20 +97,15 @@ class Gateway:
         was free (least busy) and the body can be sent again."""
         request = forward.request
         free = not (forward.backend or forward.session or _session_query(request)
-                    or header(request.scope, RAW_BACKEND))
+                    or header(request.scope, routing.BACKEND_HEADER))
         backend = forward.backend or self.pick(request, forward.session)
         try:
-            return await self._to(forward, backend)
+            return await self.proxy.forward(forward, backend)
         except Unreachable:
             others = [b for b in self.pool.healthy() if b is not backend]
             if not (free and others and forward.replayable):
                 raise
-            return await self._to(forward, min(others, key=lambda b: b.load))
-
-    async def _to(self, forward: Forward, backend: Backend) -> Response:
-        response = await self.proxy.forward(forward, backend)
-        response.headers[BACKEND_HEADER] = routing.backend_tag(backend)
-        return response
+            return await self.proxy.forward(forward, min(others, key=lambda b: b.load))
 
     async def call(self, method: str, path: str, *, backend: Backend | None = None,
                    session: str | None = None, json_body: Any = None,

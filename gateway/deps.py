@@ -40,17 +40,20 @@ MAX_BUFFERED_BODY = 64 * MIB
 async def read_body(request: Request, limit: int = MAX_BUFFERED_BODY) -> bytes:
     """The request body, or 413 in the one error shape once it grows past limit."""
     declared = header(request.scope, b"content-length") or ""
-    too_big = GatewayError(413, f"the body is over the gateway's limit of {limit // MIB} MiB",
-                           type="PayloadTooLarge")
     if declared.isdigit() and int(declared) > limit:
-        raise too_big
+        raise _too_big(limit)
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise too_big
+            raise _too_big(limit)
         chunks.append(chunk)
-    return b"".join(chunks)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _too_big(limit: int) -> GatewayError:
+    return GatewayError(413, f"the body is over the gateway's limit of {limit // MIB} MiB",
+                        type="PayloadTooLarge")
 
 
 # How much of a multipart exec body is read ahead to find the session in its `request` part

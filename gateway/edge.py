@@ -28,6 +28,7 @@ REQUEST_ID = re.compile(r"[\x21-\x7e]{1,128}\Z")
 # Anything but printable ASCII in a logged path is written as an escape: no forged lines.
 UNPRINTABLE = re.compile(r"[^\x21-\x7e]")
 Refusal = tuple[int, str, str, list[tuple[bytes, bytes]]]
+ACCESS_LINE = "%s %s %s %d %.1fms backend=%s id=%s"
 
 
 class Edge:
@@ -73,10 +74,13 @@ class Edge:
         finally:
             seconds = time.perf_counter() - started
             self.metrics.answered(route_label(scope), scope["method"], status, seconds)
-            if self.log_access:
-                access_log.info("%s %s %s %d %.1fms backend=%s id=%s", _client(scope), scope["method"],
-                                _logged_path(scope), status, seconds * 1000, state.get("backend", "-"),
-                                request_id)
+            if self.log_access and access_log.isEnabledFor(logging.INFO):
+                # The record is made here rather than by info(), which would walk the stack for
+                # the caller's file and line: the same on every line of this log.
+                access_log.handle(access_log.makeRecord(
+                    access_log.name, logging.INFO, __file__, 0, ACCESS_LINE,
+                    (_client(scope), scope["method"], _logged_path(scope), status, seconds * 1000,
+                     state.get("backend", "-"), request_id), None, "access"))
 
     def _refusal(self, scope: Scope) -> Refusal | None:
         """Why the request is refused before it reaches a route (status, type, message,

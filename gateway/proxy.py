@@ -28,7 +28,7 @@ from .scopes import raw_header
 DROP_REQUEST = frozenset({
     b"host", b"authorization", b"connection", b"keep-alive", b"proxy-authorization", b"te",
     b"trailer", b"upgrade", b"origin", b"referer", b"cookie", b"sec-fetch-site", b"sec-fetch-mode",
-    b"sec-fetch-dest", b"sec-fetch-user", b"x-blender-backend", b"x-request-id", b"content-length",
+    b"sec-fetch-dest", b"sec-fetch-user", routing.BACKEND_HEADER, b"x-request-id", b"content-length",
     b"transfer-encoding", b"expect",
 })
 DROP_RESPONSE = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"content-length",
@@ -180,6 +180,7 @@ class Proxy:
             if stream_transform is not None:
                 chunks = stream_transform(chunks)
             response = StreamingResponse(chunks, status_code=answer.status)
+        headers.append((routing.BACKEND_HEADER, routing.backend_tag(backend).encode()))
         response.raw_headers += headers
         return response
 
