@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.requests import ClientDisconnect
 
 from blender_http_addon.http.multipart import boundary_of, is_multipart
 from blender_http_addon.protocol import JSON, MIB, MULTIPART, OCTET
@@ -42,12 +43,19 @@ async def read_body(request: Request, limit: int = MAX_BUFFERED_BODY) -> bytes:
     declared = header(request.scope, b"content-length") or ""
     if declared.isdigit() and int(declared) > limit:
         raise _too_big(limit)
-    chunks, size = [], 0
-    async for chunk in request.stream():
+    # Straight from the ASGI channel: Starlette's stream() is an async generator, and the
+    # body of an exec is one message.
+    chunks, size, more = [], 0, True
+    while more:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise _too_big(limit)
         chunks.append(chunk)
+        more = message.get("more_body", False)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 

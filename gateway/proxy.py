@@ -161,10 +161,7 @@ class Proxy:
     async def _relay(self, answer: upstream.Answer, backend: Backend,
                      transform: BodyTransform | None,
                      stream_transform: StreamTransform | None) -> Response:
-        headers = [(k, v) for k, v in answer.headers if k not in DROP_RESPONSE]
-        _rewrite_job_headers(headers, backend)
-        length = answer.header(b"content-length")
-        kind = answer.header(b"content-type") or b""
+        headers, length, kind = _answer_headers(answer.headers, backend)
         json_body = kind.startswith(JSON_BYTES)
         if (transform is not None and json_body) or (
                 length is not None and length.isdigit() and int(length) <= BUFFER_LIMIT
@@ -229,14 +226,26 @@ def _died(backend: Backend, exc: BaseException, when: str) -> GatewayError:
                              f"{upstream.describe(exc)}", type="BackendDied")
 
 
-def _rewrite_job_headers(headers: list[tuple[bytes, bytes]], backend: Backend) -> None:
-    """The job ids in X-Job-Id and Location, as the gateway's."""
-    for i, (name, value) in enumerate(headers):
-        if name == b"x-job-id":
-            headers[i] = (name, routing.job_id(backend, value.decode("latin-1")).encode())
+def _answer_headers(received: upstream.Headers, backend: Backend
+                    ) -> tuple[upstream.Headers, bytes | None, bytes]:
+    """In one pass over a backend's headers: the ones passed on (job ids in X-Job-Id and
+    Location made the gateway's), its Content-Length and its Content-Type."""
+    headers = []
+    length = None
+    kind = b""
+    for name, value in received:
+        if name in DROP_RESPONSE:
+            if name == b"content-length":
+                length = value
+            continue
+        if name == b"content-type":
+            kind = value
+        elif name == b"x-job-id":
+            value = routing.job_id(backend, value.decode("latin-1")).encode()
         elif name == b"location" and value.startswith(JOB_PREFIX):
-            local = value[len(JOB_PREFIX):].decode("latin-1")
-            headers[i] = (name, JOB_PREFIX + routing.job_id(backend, local).encode())
+            value = JOB_PREFIX + routing.job_id(backend, value[len(JOB_PREFIX):].decode("latin-1")).encode()
+        headers.append((name, value))
+    return headers, length, kind
 
 
 def _lost_error(backend: Backend, loss: Loss) -> GatewayError:

@@ -155,14 +155,13 @@ class Answer:
         assert connection is not None, "the body was read already"
         parts = []
         try:
-            while True:
+            while not connection.complete:  # else it is all here, the common case: no wait
                 await connection.more()
                 parts.append(connection.take())
-                if connection.ended():
-                    break
+            last = connection.take()
         finally:
             self.release()
-        return parts[0] if len(parts) == 1 else b"".join(parts)
+        return b"".join((*parts, last)) if parts else last
 
     async def chunks(self) -> AsyncIterator[bytes]:
         """The body as it arrives; the connection goes back to the pool at its end."""
