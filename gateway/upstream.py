@@ -143,12 +143,6 @@ class Answer:
         self.status = connection.status
         self.headers = connection.headers
 
-    def header(self, name: bytes) -> bytes | None:
-        for key, value in self.headers:
-            if key == name:
-                return value
-        return None
-
     async def read(self) -> bytes:
         """The whole body; DroppedError if the connection fails first."""
         connection = self._connection

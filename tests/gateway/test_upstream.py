@@ -141,8 +141,8 @@ def test_chunked_and_content_length_answers_on_one_connection(run: Run) -> None:
             client = upstream.Upstream(3.0)
             for path in ("/chunked", "/length", "/chunked", "/length"):
                 answer = await send(client, backend, path=path, method="GET", body=None)
-                framing = answer.header(b"transfer-encoding" if path == "/chunked" else b"content-length")
-                assert framing is not None
+                framing = b"transfer-encoding" if path == "/chunked" else b"content-length"
+                assert framing in dict(answer.headers)
                 assert await answer.read() == payload
             await client.close()
         assert backend.connections == 1
