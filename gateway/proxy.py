@@ -68,8 +68,10 @@ class Proxy:
             self.metrics.observe(forward.route, backend.key, exc.status, time.perf_counter() - started)
             raise
         scope.setdefault("state", {})["backend"] = backend.key
-        self.metrics.observe(forward.route, backend.key, response.status_code,
-                             time.perf_counter() - started)
+        # Counted once the answer is on its way (the task goes on to send it before the loop
+        # runs this): off the path the client waits on.
+        asyncio.get_running_loop().call_soon(self.metrics.observe, forward.route, backend.key,
+                                             response.status_code, time.perf_counter() - started)
         return response
 
     def occupying(self, backend: Backend, busy: bool = True) -> Occupying:
