@@ -19,6 +19,7 @@ from blender_http_addon.protocol import HEALTH
 from . import __version__
 from .auth import KeyCheck
 from .browser import BrowserCheck
+from .cli import configure_logging
 from .core import Gateway
 from .deps import ERROR_EXAMPLES
 from .docs_pages import add_docs
@@ -115,8 +116,10 @@ def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> Fas
 
 def app_from_env() -> FastAPI:
     """The app of one of several gateway processes (`--workers N`): settings from the
-    environment the command line filled."""
-    return create_app(load_settings())
+    environment the command line filled. uvicorn starts it afresh: its logging too."""
+    settings = load_settings()
+    configure_logging(settings)
+    return create_app(settings)
 
 
 def _error_handlers(app: FastAPI) -> None:
