@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.gateway                       # this gateway vs direct
     .venv/bin/python -m benchmarks.gateway --baseline 2850789    # ... and the gateway at a commit
+    .venv/bin/python -m benchmarks.gateway --baseline 2850789 --runs 3   # medians of 3 runs
 
 Every target runs at once in front of one module-mode worker and is measured in interleaved
 rounds, so the load of a shared machine falls on all alike: compare the ratios more than the
@@ -29,6 +30,7 @@ DIRECT = "worker, direct"
 CURRENT = "gateway"
 ADDED_P50_TARGET_MS = 0.3
 CPU_TARGET_US = 200.0
+RATE_TARGET = 5000
 
 
 @contextlib.contextmanager
@@ -64,31 +66,62 @@ def measure(baseline: str | None, requests: int, rounds: int, seconds: float,
     return samples, rates, cpu
 
 
+Figures = dict[str, tuple[float, float, float, float | None]]
+
+
+def figures(samples: dict[str, list[float]], rates: dict[str, list[float]],
+            cpu: dict[str, float]) -> Figures:
+    """By target: exec p50 ms, p50 added to the direct worker's, 8-client rate, CPU µs/exec
+    (None for the direct worker and `--workers N`, whose CPU is spread over processes)."""
+    direct = statistics.median(samples[DIRECT])
+    return {name: (statistics.median(values), statistics.median(values) - direct,
+                   statistics.median(rates[name]),
+                   cpu[name] if name != DIRECT and "--workers" not in name else None)
+            for name, values in samples.items()}
+
+
+def median_of(runs: list[Figures]) -> Figures:
+    """Each figure's median over the runs (they share the targets)."""
+    def mid(values: list[float | None]) -> float | None:
+        known = [v for v in values if v is not None]
+        return statistics.median(known) if known else None
+    return {name: (statistics.median(r[name][0] for r in runs), statistics.median(r[name][1] for r in runs),
+                   statistics.median(r[name][2] for r in runs), mid([r[name][3] for r in runs]))
+            for name in runs[0]}
+
+
+def report(found: Figures) -> str:
+    rows = [[name, f"{p50:.3f}", f"{added:+.3f}" if name != DIRECT else "", f"{rate:,.0f}",
+             f"{cpu:.0f}" if cpu is not None else ""]
+            for name, (p50, added, rate, cpu) in found.items()]
+    return table(["target", "exec p50 ms", "added p50 ms", "8-client exec/s", "gateway CPU µs/exec"], rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", help="also measure the gateway as it was at this commit")
     parser.add_argument("--workers", type=int, default=1, help="also measure `--workers N`")
+    parser.add_argument("--runs", type=int, default=1,
+                        help="measure N times, each with fresh processes, and report the medians")
     parser.add_argument("--quick", action="store_true", help="tiny counts: checks the benchmark runs")
     options = parser.parse_args(argv)
     requests, rounds, seconds = (40, 2, 0.2) if options.quick else (2000, 10, 1.0)
-    samples, rates, cpu = measure(options.baseline, requests, rounds, seconds, options.workers)
-    direct = statistics.median(samples[DIRECT])
-    rows = []
-    for name, values in samples.items():
-        p50 = statistics.median(values)
-        cpu_text = f"{cpu[name]:.0f}" if name != DIRECT and "--workers" not in name else ""
-        rows.append([name, f"{p50:.3f}", f"{p50 - direct:+.3f}" if name != DIRECT else "",
-                     f"{statistics.median(rates[name]):,.0f}", cpu_text])
-    print(table(["target", "exec p50 ms", "added p50 ms", "8-client exec/s", "gateway CPU µs/exec"], rows))
-    added = statistics.median(samples[CURRENT]) - direct
+    runs = []
+    for run in range(options.runs):
+        runs.append(figures(*measure(options.baseline, requests, rounds, seconds, options.workers)))
+        if options.runs > 1:
+            print(f"run {run + 1} of {options.runs}\n{report(runs[-1])}\n", flush=True)
+    found = median_of(runs)
+    print((f"median of {options.runs} runs\n" if options.runs > 1 else "") + report(found))
+    _, added, rate, cpu = found[CURRENT]
     print(f"\nadded p50 {added:.3f} ms (target ≤ {ADDED_P50_TARGET_MS} ms); gateway CPU "
-          f"{cpu[CURRENT]:.0f} µs per exec (target ≤ {CPU_TARGET_US:.0f} µs)")
+          f"{cpu:.0f} µs per exec (target ≤ {CPU_TARGET_US:.0f} µs); {rate:,.0f} exec/s with 8 "
+          f"clients (target ≥ {RATE_TARGET:,})")
     if options.baseline:
-        old = f"gateway at {options.baseline}"
-        old_added = statistics.median(samples[old]) - direct
-        print(f"against {options.baseline}: CPU per exec x{cpu[CURRENT] / cpu[old]:.2f}, added p50 "
-              f"x{added / old_added:.2f}, 8-client rate "
-              f"x{statistics.median(rates[CURRENT]) / statistics.median(rates[old]):.2f}")
+        _, old_added, old_rate, old_cpu = found[f"gateway at {options.baseline}"]
+        assert cpu is not None and old_cpu is not None
+        print(f"against {options.baseline}: CPU per exec x{cpu / old_cpu:.2f}, added p50 "
+              f"x{added / old_added:.2f}, 8-client rate x{rate / old_rate:.2f}")
     return 0
 
 

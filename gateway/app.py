@@ -12,12 +12,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from blender_http_addon.protocol import HEALTH
 
 from . import __version__
 from .auth import KeyCheck
 from .browser import BrowserCheck
+from .cli import configure_logging
 from .core import Gateway
 from .deps import ERROR_EXAMPLES
 from .docs_pages import add_docs
@@ -57,6 +59,21 @@ Every error has one shape: `{"ok": false, "error": {"type": ..., "message": ...}
 
 
 class GatewayApp(FastAPI):
+    # The edge (request ids, keys, metrics, the access log) and the hot path, in front of
+    # FastAPI's own stack: its layers (error pages, telemetry, body limits) cost CPU on every
+    # request and do nothing for one the edge refuses or the fast lane answers.
+    front: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.front is not None and scope["type"] == "http":
+            await self.front(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+    async def behind(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """FastAPI's own stack, where the front passes every other request on."""
+        await super().__call__(scope, receive, send)
+
     def openapi(self) -> dict[str, Any]:
         """The schema, with bearer auth declared and our error shape for malformed requests."""
         return _openapi(self)
@@ -89,18 +106,20 @@ def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> Fas
     _error_handlers(app)
     keys = KeyCheck(settings.all_api_keys())
     browsers = BrowserCheck(open_gateway=not keys.enabled, allowed_origins=settings.allowed_origins)
-    # Added first, so it runs inside the edge (keys, metrics, the access log still apply).
-    app.add_middleware(FastLane, gateway=gateway,
-                       routes=[route for router in ROUTERS for route in router.routes])
-    app.add_middleware(Edge, keys=keys, browsers=browsers, metrics=gateway.metrics,
-                       log_access=settings.access_log, throttle=Throttle(burst=settings.auth_failures))
+    # The fast lane runs inside the edge: keys, metrics and the access log still apply.
+    lane = FastLane(app.behind, gateway=gateway,
+                    routes=[route for router in ROUTERS for route in router.routes])
+    app.front = Edge(lane, keys=keys, browsers=browsers, metrics=gateway.metrics,
+                     log_access=settings.access_log, throttle=Throttle(burst=settings.auth_failures))
     return app
 
 
 def app_from_env() -> FastAPI:
     """The app of one of several gateway processes (`--workers N`): settings from the
-    environment the command line filled."""
-    return create_app(load_settings())
+    environment the command line filled. uvicorn starts it afresh: its logging too."""
+    settings = load_settings()
+    configure_logging(settings)
+    return create_app(settings)
 
 
 def _error_handlers(app: FastAPI) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import ipaddress
+import json
 import logging
 import socket
 import time
@@ -12,9 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-import aiohttp
-
-from blender_http_addon.protocol import JOBS
+from blender_http_addon.protocol import HEALTH, JOBS
 
 from . import stuck, upstream
 from .metrics import Metrics
@@ -27,7 +26,8 @@ LOST_AFTER_FAILURES = 2
 # GIL in module mode) is only unhealthy; lost once it has been silent this long.
 LOST_AFTER_SILENT_S = 60.0
 HEALTH_TIMEOUT_S = 2.0
-HEALTH_ERRORS: tuple[type[BaseException], ...] = (*upstream.TRANSPORT_ERRORS, ValueError)
+HEALTH_ERRORS: tuple[type[BaseException], ...] = (*upstream.CONNECT_ERRORS, *upstream.TRANSPORT_ERRORS,
+                                                  TimeoutError, ValueError)
 STOPPING = "stopping"
 
 
@@ -117,9 +117,9 @@ class BackendPool:
                  dns_interval: float, metrics: Metrics, kill_after: float) -> None:
         self.urls = tuple(urls)
         self.backends: dict[str, Backend] = {}
-        # Set by the gateway once the event loop runs (an aiohttp session belongs to its loop).
-        self.session: aiohttp.ClientSession | None = None
-        self._auth = {"Authorization": f"Bearer {token}"} if token else {}
+        # Set by the gateway once the event loop runs (its connections belong to the loop).
+        self.client: upstream.Upstream | None = None
+        self._auth = [(b"authorization", f"Bearer {token}".encode())] if token else []
         self._health_interval = health_interval
         self._dns_interval = dns_interval
         self._tasks: list[asyncio.Task[None]] = []
@@ -135,6 +135,7 @@ class BackendPool:
 
     def add(self, backend: Backend) -> Backend:
         self.backends[backend.key] = backend
+        self._metrics.track_inflight(backend.key, lambda: backend.inflight)
         return backend
 
     def get(self, key: str) -> Backend | None:
@@ -172,7 +173,7 @@ class BackendPool:
 
     async def check(self, backend: Backend) -> None:
         url = backend.url
-        status, data, error, silent = await self._probe(f"{url}/health")
+        status, data, error, silent = await self._probe(url or "", HEALTH)
         if error is None:
             state = data.get("status")
             error = None if state == "ok" else (
@@ -185,27 +186,29 @@ class BackendPool:
             stuck.watch(backend, running, self.kill_after, self.replace)
         self._metrics.backend_state(backend.key, backend.healthy, backend.queued, backend.busy)
 
-    async def _probe(self, url: str) -> tuple[int, dict[str, Any], str | None, bool]:
-        """GET url: its status, its JSON object ({} if none), the transport error if any, and
-        whether that error was silence (connected, no answer in time)."""
-        assert self.session is not None, "the gateway sets the session before checking"
+    async def _probe(self, url: str, path: str,
+                     query: bytes = b"") -> tuple[int, dict[str, Any], str | None, bool]:
+        """GET path on the backend at url: its status, its JSON object ({} if none), the
+        transport error if any, and whether that error was silence (connected, no answer in time)."""
+        assert self.client is not None, "the gateway sets the client before checking"
         data: Any = {}
         try:
-            async with self.session.get(url, headers=self._auth,
-                                        timeout=aiohttp.ClientTimeout(total=HEALTH_TIMEOUT_S)) as answer:
-                status = answer.status
-                if status == 200:
-                    data = await upstream.read_json(answer)
+            answer = await self.client.request(upstream.origin(url), "GET", path, query, self._auth,
+                                               None, timeout=HEALTH_TIMEOUT_S)
+            async with asyncio.timeout(HEALTH_TIMEOUT_S):
+                content = await answer.read()
+            status = answer.status
+            if status == 200:
+                data = json.loads(content)
         except HEALTH_ERRORS as exc:
             # Connected but no answer in time: busy (a long C operator), not necessarily gone.
-            silent = isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)) and not isinstance(
-                exc, aiohttp.ConnectionTimeoutError)
+            silent = isinstance(exc, TimeoutError)  # a connection not opened is a ConnectError
             return 0, {}, upstream.describe(exc), silent
         return status, data if isinstance(data, dict) else {}, None, False
 
     async def _running_job(self, backend: Backend) -> dict[str, Any] | None:
         """The job a busy worker runs, from its own list (it knows each job's timeout)."""
-        status, data, _, _ = await self._probe(f"{backend.url}{JOBS}?status=running&limit=1")
+        status, data, _, _ = await self._probe(backend.url or "", JOBS, b"status=running&limit=1")
         jobs = data.get("jobs") if status == 200 else None
         return jobs[0] if isinstance(jobs, list) and jobs and isinstance(jobs[0], dict) else None
 

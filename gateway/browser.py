@@ -11,6 +11,7 @@ page same-origin with it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
@@ -44,6 +45,7 @@ def _same_origin(origin: str, host: str | None) -> bool:
     return bool(host) and urlsplit(origin).netloc.lower() == (host or "").lower()
 
 
+@functools.lru_cache(maxsize=256)  # asked on every request, with the same few hosts
 def _is_loopback_host(host: str | None, port: int | None) -> bool:
     if not host:
         return False

@@ -9,7 +9,6 @@ import json
 import secrets
 from typing import Any
 
-import aiohttp
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -21,10 +20,11 @@ from .errors import GatewayError
 from .forward import Forward
 from .metrics import Metrics
 from .proxy import Proxy, Unreachable
+from .scopes import header
 from .settings import GatewaySettings
 from .supervisor import Supervisor
 
-BACKEND_HEADER = "x-blender-backend"
+RAW_IDEMPOTENCY = IDEMPOTENCY_HEADER.lower().encode()
 
 
 class Gateway:
@@ -38,13 +38,11 @@ class Gateway:
                                 health_interval=settings.health_interval,
                                 dns_interval=settings.dns_interval, metrics=self.metrics,
                                 kill_after=settings.kill_after)
-        self.session: aiohttp.ClientSession | None = None
+        self.client: upstream.Upstream | None = None
         self._proxy: Proxy | None = None
         self.supervisor = (Supervisor(pool=self.pool, count=settings.spawn, mode=settings.mode,
                                       token=self.token or "", metrics=self.metrics,
                                       blender=settings.blender) if settings.spawn else None)
-        if self.supervisor is not None:
-            self.pool.replace = self.supervisor.replace
         if self.supervisor is not None:
             self.pool.replace = self.supervisor.replace
 
@@ -54,10 +52,10 @@ class Gateway:
         return self._proxy
 
     async def start(self) -> None:
-        # One session, kept-alive connections to every backend, made inside the running loop.
-        self.session = upstream.new_session(self.settings.connect_timeout)
-        self.pool.session = self.session
-        self._proxy = Proxy(self.session, self.token, self.metrics)
+        # One client, kept-alive connections to every backend, made inside the running loop.
+        self.client = upstream.Upstream(self.settings.connect_timeout)
+        self.pool.client = self.client
+        self._proxy = Proxy(self.client, self.token, self.metrics)
         if self.supervisor is not None:
             await self.supervisor.start()
         await self.pool.start()
@@ -66,8 +64,8 @@ class Gateway:
         await self.pool.stop()
         if self.supervisor is not None:
             await self.supervisor.stop()
-        if self.session is not None:
-            await self.session.close()
+        if self.client is not None:
+            await self.client.close()
 
     # -- choosing a backend ------------------------------------------------------------
 
@@ -77,10 +75,10 @@ class Gateway:
         session = session or _session_query(request)
         if session:
             return routing.session_owner(self.pool, session)
-        pinned = request.headers.get(BACKEND_HEADER)
+        pinned = header(request.scope, routing.BACKEND_HEADER)
         if pinned:
             return routing.pinned(self.pool, pinned)
-        key = request.headers.get(IDEMPOTENCY_HEADER)
+        key = header(request.scope, RAW_IDEMPOTENCY)
         if key:
             return routing.key_owner(self.pool, key)
         return routing.least_busy(self.pool)
@@ -88,7 +86,7 @@ class Gateway:
     def pick_for_files(self, request: Request) -> Backend:
         """Files live on one backend: the session's, the pinned one, else one per API key, so
         a caller's uploads and downloads meet without any setting."""
-        if _session_query(request) or request.headers.get(BACKEND_HEADER):
+        if _session_query(request) or header(request.scope, routing.BACKEND_HEADER):
             return self.pick(request)
         caller = hashlib.sha256(request.headers.get("authorization", "").encode()).hexdigest()
         return routing.session_owner(self.pool, caller, what="this API key's files")
@@ -99,20 +97,15 @@ class Gateway:
         was free (least busy) and the body can be sent again."""
         request = forward.request
         free = not (forward.backend or forward.session or _session_query(request)
-                    or request.headers.get(BACKEND_HEADER))
+                    or header(request.scope, routing.BACKEND_HEADER))
         backend = forward.backend or self.pick(request, forward.session)
         try:
-            return await self._to(forward, backend)
+            return await self.proxy.forward(forward, backend)
         except Unreachable:
             others = [b for b in self.pool.healthy() if b is not backend]
             if not (free and others and forward.replayable):
                 raise
-            return await self._to(forward, min(others, key=lambda b: b.load))
-
-    async def _to(self, forward: Forward, backend: Backend) -> Response:
-        response = await self.proxy.forward(forward, backend)
-        response.headers[BACKEND_HEADER] = routing.backend_tag(backend)
-        return response
+            return await self.proxy.forward(forward, min(others, key=lambda b: b.load))
 
     async def call(self, method: str, path: str, *, backend: Backend | None = None,
                    session: str | None = None, json_body: Any = None,

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.requests import ClientDisconnect
 
 from blender_http_addon.http.multipart import boundary_of, is_multipart
 from blender_http_addon.protocol import JSON, MIB, MULTIPART, OCTET
@@ -13,6 +14,7 @@ from blender_http_addon.protocol import JSON, MIB, MULTIPART, OCTET
 from .core import Gateway, session_in
 from .errors import GatewayError
 from .models import CODE_PATTERN, ErrorResponse
+from .scopes import header
 
 
 async def get_gateway(request: Request) -> Gateway:
@@ -38,18 +40,28 @@ MAX_BUFFERED_BODY = 64 * MIB
 
 async def read_body(request: Request, limit: int = MAX_BUFFERED_BODY) -> bytes:
     """The request body, or 413 in the one error shape once it grows past limit."""
-    declared = request.headers.get("content-length", "")
-    too_big = GatewayError(413, f"the body is over the gateway's limit of {limit // MIB} MiB",
-                           type="PayloadTooLarge")
+    declared = header(request.scope, b"content-length") or ""
     if declared.isdigit() and int(declared) > limit:
-        raise too_big
-    chunks, size = [], 0
-    async for chunk in request.stream():
+        raise _too_big(limit)
+    # Straight from the ASGI channel: Starlette's stream() is an async generator, and the
+    # body of an exec is one message.
+    chunks, size, more = [], 0, True
+    while more:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise too_big
+            raise _too_big(limit)
         chunks.append(chunk)
-    return b"".join(chunks)
+        more = message.get("more_body", False)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _too_big(limit: int) -> GatewayError:
+    return GatewayError(413, f"the body is over the gateway's limit of {limit // MIB} MiB",
+                        type="PayloadTooLarge")
 
 
 # How much of a multipart exec body is read ahead to find the session in its `request` part
@@ -61,7 +73,7 @@ async def exec_body(request: Request) -> tuple[bytes | AsyncIterator[bytes], str
     """The body of POST /exec or /jobs to forward, and the session it names (None: routing
     reads ?session= instead). A JSON or text body is read whole (under MAX_BUFFERED_BODY);
     a multipart form (binary arguments, up to the worker's own limit) streams through."""
-    content_type = request.headers.get("content-type")
+    content_type = header(request.scope, b"content-type")
     if not is_multipart(content_type):
         body = await read_body(request)
         return body, session_in(body, content_type)

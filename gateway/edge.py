@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
-import uuid
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -19,6 +19,7 @@ from .auth import KeyCheck, is_open, presented
 from .browser import BrowserCheck
 from .errors import error_body
 from .metrics import Metrics, route_label
+from .scopes import header
 from .throttle import Throttle
 
 access_log = logging.getLogger("blender_http_gateway.access")
@@ -27,6 +28,7 @@ REQUEST_ID = re.compile(r"[\x21-\x7e]{1,128}\Z")
 # Anything but printable ASCII in a logged path is written as an escape: no forged lines.
 UNPRINTABLE = re.compile(r"[^\x21-\x7e]")
 Refusal = tuple[int, str, str, list[tuple[bytes, bytes]]]
+ACCESS_LINE = "%s %s %s %d %.1fms backend=%s id=%s"
 
 
 class Edge:
@@ -44,8 +46,9 @@ class Edge:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        given = _header(scope, b"x-request-id")
-        request_id = given if given and REQUEST_ID.match(given) else uuid.uuid4().hex
+        given = header(scope, b"x-request-id")
+        # 32 random hex digits, as a uuid4's, without building a UUID.
+        request_id = given if given and REQUEST_ID.match(given) else os.urandom(16).hex()
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id
         status = 500
@@ -71,10 +74,13 @@ class Edge:
         finally:
             seconds = time.perf_counter() - started
             self.metrics.answered(route_label(scope), scope["method"], status, seconds)
-            if self.log_access:
-                access_log.info("%s %s %s %d %.1fms backend=%s id=%s", _client(scope), scope["method"],
-                                _logged_path(scope), status, seconds * 1000, state.get("backend", "-"),
-                                request_id)
+            if self.log_access and access_log.isEnabledFor(logging.INFO):
+                # The record is made here rather than by info(), which would walk the stack for
+                # the caller's file and line: the same on every line of this log.
+                access_log.handle(access_log.makeRecord(
+                    access_log.name, logging.INFO, __file__, 0, ACCESS_LINE,
+                    (_client(scope), scope["method"], _logged_path(scope), status, seconds * 1000,
+                     state.get("backend", "-"), request_id), None, "access"))
 
     def _refusal(self, scope: Scope) -> Refusal | None:
         """Why the request is refused before it reaches a route (status, type, message,
@@ -82,13 +88,13 @@ class Edge:
         if is_open(scope["path"]):
             return None
         refusal = self.browsers.refusal(
-            _header(scope, b"host"), _header(scope, b"origin"), _header(scope, b"sec-fetch-site"),
+            header(scope, b"host"), header(scope, b"origin"), header(scope, b"sec-fetch-site"),
             (scope.get("server") or (None, None))[1])
         if refusal:
             return 403, "Forbidden", refusal, []
         if not self.keys.enabled:
             return None
-        authorization = _header(scope, b"authorization")
+        authorization = header(scope, b"authorization")
         digest = presented(authorization)
         if digest is None:  # no key is no guess: nothing to throttle
             return _unauthorized("missing API key: send 'Authorization: Bearer <key>'")
@@ -119,13 +125,6 @@ async def _answer(send: Send, status: int, type: str, message: str,
         (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
         *headers]})
     await send({"type": "http.response.body", "body": body})
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
 
 
 def _client(scope: Scope) -> str:

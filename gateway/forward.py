@@ -19,7 +19,7 @@ Rewrite = Callable[[Backend], BodyTransform]
 StreamRewrite = Callable[[Backend], StreamTransform]
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(slots=True)  # not frozen: its __init__ is four times slower
 class Forward:
     """request, sent on to `path` of a backend with the same query string.
 

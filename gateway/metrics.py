@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -72,8 +72,9 @@ class Metrics:
         self._child(self.requests, route, method, str(status)).inc()
         self._child(self.latency, route, method).observe(seconds)
 
-    def inflight(self, backend: str, count: int) -> None:
-        self._child(self.inflight_gauge, backend).set(count)
+    def track_inflight(self, backend: str, count: Callable[[], float]) -> None:
+        """The in-flight gauge of backend reads count() when scraped: nothing to do per request."""
+        self.inflight_gauge.labels(backend).set_function(count)
 
     def backend_state(self, backend: str, healthy: bool, queued: int, busy: bool) -> None:
         self.healthy.labels(backend).set(1 if healthy else 0)
@@ -82,7 +83,6 @@ class Metrics:
     def forget(self, backend: str) -> None:
         """Drop the series of a backend that left (DNS), so dashboards do not show ghosts."""
         for gauge in (self.inflight_gauge, self.queue_depth, self.healthy):
-            self._series.pop((id(gauge), backend), None)
             try:
                 gauge.remove(backend)
             except KeyError:

@@ -9,6 +9,7 @@ move. Job ids carry their backend's key, so any replica can route them."""
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import random
 
@@ -16,13 +17,17 @@ from .backends import Backend, BackendPool
 from .errors import GatewayError
 
 JOB_SEPARATOR = "."
+# The header that names a backend (answers carry it; a request may pin itself with it).
+BACKEND_HEADER = b"x-blender-backend"
 
 
 def least_busy(pool: BackendPool) -> Backend:
     """The healthy backend with the least load (ties broken at random to spread work)."""
     candidates = pool.healthy()
-    if not candidates:
-        raise no_backend(pool)
+    if len(candidates) < 2:
+        if not candidates:
+            raise no_backend(pool)
+        return candidates[0]
     lowest = min(b.load for b in candidates)
     return random.choice([b for b in candidates if b.load == lowest])
 
@@ -89,6 +94,7 @@ def _healthy(backend: Backend, which: str) -> Backend:
     return backend
 
 
+@functools.lru_cache(maxsize=1024)  # a few backends, asked on every request
 def _encode_key(key: str) -> str:
     return base64.urlsafe_b64encode(key.encode()).rstrip(b"=").decode("ascii")
 

@@ -117,15 +117,17 @@ def test_workers_n_serves_one_port_from_n_processes(worker: servers.Running, tmp
         children = [stat for stat in Path("/proc").glob("[0-9]*/stat")
                     if _parent(stat) == several.proc.pid]
         assert len(children) >= 2, children
-        for _ in range(8):
+        for i in range(8):
             with several.client() as client:  # a new connection each time
-                answer = client.post("/exec", content="6 * 7")
+                answer = client.post("/exec", content="6 * 7", headers={"X-Request-ID": f"several-{i}"})
                 assert answer.status_code == 200, answer.text
                 assert answer.json()["result"] == 42
                 assert client.post("/exec", content="1", headers={"Authorization": "Bearer x" * 3}
                                    ).status_code == 401
     finally:
         assert several.stop() in (0, -15)
+    # Each process writes the access log: every request has its line.
+    assert all(f"id=several-{i}" in several.log_text() for i in range(8)), several.log_text()[-2000:]
 
 
 def _parent(stat: Path) -> int | None:

@@ -1,0 +1,26 @@
+"""Reading a request's headers straight from its ASGI scope.
+
+Starlette's Headers decode and search the whole list per look-up and raise (and catch) a
+KeyError for every name that is missing; the hot path asks for about ten names per request,
+most of them absent. The headers become a dict once per request, kept in the scope."""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from typing import Any
+
+KEY = "blender_http.headers"
+
+
+def raw_header(scope: MutableMapping[str, Any], name: bytes) -> bytes | None:
+    """The first value of header `name` (lower case, as ASGI gives names), or None."""
+    found: dict[bytes, bytes] | None = scope.get(KEY)
+    if found is None:
+        # Reversed: of a name sent twice, the first value wins (as Starlette's Headers.get).
+        found = scope[KEY] = dict(reversed(scope["headers"]))
+    return found.get(name)
+
+
+def header(scope: MutableMapping[str, Any], name: bytes) -> str | None:
+    value = raw_header(scope, name)
+    return None if value is None else value.decode("latin-1")
