@@ -74,13 +74,17 @@ class TimerPump:
 
     def _tick(self) -> float | None:
         service = self.service
-        self._push_due(waited=UNDO_AFTER_S)
         if service.should_exit.is_set():
+            try:
+                self._push_due()  # the last call's step, before the pump goes
+            except Exception:
+                log.exception("blender-http pump")
             self._release()  # returning None unregisters this timer
             # stop() waits for in-flight answers: not on the thread that draws the UI.
             threading.Thread(target=service.stop, daemon=True).start()
             return None
         try:
+            self._push_due(waited=UNDO_AFTER_S)
             ran = False
             deadline = time.perf_counter() + BUDGET_S
             while time.perf_counter() < deadline and len(service.queue):
