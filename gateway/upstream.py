@@ -17,6 +17,8 @@ import time
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
+from blender_http_addon.protocol import IDEMPOTENCY_HEADER
+
 from .wire import ConnectError, Connection, DroppedError, UpstreamError
 
 __all__ = ["Answer", "ConnectError", "DroppedError", "Origin", "Upstream", "UpstreamError", "origin"]
@@ -32,6 +34,9 @@ KEEPALIVE_S = 30.0
 # Methods whose request may be sent again when a reused connection turns out closed before
 # any answer (the server closed it idle just as it was reused: RFC 9112 section 9.3.1).
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# Any request carrying this header may be sent again too: a worker answers a repeated key
+# with the first run's answer, so the code runs once whichever attempt reached it.
+IDEMPOTENCY_KEY = IDEMPOTENCY_HEADER.lower().encode()
 NO_BODY = frozenset({"GET", "HEAD", "OPTIONS"})
 # Anything a request line must not carry is percent-encoded (a job id decoded from the URL).
 UNSAFE_TARGET = re.compile(r"[^\x21-\x7e]+")
@@ -81,8 +86,8 @@ class Upstream:
                 async with asyncio.timeout(timeout):
                     return await _exchange(self, where, connection, head, body, chunked)
             except DroppedError:
-                if not (connection.served and not connection.received and method in IDEMPOTENT
-                        and not _is_stream(body)):
+                if not (connection.served and not connection.received and not _is_stream(body)
+                        and _repeatable(method, headers)):
                     raise
                 # A server's idle close met our reuse: the request never reached it; once more.
 
@@ -242,6 +247,10 @@ def _head(where: Origin, method: str, path: str, query: bytes, headers: Headers,
         lines.append(b"transfer-encoding: chunked\r\n")
     lines.append(b"\r\n")
     return b"".join(lines)
+
+
+def _repeatable(method: str, headers: Headers) -> bool:
+    return method in IDEMPOTENT or any(name == IDEMPOTENCY_KEY for name, _ in headers)
 
 
 def _failure(writer: asyncio.Task[None]) -> BaseException | None:

@@ -85,6 +85,28 @@ def test_a_backend_closing_kept_alive_connections_silently(run: Run) -> None:
     run(main())
 
 
+def test_a_post_is_sent_again_only_with_an_idempotency_key(run: Run) -> None:
+    """The same silent closes: a POST may have run, so it fails, unless it carries an
+    Idempotency-Key, with which a worker answers a repeat with the first run's answer."""
+    async def once_silently(exchange: Exchange, backend: Backend) -> None:
+        assert await exchange.request() is not None
+        await exchange.answer(200, b"once")
+
+    async def main() -> None:
+        async with Backend(once_silently) as backend:
+            client = upstream.Upstream(3.0)
+            keyed = [(b"idempotency-key", b"item-1")]
+            for _ in range(3):
+                assert await (await send(client, backend, headers=keyed)).read() == b"once"
+            with pytest.raises(upstream.DroppedError, match="closed before answering"):
+                await send(client, backend)
+            await client.close()
+        # Each keyed POST after the first found its connection closed and went out on a new
+        # one; the last, without a key, failed on the closed one and opened none.
+        assert backend.connections == 3
+    run(main())
+
+
 def test_a_backend_dying_mid_answer_is_a_dropped_connection(run: Run) -> None:
     async def dies(exchange: Exchange, backend: Backend) -> None:
         await exchange.request()
