@@ -17,6 +17,8 @@ import anyio  # unasync: remove
 import httpx
 from httpx_sse import EventSource
 
+from blender_http_addon.protocol import IDEMPOTENCY_HEADER
+
 from . import arrays, batch_runners, batching, calls, settings
 from .async_handles import AsyncJob, AsyncSession
 from .batching import ItemResult
@@ -288,7 +290,7 @@ class AsyncBlender:
 
 def _keyed(request: httpx.Request, key: str | None) -> httpx.Request:
     if key is not None:
-        request.headers[batching.IDEMPOTENCY_HEADER] = key
+        request.headers[IDEMPOTENCY_HEADER] = key
     return request
 
 

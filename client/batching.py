@@ -17,7 +17,6 @@ from typing import Any
 from .envelope import ExecResult
 from .errors import ConnectError, ConnectionLost, ServerError, Unavailable
 
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 # Resends of one item that nothing ran (503 queue full, worker restarting, refused): bounded
 # so a batch against a server that never comes back ends with errors instead of waiting forever.
 MAX_RESENDS = 120

@@ -18,6 +18,8 @@ from typing import IO, TYPE_CHECKING, Any
 import httpx
 from httpx_sse import EventSource
 
+from blender_http_addon.protocol import IDEMPOTENCY_HEADER
+
 from . import arrays, batch_runners, batching, calls, settings
 from .batching import ItemResult
 from .calls import FileSource
@@ -289,7 +291,7 @@ class Blender:
 
 def _keyed(request: httpx.Request, key: str | None) -> httpx.Request:
     if key is not None:
-        request.headers[batching.IDEMPOTENCY_HEADER] = key
+        request.headers[IDEMPOTENCY_HEADER] = key
     return request
 
 

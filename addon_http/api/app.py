@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from ..errors import HttpError, error_body
 from ..http.request import Request
 from ..http.response import Response
+from ..protocol import IDEMPOTENCY_HEADER
 from .guard import Guard
 from .routing import Route, Router
 from .table import ROUTES
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("blender_http")
 
-PREFLIGHT_HEADERS = "Authorization, Content-Type, X-Request-ID, Last-Event-ID, Idempotency-Key"
+PREFLIGHT_HEADERS = f"Authorization, Content-Type, X-Request-ID, Last-Event-ID, {IDEMPOTENCY_HEADER}"
 MAX_REQUEST_ID = 200
 
 
