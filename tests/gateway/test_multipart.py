@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,11 +15,8 @@ from blender_http import Blender
 from blender_http_addon.protocol import MULTIPART, OCTET
 from gateway.deps import MAX_BUFFERED_BODY, form_session
 from tests.blender import servers
-from tests.conftest import missing
-from tests.gateway import gateways
+from tests.gateway import gateways, swagger
 from tests.gateway.conftest import KEY, WORKER_TOKEN
-
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture
@@ -102,33 +98,14 @@ def test_swagger_style_upload_runs_code_on_the_file(gateway: gateways.Gateway) -
 
 
 def test_swagger_ui_uploads_a_file_and_runs_code_on_it(gateway: gateways.Gateway, tmp_path: Path) -> None:
-    if shutil.which(CHROMIUM) is None:
-        missing(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
     upload = tmp_path / "grid.npy"
     np.save(upload, np.arange(12, dtype=np.int32).reshape(3, 4))
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        try:
-            page = browser.new_page()
-            page.goto(gateway.url + "/docs")
-            page.locator("button.btn.authorize").first.click()
-            page.locator(".modal-ux input[type=text], .modal-ux input[type=password]").first.fill(KEY)
-            page.locator(".modal-ux button.modal-btn.auth.authorize").click()
-            page.locator(".modal-ux button.btn-done").click()
-            operation = page.locator("#operations-exec-exec_code_exec_post")
-            operation.locator(".opblock-summary").click()
-            operation.get_by_role("button", name="Try it out").click()
-            operation.locator(".body-param-content-type select").select_option(MULTIPART)
-            operation.locator("tr[data-property-name='code'] input").first.fill(
-                "[args['data'].shape, int(args['data'].sum())]")
-            operation.locator("tr[data-property-name='data'] input[type=file]").set_input_files(str(upload))
-            operation.get_by_role("button", name="Execute").click()
-            status = operation.locator(".live-responses-table tbody td.response-col_status").first
-            status.wait_for(timeout=30_000)
-            answer = operation.locator(
-                ".live-responses-table tbody td.response-col_description pre.microlight").first
-            assert status.inner_text().strip() == "200", answer.inner_text()
-            assert json.loads(answer.inner_text())["result"] == [[3, 4], 66]
-        finally:
-            browser.close()
+    with swagger.exec_operation(gateway.url) as operation:
+        operation.get_by_role("button", name="Try it out").click()
+        operation.locator(".body-param-content-type select").select_option(MULTIPART)
+        operation.locator("tr[data-property-name='code'] input").first.fill(
+            "[args['data'].shape, int(args['data'].sum())]")
+        operation.locator("tr[data-property-name='data'] input[type=file]").set_input_files(str(upload))
+        status, answer = swagger.execute(operation)
+        assert status == "200", answer
+        assert json.loads(answer)["result"] == [[3, 4], 66]
