@@ -3,9 +3,6 @@ module-mode server: only the URL and the token (now an API key) differ."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +14,7 @@ from tests.blender import servers
 from tests.client import expected
 from tests.client.conftest import TOKEN
 from tests.conftest import missing
-from tests.gateway.gateways import wait_healthy
+from tests.gateway import gateways
 
 API_KEY = "gateway-client-key"
 pytestmark = [pytest.mark.blender, pytest.mark.timeout(180)]
@@ -29,28 +26,13 @@ def gateway_url(server: servers.Running, tmp_path_factory: pytest.TempPathFactor
         import fastapi  # noqa: F401
     except ImportError:
         missing("the gateway extra is not installed (pip install -e '.[dev]')")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BLENDER_HTTP_")}
-    env.update(BLENDER_HTTP_API_KEYS=API_KEY, BLENDER_HTTP_TOKEN=TOKEN)
-    log = tmp_path_factory.mktemp("gateway") / "gateway.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "blender_http", "gateway", "--backend", server.url,
-                                 "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
+    running = gateways.start(tmp_path_factory.mktemp("gateway"), "--backend", server.url, key=API_KEY,
+                             env={"BLENDER_HTTP_TOKEN": TOKEN},
+                             command=(sys.executable, "-m", "blender_http", "gateway"))
     try:
-        wait_healthy(url, proc, log)
-        yield url
+        yield running.url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
+        running.stop()
 
 
 def test_sync_client_through_the_gateway(gateway_url: str, tmp_path: Path) -> None:

@@ -50,9 +50,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# `blender-http gateway` as the package's own module runs it; a test of the CLI (or of
+# another interpreter) gives its own command.
+GATEWAY_COMMAND = (sys.executable, "-m", "blender_http_gateway")
+
+
 def start(folder: Path, *args: str, key: str | None = None, env: dict[str, str] | None = None,
-          healthy: bool = True) -> Gateway:
-    """`python -m blender_http_gateway --port P *args`; returns once /health answers (200 if healthy)."""
+          healthy: bool = True, command: tuple[str, ...] = GATEWAY_COMMAND,
+          cwd: Path | None = None) -> Gateway:
+    """`command --port P *args`; returns once /health answers (200 if healthy)."""
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log = folder / f"gateway-{port}.log"
@@ -61,9 +67,9 @@ def start(folder: Path, *args: str, key: str | None = None, env: dict[str, str] 
         full_env["BLENDER_HTTP_API_KEYS"] = key
     full_env.update(env or {})
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "blender_http_gateway", "--port", str(port), *args],
+        proc = subprocess.Popen([*command, "--port", str(port), *args],
                                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                env=full_env, start_new_session=True)
+                                env=full_env, start_new_session=True, cwd=cwd)
     gateway = Gateway(url=f"http://127.0.0.1:{port}", proc=proc, log=log, key=key)
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
@@ -78,19 +84,3 @@ def start(folder: Path, *args: str, key: str | None = None, env: dict[str, str] 
         time.sleep(0.05)
     gateway.stop()
     raise RuntimeError(f"gateway did not answer /health:\n{gateway.log_text()}")
-
-
-def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60.0) -> None:
-    """Wait until a gateway started as proc answers /health; fail with its log if it exits
-    or does not answer in time."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"the gateway exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(url + "/health", timeout=2.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"the gateway did not become healthy:\n{log.read_text()}")

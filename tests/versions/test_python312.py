@@ -15,7 +15,7 @@ import pytest
 from blender_http.embedded import bpy_missing_message
 from tests.blender import servers
 from tests.conftest import missing
-from tests.gateway.gateways import free_port, wait_healthy
+from tests.gateway import gateways
 from tests.versions.matrix import CLIENT_ONLY_PYTHON, CLIENT_VENV, ROOT
 
 pytestmark = [pytest.mark.blender, pytest.mark.timeout(300)]
@@ -77,19 +77,13 @@ def test_the_cli_works_on_python_312(server: servers.Running) -> None:
 
 
 def test_the_gateway_runs_on_python_312(server: servers.Running, tmp_path: Path) -> None:
-    port = free_port()
-    log = tmp_path / "gateway.log"
     if not PYTHON.exists():
         python312()  # fails with the reason
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BLENDER_HTTP_")}
-    env.update(BLENDER_HTTP_API_KEYS=API_KEY, BLENDER_HTTP_TOKEN=TOKEN)
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([str(PYTHON), "-m", "blender_http", "gateway", "--backend", server.url,
-                                 "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True, cwd=ROOT)
-    url = f"http://127.0.0.1:{port}"
+    running = gateways.start(tmp_path, "--backend", server.url, key=API_KEY,
+                             env={"BLENDER_HTTP_TOKEN": TOKEN},
+                             command=(str(PYTHON), "-m", "blender_http", "gateway"), cwd=ROOT)
     try:
-        wait_healthy(url, proc, log)
+        url = running.url
         headers = {"Authorization": f"Bearer {API_KEY}"}
         body = httpx.post(url + "/exec", json={"code": "len(D.objects)"}, headers=headers, timeout=60).json()
         assert body["result"] == 3
@@ -98,13 +92,7 @@ def test_the_gateway_runs_on_python_312(server: servers.Running, tmp_path: Path)
         assert done.returncode == 0, done.stderr
         assert "CLIENT OK 5." in done.stdout
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
+        running.stop()
 
 
 def test_serve_without_bpy_says_what_to_do() -> None:
