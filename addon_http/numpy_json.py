@@ -118,9 +118,9 @@ def _integers(values: Any, numbers: _Numbers) -> None:
     magnitude = values.astype(np.uint64)
     # Two's complement: 0 - x wraps to |x| in uint64, the most negative int64 included.
     magnitude[numbers.negative] = np.uint64(0) - magnitude[numbers.negative]
-    everything = np.arange(values.size)
-    layout = np.full(values.size, _INTEGER_LAYOUT)
-    _write_digits(numbers, everything, magnitude, np.zeros(values.size, np.int64), layout)
+    count = _digit_count(magnitude)
+    _write_digits(numbers, np.arange(values.size), magnitude, count, count - 1,
+                  np.full(values.size, _INTEGER_LAYOUT))
 
 
 def _floats(values: Any, numbers: _Numbers) -> None:
@@ -134,9 +134,10 @@ def _floats(values: Any, numbers: _Numbers) -> None:
     numbers.put(finite & ~regular, b"0.0")
     rows = np.flatnonzero(regular)
     settled, mantissa, power = shortest(np.abs(values[rows]), magnitude[rows])
-    exponent = _digit_count(mantissa) - 1 + power  # of the leading digit: 1234e-2 is 1.234e+1
-    _write_digits(numbers, rows[settled], mantissa[settled], power[settled],
-                  _decimal_layout(exponent[settled]))
+    mantissa = mantissa[settled]
+    count = _digit_count(mantissa)
+    exponent = count - 1 + power[settled]  # of the leading digit: 1234e-2 is 1.234e+1
+    _write_digits(numbers, rows[settled], mantissa, count, exponent, _decimal_layout(exponent))
     _write_repr(numbers, values, rows[~settled])
 
 
@@ -175,18 +176,19 @@ def _digit_matrix(mantissa: Any, width: int) -> Any:
     return digits
 
 
-def _write_digits(numbers: _Numbers, rows: Any, mantissa: Any, power: Any, layout: Any) -> None:
-    """Writes numbers that share a layout and a digit count together: sorted by both once,
-    each group is a contiguous slice."""
+def _write_digits(numbers: _Numbers, rows: Any, mantissa: Any, count: Any, exponent: Any,
+                  layout: Any) -> None:
+    """Writes the numbers mantissa (count digits each, the leading one at 10**exponent) that
+    share a layout and a digit count together: sorted by both once, each group is a
+    contiguous slice."""
     if rows.size == 0:
         return
-    count = _digit_count(mantissa)
     key = (layout * 32 + count).astype(np.int16)
     order = np.argsort(key, kind="stable")
     ordered = key[order]
     width = int(count.max())
     digits = _digit_matrix(mantissa[order], width).T
-    exponent = (count - 1 + power)[order]
+    exponent = exponent[order]
     text = _spaces(rows.size, _WIDTH)
     length = np.empty(rows.size, np.int64)
     bounds = [0, *(np.flatnonzero(ordered[1:] != ordered[:-1]) + 1).tolist(), ordered.size]
