@@ -50,9 +50,10 @@ def size(value: Any, *, default: Callable[[Any], Any] | None = None) -> int:
 class _Call(threading.local):
     """What the encoders' default hook needs for the dumps call running on this thread."""
 
-    fragments: list[str] = []
-    marker = ""
-    default: Callable[[Any], Any] | None = None
+    def __init__(self) -> None:  # once per thread
+        self.fragments: list[str] = []
+        self.marker = ""
+        self.default: Callable[[Any], Any] | None = None
 
 
 _call = _Call()
