@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import numpy as np
 
 from blender_http import Blender
@@ -26,6 +27,9 @@ from .report import table
 from .targets import server
 
 TARGET_MS = 150.0
+# The two JSON-out rows the targets are read from (after "{count:,} vertices out as JSON, ").
+OUT_PARSED = "now: numpy array"
+OUT_UNPARSED = "now: to the answer's last byte (unparsed)"
 # 1M vertices as JSON args is a 60 MB body, past the default 16 MiB JSON limit.
 SERVER_ENV = {"BLENDER_HTTP_MAX_BODY_BYTES": str(256 * 1024 * 1024)}
 MESH = "DataIn"
@@ -120,13 +124,23 @@ def measure(url: str, count: int, repeats: int, image_side: int) -> dict[str, li
         _multipart(blender, points)
         name = blender.exec(f"[o.name for o in D.objects if o.name.startswith('{MESH}')][0]").result
         for label, suffix in (("nested lists walked (a .tolist() result)", ".tolist()"),
-                              ("now: numpy array", "")):
+                              (OUT_PARSED, "")):
             samples = []
             for _ in range(max(1, repeats // 3)):
                 start = time.perf_counter()
                 blender.exec(OUT.format(name=name, suffix=suffix))
                 samples.append((time.perf_counter() - start) * 1000)
             out[f"{count:,} vertices out as JSON, {label}"] = samples
+        # What curl sees: the same request, timed to the answer's last byte, not parsed.
+        samples = []
+        with httpx.Client(base_url=url, timeout=600) as raw:
+            for _ in range(max(1, repeats // 3)):
+                start = time.perf_counter()
+                answer = raw.post("/exec", json={"code": OUT.format(name=name, suffix="")})
+                answer.read()
+                samples.append((time.perf_counter() - start) * 1000)
+                answer.raise_for_status()
+        out[f"{count:,} vertices out as JSON, {OUT_UNPARSED}"] = samples
         blender.exec(CLEAN)
     return out
 
@@ -179,7 +193,9 @@ def section(results: dict[str, dict[str, list[float]]]) -> str:
             "the answer. The JSON-out rows run `foreach_get` and answer the coordinates as JSON "
             "without `Accept: application/octet-stream`: now = the numpy array, whose JSON text "
             "numpy writes in bulk (float32 in their shortest digits); nested lists = the same "
-            "values walked item by item (what a `.tolist()` result costs). The servers "
+            "values walked item by item (what a `.tolist()` result costs); to the answer's last byte = "
+            "the same request sent with httpx and timed until the answer is read, not parsed (what "
+            "curl or any non-Python client waits for). The servers "
             "run with BLENDER_HTTP_MAX_BODY_BYTES=256 MiB: 1M vertices as JSON args is a 60 MB "
             "body, over the default 16 MiB. The in-process rows time, in CPU time, the server's "
             "share of a JSON answer (the array to the envelope's text) before, with `tolist()` "

@@ -224,9 +224,11 @@ def _datain_section(report: Report, targets: dict[str, str], counts: Counts) -> 
         report.targets.append(Target(f"{counts.vertices:,} vertices in as multipart .npy, {mode}",
                                      f"≤ {datain.TARGET_MS:g} ms", f"{multipart:.1f} ms",
                                      multipart <= datain.TARGET_MS))
-        out = statistics.median(samples[f"{counts.vertices:,} vertices out as JSON, now: numpy array"])
-        report.targets.append(Target(f"{counts.vertices:,} vertices out as JSON, {mode}", "≤ 1000 ms",
-                                     f"{out:.0f} ms", out <= 1000.0))
+        for what, row in (("answered (its last byte)", datain.OUT_UNPARSED),
+                          ("parsed by the Python client", datain.OUT_PARSED)):
+            out = statistics.median(samples[f"{counts.vertices:,} vertices out as JSON, {row}"])
+            report.targets.append(Target(f"{counts.vertices:,} vertices out as JSON, {what}, {mode}",
+                                         "≤ 1000 ms", f"{out:.0f} ms", out <= 1000.0))
     results["in-process"] = datain.conversion(counts.vertices, counts.vertex_repeats)
     now = statistics.median(results["in-process"][f"{counts.vertices:,} vertices to JSON text, server side "
                                                   "(CPU ms), now: numpy array"])
