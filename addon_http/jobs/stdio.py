@@ -37,8 +37,7 @@ class StdioGuard:
                 now = os.fstat(fd)
             except OSError:
                 now = None
-            if now is None or (now.st_ino == null.st_ino and now.st_dev == null.st_dev
-                               and not _same(os.fstat(copy), null)):
+            if now is None or (_same(now, null) and not _same(os.fstat(copy), null)):
                 os.dup2(copy, fd, inheritable=True)
                 restored.append(fd)
         return restored
