@@ -46,6 +46,21 @@ def finished_lines(path: Path) -> Iterator[dict[str, Any]]:
                 yield record
 
 
+def done_items(path: Path, items: list[Any]) -> tuple[dict[int, bool], int]:
+    """Which items an earlier run finished ({index: ok}), and how many result lines name an
+    item that is not the one at their index in `items` now (the items file was edited):
+    those items are not done, they run again."""
+    done: dict[int, bool] = {}
+    stale = 0
+    for record in finished_lines(path):
+        index = record["index"]
+        if 0 <= index < len(items) and record.get("item") == items[index]:
+            done[index] = bool(record.get("ok"))
+        else:
+            stale += 1
+    return done, stale
+
+
 def drop_failed(path: Path) -> None:
     """Rewrite the results without their failed lines (atomically), so those items run again."""
     kept = [json.dumps(r, separators=(",", ":")) + "\n" for r in finished_lines(path) if r.get("ok")]

@@ -28,8 +28,9 @@ class AsyncRunner:
         self.retries = retries
         self._batch = batch or batching.new_batch_id()
 
-    async def run(self, items: Iterable[Any], *, ordered: bool = True) -> AsyncIterator[ItemResult]:
-        feed = Feed(items, self.concurrency, ordered)
+    async def run(self, items: Iterable[Any], *, ordered: bool = True,
+                  indexes: Iterable[int] | None = None) -> AsyncIterator[ItemResult]:
+        feed = Feed(items, self.concurrency, ordered, indexes)
         sender, receiver = anyio.create_memory_object_stream[ItemResult](math.inf)
         async with anyio.create_task_group() as tasks:
             try:
@@ -48,7 +49,8 @@ class AsyncRunner:
 
     async def _item(self, index: int, item: Any) -> ItemResult:
         attempts = Attempts(self.retries)
-        args, key = batching.args_of(item), batching.item_key(self._batch, index)
+        args = batching.args_of(item)
+        key = batching.item_key(self._batch, index, args)
         while True:
             attempts.sent += 1
             try:
@@ -69,8 +71,9 @@ class Runner:
         # Set when the caller stops iterating: threads still sending give up their resends.
         self._stopped = threading.Event()
 
-    def run(self, items: Iterable[Any], *, ordered: bool = True) -> Iterator[ItemResult]:
-        feed = Feed(items, self.concurrency, ordered)
+    def run(self, items: Iterable[Any], *, ordered: bool = True,
+            indexes: Iterable[int] | None = None) -> Iterator[ItemResult]:
+        feed = Feed(items, self.concurrency, ordered, indexes)
         pending: set[concurrent.futures.Future[ItemResult]] = set()
         pool = concurrent.futures.ThreadPoolExecutor(self.concurrency, thread_name_prefix="blender-map")
         try:
@@ -89,7 +92,8 @@ class Runner:
 
     def _item(self, index: int, item: Any) -> ItemResult:
         attempts = Attempts(self.retries)
-        args, key = batching.args_of(item), batching.item_key(self._batch, index)
+        args = batching.args_of(item)
+        key = batching.item_key(self._batch, index, args)
         while True:
             attempts.sent += 1
             try:

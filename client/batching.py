@@ -10,6 +10,8 @@ instead of running the item again."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -59,6 +61,7 @@ class ItemResult:
 
 
 Items = Iterable[Any]
+Indexes = Iterable[int]
 OnResult = Callable[[ItemResult], object]
 
 
@@ -72,8 +75,30 @@ def new_batch_id() -> str:
     return uuid.uuid4().hex
 
 
-def item_key(batch: str, index: int) -> str:
-    return f"{batch}-{index}"
+def item_key(batch: str, index: int, args: dict[str, Any]) -> str:
+    """The Idempotency-Key of one item: its batch, its index and a digest of its args, so a
+    key names the item itself. A rerun that numbers its items otherwise (a resumed batch
+    handing over only what is left) can never be answered with another item's result."""
+    return f"{batch}-{index}-{args_digest(args)}"
+
+
+def args_digest(args: dict[str, Any]) -> str:
+    """A digest of what an item runs with; binary arguments (bytes, numpy arrays) by their
+    bytes, dtype and shape, not by a repr that elides the middle of a large array."""
+    digest = hashlib.sha256()
+
+    def binary(value: Any) -> str:
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            digest.update(bytes(value))
+            return f"$bytes:{len(value)}"
+        if hasattr(value, "dtype") and hasattr(value, "tobytes"):
+            digest.update(value.tobytes())
+            return f"$array:{value.dtype.str}:{value.shape}"
+        return f"$repr:{value!r}"
+
+    text = json.dumps(args, sort_keys=True, separators=(",", ":"), default=binary)
+    digest.update(text.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()[:16]
 
 
 def default_concurrency(health: dict[str, Any]) -> int:
@@ -123,16 +148,24 @@ def _may_have_run(error: Exception) -> bool:
 
 class Feed:
     """Which item starts next and which results come out now, for up to `concurrency` jobs
-    in flight; in input order (ordered) or as they finish."""
+    in flight; in input order (ordered) or as they finish. Each item carries its index: its
+    place in the input, or the number the caller gave it (`indexes`, e.g. its line in a
+    resumed batch's items file)."""
 
-    def __init__(self, items: Iterable[Any], concurrency: int, ordered: bool) -> None:
+    def __init__(self, items: Iterable[Any], concurrency: int, ordered: bool,
+                 indexes: Iterable[int] | None = None) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, not {concurrency}")
         self.concurrency = concurrency
         self.ordered = ordered
         self.running = 0
-        self._items = enumerate(items)
+        self._items: Iterator[tuple[int, Any]] = (
+            enumerate(items) if indexes is None else zip(indexes, items, strict=True))
         self._exhausted = False
+        self._seen: set[int] = set()
+        # index -> its place in the input, from its start until it is handed out
+        self._place: dict[int, int] = {}
+        self._started = 0
         self._held: dict[int, ItemResult] = {}
         self._next = 0
 
@@ -144,15 +177,22 @@ class Feed:
             if started is None:
                 self._exhausted = True
                 return
+            index = started[0]
+            if index in self._seen:  # two items under one index would share a key, and a result
+                raise ValueError(f"index {index} is given to two items")
+            self._seen.add(index)
+            self._place[index] = self._started
+            self._started += 1
             self.running += 1
             yield started
 
     def finished(self, result: ItemResult) -> list[ItemResult]:
         """The results to hand out now that `result` came in."""
         self.running -= 1
+        place = self._place.pop(result.index)
         if not self.ordered:
             return [result]
-        self._held[result.index] = result
+        self._held[place] = result
         out = []
         while self._next in self._held:
             out.append(self._held.pop(self._next))

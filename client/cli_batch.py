@@ -48,10 +48,13 @@ def batch(script: Path, items_path: Path, out: Path, concurrency: int | None, re
         raise click.BadParameter(str(exc), param_hint="--items") from exc
     if retry_failed and out.exists():
         batch_files.drop_failed(out)
-    earlier = {r["index"]: bool(r.get("ok")) for r in batch_files.finished_lines(out)}
+    earlier, stale = batch_files.done_items(out, items)
+    if stale:
+        click.echo(f"blender-http batch: {stale} line(s) of {out} belong to other items than "
+                   f"{items_path} now holds at their index; those items run again", err=True)
     todo = [(i, item) for i, item in enumerate(items) if i not in earlier]
     results = batch_files.ResultsFile(out)
-    earlier_ok = sum(1 for i, ok in earlier.items() if ok and i < len(items))
+    earlier_ok = sum(1 for ok in earlier.values() if ok)
     tally = Tally(total=len(items), earlier_ok=earlier_ok, earlier_failed=len(items) - len(todo) - earlier_ok)
     key = batch_files.batch_key(code, items_path, out)
     try:
@@ -78,13 +81,12 @@ async def _run(code: str, todo: list[tuple[int, Any]], results: batch_files.Resu
         with client_errors():
             concurrency = concurrency or default_concurrency(await blender.health())
         tally.concurrency = concurrency
-        indexes = [i for i, _ in todo]
         with Progress(tally) as progress:
+            # Each item keeps its line number in the items file: its result line and its
+            # idempotency key name it, however many items an earlier run already did.
             async for outcome in blender.map(code, [item for _, item in todo], concurrency=concurrency,
                                              retries=retries, ordered=False, timeout=timeout,
-                                             batch_key=key):
-                outcome = ItemResult(indexes[outcome.index], outcome.item, outcome.result,
-                                     outcome.error, outcome.attempts)
+                                             batch_key=key, indexes=[i for i, _ in todo]):
                 results.write(outcome)
                 tally.add(outcome)
                 progress.update()

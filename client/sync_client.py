@@ -90,7 +90,8 @@ class Blender:
     def map(self, code: str, items: batching.Items, *, concurrency: int | None = None,
             retries: int = 0, on_result: batching.OnResult | None = None,
             ordered: bool = True, timeout: float | None = None,
-            batch_key: str | None = None) -> Iterator[ItemResult]:
+            batch_key: str | None = None,
+            indexes: batching.Indexes | None = None) -> Iterator[ItemResult]:
         """Run code once per item (a dict item is its `args`, another value is args["item"]),
         up to `concurrency` at a time (default: a quarter of what /health says the server or
         the gateway's workers can queue); yields an ItemResult per item, in input order or, with
@@ -100,7 +101,10 @@ class Blender:
         Each item carries an Idempotency-Key, so a resend never runs an item twice on a live
         server. on_result is called with each ItemResult as it is yielded. batch_key prefixes
         the items' keys (default: new for each call): the same batch_key over the same items
-        answers from the jobs of an earlier run that the server still keeps."""
+        answers from the jobs of an earlier run that the server still keeps. An item's key
+        names its index and its args, so an item is only ever answered with its own result.
+        indexes numbers the items (default 0, 1, 2…; ItemResult.index and the keys use it):
+        a rerun over the items an earlier run left gives their original numbers."""
         if concurrency is None:
             concurrency = batching.default_concurrency(self.health())
 
@@ -108,7 +112,7 @@ class Blender:
             return self.exec(code, args=args, timeout=timeout, idempotency_key=key)
 
         runner = batch_runners.Runner(send, concurrency=concurrency, retries=retries, batch=batch_key)
-        for result in runner.run(items, ordered=ordered):
+        for result in runner.run(items, ordered=ordered, indexes=indexes):
             if on_result is not None:
                 on_result(result)
             yield result

@@ -4,10 +4,11 @@ failures are sent again."""
 from __future__ import annotations
 
 import httpx
+import numpy
 import pytest
 
 from blender_http import ConnectError, ConnectionLost, ExecError, ServerError, Unavailable
-from blender_http.batching import Attempts, Feed, ItemResult, args_of, default_concurrency
+from blender_http.batching import Attempts, Feed, ItemResult, args_of, default_concurrency, item_key
 
 
 def result(index: int) -> ItemResult:
@@ -45,6 +46,37 @@ def test_a_slow_first_item_bounds_what_is_held_back() -> None:
     assert started == [(0, 0)]
     assert feed.running == 1  # no new item starts while 16 results wait for item 0
     assert len(feed.finished(result(0))) == 17
+
+
+def test_given_indexes_name_the_items_and_order_follows_the_input() -> None:
+    feed = Feed(["a", "b", "c"], concurrency=3, ordered=True, indexes=[66, 67, 70])
+    assert list(feed.starts()) == [(66, "a"), (67, "b"), (70, "c")]
+    assert feed.finished(ItemResult(70, "c")) == []
+    assert feed.finished(ItemResult(66, "a")) == [ItemResult(66, "a")]
+    assert feed.finished(ItemResult(67, "b")) == [ItemResult(67, "b"), ItemResult(70, "c")]
+    assert list(feed.starts()) == []
+    assert feed.done
+
+
+def test_an_index_given_twice_is_refused() -> None:
+    feed = Feed(["a", "b"], concurrency=2, ordered=False, indexes=[3, 3])
+    with pytest.raises(ValueError, match="index 3 is given to two items"):
+        list(feed.starts())
+
+
+def test_an_items_key_names_its_index_and_its_args() -> None:
+    assert item_key("b", 0, {"n": 0}) == item_key("b", 0, {"n": 0})
+    assert item_key("b", 0, {"n": 0}) != item_key("b", 0, {"n": 66})  # a resumed item at place 0
+    assert item_key("b", 0, {"n": 0}) != item_key("b", 1, {"n": 0})
+    assert item_key("b", 0, {"n": 0}) != item_key("c", 0, {"n": 0})
+    assert item_key("b", 0, {"a": 1, "b": 2}) == item_key("b", 0, {"b": 2, "a": 1})
+    # Binary args by their bytes: two large arrays whose reprs are the same still differ.
+    ones, changed = numpy.ones(10_000), numpy.ones(10_000)
+    changed[5000] = 2
+    assert repr(ones) == repr(changed)
+    assert item_key("b", 0, {"v": ones}) != item_key("b", 0, {"v": changed})
+    assert item_key("b", 0, {"v": b"ab"}) != item_key("b", 0, {"v": b"ac"})
+    assert len(item_key("x" * 64, 10**9, {"n": 1})) <= 255  # the server's key limit
 
 
 def test_concurrency_must_be_positive() -> None:

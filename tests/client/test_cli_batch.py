@@ -4,6 +4,11 @@ the exit code, resuming, a torn last line, bad items."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +82,80 @@ def test_a_torn_last_line_is_run_again(server: servers.Running, folder: Path) ->
     assert result.exit_code == 0, result.output
     assert sorted(r["index"] for r in lines(folder)) == [0, 1, 2, 3, 4]
     assert "2 ran" in result.stderr
+
+
+SQUARES = "import time\ntime.sleep(0.01)\nargs['n'] * args['n']\n"
+
+
+def assert_each_items_own_result(folder: Path, count: int) -> None:
+    """One line per item, and each line holds that item's own result (not another's)."""
+    records = lines(folder)
+    assert sorted(r["index"] for r in records) == list(range(count))
+    wrong = [(r["index"], r["item"], r.get("result")) for r in records
+             if r["item"] != {"n": r["index"]} or r.get("result") != r["index"] ** 2 or not r["ok"]]
+    assert wrong == []
+
+
+def test_a_rerun_after_a_results_file_cut_short_writes_each_items_own_result(
+        server: servers.Running, folder: Path) -> None:
+    (folder / "s.py").write_text(SQUARES)
+    (folder / "items.jsonl").write_text("".join(json.dumps({"n": n}) + "\n" for n in range(150)))
+    assert batch(server, folder, "--concurrency", "8").exit_code == 0
+    assert_each_items_own_result(folder, 150)
+    # Cut the finished file to its first 60 lines, in place: the same batch key, and the
+    # server still holds every item's job under it.
+    with (folder / "out.jsonl").open("r+") as out:
+        kept = "".join(out.readlines()[:60])
+        out.seek(0)
+        out.write(kept)
+        out.truncate()
+    resumed = batch(server, folder, "--concurrency", "8")
+    assert resumed.exit_code == 0, resumed.output
+    assert "90 ran" in resumed.stderr
+    assert_each_items_own_result(folder, 150)
+
+
+def test_a_batch_interrupted_by_ctrl_c_resumes_with_each_items_own_result(
+        server: servers.Running, folder: Path) -> None:
+    (folder / "s.py").write_text(SQUARES)
+    (folder / "items.jsonl").write_text("".join(json.dumps({"n": n}) + "\n" for n in range(150)))
+    command = [sys.executable, "-m", "blender_http", "batch", str(folder / "s.py"), "--items",
+               str(folder / "items.jsonl"), "--out", str(folder / "out.jsonl"), "--url", server.url,
+               "--token", TOKEN, "--concurrency", "4"]
+    proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        deadline = time.monotonic() + 60
+        while len(lines(folder) if (folder / "out.jsonl").exists() else []) < 20:
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        _stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, stderr
+    done_first = len(lines(folder))
+    assert 20 <= done_first < 150
+    resumed = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{150 - done_first} ran" in resumed.stderr
+    assert_each_items_own_result(folder, 150)
+
+
+def test_a_result_line_of_another_item_at_its_index_does_not_count_as_done(
+        server: servers.Running, folder: Path) -> None:
+    (folder / "s.py").write_text(SQUARES)
+    (folder / "items.jsonl").write_text("".join(json.dumps({"n": n}) + "\n" for n in range(3)))
+    # A line for index 1 that names another item (the items file was edited since).
+    stale = {"index": 1, "item": {"n": 9}, "ok": True, "result": 81}
+    (folder / "out.jsonl").write_text(json.dumps(stale) + "\n")
+    result = batch(server, folder)
+    assert result.exit_code == 0, result.output
+    assert "1 line(s)" in result.stderr and "3 ran" in result.stderr
+    assert {r["index"]: r["result"] for r in lines(folder) if r["item"] == {"n": r["index"]}} == \
+        {0: 0, 1: 1, 2: 4}
 
 
 def test_items_that_are_not_json_lines_are_a_usage_error(server: servers.Running, folder: Path) -> None:

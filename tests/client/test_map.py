@@ -33,6 +33,23 @@ def test_map_runs_every_item_in_order_and_one_failure_stops_nothing(blender: Ble
     assert failed.error.type == "ValueError" and failed.attempts == 1
 
 
+def test_a_rerun_over_the_items_left_gets_each_items_own_result(blender: Blender) -> None:
+    # The same batch_key over the items an earlier run left: with their original indexes, and
+    # numbered from 0 again (what a resumed batch used to do), each item gets its own value.
+    key = uuid.uuid4().hex
+    items = [{"n": n} for n in range(30)]
+    first = list(blender.map("args['n'] ** 2", items, batch_key=key))
+    assert [(r.index, r.value) for r in first] == [(n, n * n) for n in range(30)]
+    resumed = list(blender.map("args['n'] ** 2", items[10:], batch_key=key, indexes=range(10, 30),
+                               ordered=False))
+    assert {r.index: (r.item, r.value) for r in resumed} == {n: ({"n": n}, n * n) for n in range(10, 30)}
+    renumbered = list(blender.map("args['n'] ** 2", items[10:], batch_key=key))
+    assert [(r.index, r.value) for r in renumbered] == [(i, (i + 10) ** 2) for i in range(20)]
+    # With their own indexes they were answered from the first run's jobs, not run again.
+    assert {r.index: r.result.job for r in resumed if r.result} == \
+        {r.index: r.result.job for r in first[10:] if r.result}
+
+
 def test_map_defaults_its_concurrency_from_health_and_wraps_plain_items(blender: Blender) -> None:
     results = list(blender.map("args['item'] * 2", range(100)))
     assert [r.value for r in results] == [n * 2 for n in range(100)]
