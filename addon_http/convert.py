@@ -1,6 +1,6 @@
 """Turn any Python value into JSON-safe data; conversion never fails a request.
 
-Rules (documented in the README):
+Rules (documented in docs/API.md, "Results"):
 - None, bool, int, str pass through; floats too, except NaN and +-inf, which become
   null (JSON has no spelling for them and most parsers reject the non-standard ones).
 - list, tuple, set, frozenset, generators are not touched (they may be endless): lists,

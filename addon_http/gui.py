@@ -24,7 +24,7 @@ def _package() -> str:
 
 def preferences() -> "BlenderHttpPreferences | None":
     addon = bpy.context.preferences.addons.get(_package())
-    return addon.preferences if addon is not None else None  # type: ignore[return-value]
+    return addon.preferences if addon is not None else None
 
 
 def config_from_preferences() -> Config:

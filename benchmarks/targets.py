@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from blender_http.launcher import launch_script
+from blender_http.local.launcher import launch_script
 
 XVFB = ["xvfb-run", "-a", "-s", "-screen 0 1280x720x24"]
 FLOOR = "floor"

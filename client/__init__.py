@@ -6,14 +6,16 @@
         print(blender.exec("len(D.objects)").result)
 """
 
-__version__ = "0.1.0"
-
 import importlib as _importlib
 import typing as _typing
 
+from ._version import __version__
+
 if _typing.TYPE_CHECKING:
-    from .async_client import AsyncBlender
-    from .async_handles import AsyncJob, AsyncSession
+    from ._async.client import AsyncBlender
+    from ._async.handles import AsyncJob, AsyncSession
+    from ._sync.client import Blender
+    from ._sync.handles import Job, Session
     from .batching import ItemResult
     from .envelope import ExecResult
     from .errors import (
@@ -35,21 +37,19 @@ if _typing.TYPE_CHECKING:
         Unavailable,
     )
     from .jobs import JobEvent, JobInfo
-    from .sync_client import Blender
-    from .sync_handles import Job, Session
 
 # Where each public name lives. Loaded on first use, so that the CLI's server commands
 # (serve, start, stop) do not wait for httpx to import.
 _HOMES = {
-    "AsyncBlender": "async_client", "AsyncJob": "async_handles", "AsyncSession": "async_handles",
-    "Blender": "sync_client", "Job": "sync_handles", "Session": "sync_handles",
+    "AsyncBlender": "_async.client", "AsyncJob": "_async.handles", "AsyncSession": "_async.handles",
+    "Blender": "_sync.client", "Job": "_sync.handles", "Session": "_sync.handles",
     "ExecResult": "envelope", "JobEvent": "jobs", "JobInfo": "jobs", "ItemResult": "batching",
 }
 
 
 def load_ipython_extension(ipython: _typing.Any) -> None:
     """`%load_ext blender_http` in IPython or Jupyter: the %%blender cell magic, images inline."""
-    from .notebook import load_ipython_extension as load
+    from .ext.notebook import load_ipython_extension as load
 
     load(ipython)
 

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import httpx
 
-from . import __version__
+from ._version import __version__
 from .envelope import ExecResult
 from .errors import BlenderError, error_from_response
 from .form import exec_content

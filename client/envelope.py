@@ -7,6 +7,7 @@ import io
 import sys
 from typing import Any
 
+from . import display
 from .errors import exec_error
 
 
@@ -33,16 +34,11 @@ class ExecResult:
                    job=envelope.get("job"), truncated=tuple(envelope.get("truncated") or ()),
                    envelope=envelope)
 
-
     def _repr_html_(self) -> str:
-        from .notebook import result_html  # a notebook's display, loaded only there
-
-        return result_html(self)
+        return display.result_html(self)
 
     def _repr_markdown_(self) -> str:
-        from .notebook import result_markdown
-
-        return result_markdown(self)
+        return display.result_markdown(self)
 
 
 def exec_body(code: str, args: dict[str, Any] | None, session: str | None,

@@ -163,6 +163,16 @@ def exec_error(envelope: dict[str, Any], status: int | None = None) -> ExecError
     return ExecError(envelope, status)
 
 
+def failure_text(exc: ExecError) -> str:
+    """A failed run's traceback, ending with the error's type and message (added when a
+    server's traceback does not end with them): what the CLI and a notebook print."""
+    summary = f"{exc.type}: {exc.message}"
+    traceback = (exc.traceback or "").rstrip("\n")
+    if not traceback:
+        return summary
+    return traceback if traceback.endswith(summary) else f"{traceback}\n{summary}"
+
+
 def error_from_response(response: httpx.Response) -> BlenderError:
     """The exception for an error answer whose body has been read."""
     try:

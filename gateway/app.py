@@ -17,19 +17,18 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from blender_http_addon.protocol import HEALTH
 
 from . import __version__
-from .auth import KeyCheck
-from .browser import BrowserCheck
-from .cli import configure_logging
 from .core import Gateway
-from .deps import ERROR_EXAMPLES
 from .docs_pages import add_docs
-from .edge import Edge
+from .edge.auth import KeyCheck
+from .edge.browser import BrowserCheck
+from .edge.middleware import Edge
+from .edge.throttle import Throttle
 from .errors import STATUS_TYPES, GatewayError, error_response
-from .fastlane import FastLane
+from .forwarding.fastlane import FastLane
 from .models import ErrorResponse
 from .routes import ROUTERS
+from .routes.openapi import ERROR_EXAMPLES
 from .settings import GatewaySettings, load_settings
-from .throttle import Throttle
 
 log = logging.getLogger("blender_http_gateway")
 
@@ -99,7 +98,7 @@ def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> Fas
     for router in ROUTERS:
         app.include_router(router)
     if settings.mcp:
-        from .mcp_tools import router as mcp_router
+        from .routes.mcp import router as mcp_router
 
         app.include_router(mcp_router)
     add_docs(app)
@@ -118,7 +117,7 @@ def app_from_env() -> FastAPI:
     """The app of one of several gateway processes (`--workers N`): settings from the
     environment the command line filled. uvicorn starts it afresh: its logging too."""
     settings = load_settings()
-    configure_logging(settings)
+    settings.configure_logging()
     return create_app(settings)
 
 

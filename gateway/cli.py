@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 from typing import Any
@@ -68,7 +67,7 @@ def serve(settings: GatewaySettings) -> None:
 
     from .app import create_app
 
-    configure_logging(settings)
+    settings.configure_logging()
     # N processes need an app each, built in the process: uvicorn imports the factory there.
     app: Any = create_app(settings) if settings.workers == 1 else "blender_http_gateway.app:app_from_env"
     # Once shut down, uvicorn raises the SIGTERM it caught again, under the handler that was
@@ -82,12 +81,6 @@ def serve(settings: GatewaySettings) -> None:
                     timeout_graceful_shutdown=30)
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-def configure_logging(settings: GatewaySettings) -> None:
-    """The gateway's log lines (the access log among them) on stderr, in every process."""
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 if __name__ == "__main__":

@@ -14,15 +14,17 @@ from starlette.responses import Response
 
 from blender_http_addon.protocol import IDEMPOTENCY_HEADER
 
-from . import routing, upstream
-from .backends import Backend, BackendPool
 from .errors import GatewayError
-from .forward import Forward
+from .forwarding.forward import Forward
+from .forwarding.proxy import Proxy, Unreachable
+from .forwarding.wire import upstream
 from .metrics import Metrics
-from .proxy import Proxy, Unreachable
 from .scopes import header
 from .settings import GatewaySettings
-from .supervisor import Supervisor
+from .workers import choice
+from .workers.backends import Backend, BackendPool
+from .workers.jobids import BACKEND_HEADER
+from .workers.supervisor import Supervisor
 
 RAW_IDEMPOTENCY = IDEMPOTENCY_HEADER.lower().encode()
 
@@ -74,22 +76,22 @@ class Gateway:
         backend, else the least busy."""
         session = session or _session_query(request)
         if session:
-            return routing.session_owner(self.pool, session)
-        pinned = header(request.scope, routing.BACKEND_HEADER)
+            return choice.session_owner(self.pool, session)
+        pinned = header(request.scope, BACKEND_HEADER)
         if pinned:
-            return routing.pinned(self.pool, pinned)
+            return choice.pinned(self.pool, pinned)
         key = header(request.scope, RAW_IDEMPOTENCY)
         if key:
-            return routing.key_owner(self.pool, key)
-        return routing.least_busy(self.pool)
+            return choice.key_owner(self.pool, key)
+        return choice.least_busy(self.pool)
 
     def pick_for_files(self, request: Request) -> Backend:
         """Files live on one backend: the session's, the pinned one, else one per API key, so
         a caller's uploads and downloads meet without any setting."""
-        if _session_query(request) or header(request.scope, routing.BACKEND_HEADER):
+        if _session_query(request) or header(request.scope, BACKEND_HEADER):
             return self.pick(request)
         caller = hashlib.sha256(request.headers.get("authorization", "").encode()).hexdigest()
-        return routing.session_owner(self.pool, caller, what="this API key's files")
+        return choice.session_owner(self.pool, caller, what="this API key's files")
 
     async def forward(self, forward: Forward) -> Response:
         """Forward to the backend forward names, else the picked one; a backend refusing the
@@ -97,7 +99,7 @@ class Gateway:
         was free (least busy) and the body can be sent again."""
         request = forward.request
         free = not (forward.backend or forward.session or _session_query(request)
-                    or header(request.scope, routing.BACKEND_HEADER))
+                    or header(request.scope, BACKEND_HEADER))
         backend = forward.backend or self.pick(request, forward.session)
         try:
             return await self.proxy.forward(forward, backend)
@@ -112,8 +114,8 @@ class Gateway:
                    params: dict[str, Any] | None = None, busy: bool = True) -> tuple[Backend, Answer]:
         """One request from inside the gateway (MCP tools), routed like a client's."""
         if backend is None:
-            backend = (routing.session_owner(self.pool, session) if session
-                       else routing.least_busy(self.pool))
+            backend = (choice.session_owner(self.pool, session) if session
+                       else choice.least_busy(self.pool))
         with self.proxy.occupying(backend, busy):
             status, headers, content = await self.proxy.fetch(backend, method, path, params=params,
                                                               json_body=json_body)
@@ -124,7 +126,7 @@ class Gateway:
         """GET path from every healthy backend (aggregated listings)."""
         backends = self.pool.healthy()
         if not backends:
-            raise routing.no_backend(self.pool)
+            raise choice.no_backend(self.pool)
         answers = await asyncio.gather(*(self.proxy.fetch_json(b, request, path, params)
                                          for b in backends), return_exceptions=True)
         out = []
@@ -154,15 +156,3 @@ def _session_query(request: Request) -> str | None:
     if b"session" not in request.scope["query_string"]:
         return None
     return request.query_params.get("session")
-
-
-def session_in(body: bytes, content_type: str | None) -> str | None:
-    """The `session` of a JSON exec body, read without touching the body that is forwarded."""
-    if not content_type or "json" not in content_type or b'"session"' not in body:
-        return None
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None  # the backend answers 400 with its own words
-    session = data.get("session") if isinstance(data, dict) else None
-    return session if isinstance(session, str) and session else None

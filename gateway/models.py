@@ -40,7 +40,7 @@ class ErrorDetail(Open):
 class ErrorResponse(Open):
     """The one error shape, from the gateway and the add-on alike."""
 
-    # Each route's answers carry an example per status (deps.errors); this one is the shape.
+    # Each route's answers carry an example per status (routes/openapi.py, errors()); this one is the shape.
     model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [
         {"ok": False, "error": {"type": "NotFound", "message": "no session 'work'"}}]})
     ok: Literal[False]

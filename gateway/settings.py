@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -139,6 +140,12 @@ class GatewaySettings(BaseSettings):
         if self.token_file is not None:
             return read_token_file(str(self.token_file))
         return None
+
+    def configure_logging(self) -> None:
+        """The gateway's log lines (the access log among them) on stderr. Called by the server
+        and by each process of `--workers N`, which starts afresh (as uvicorn's Config does)."""
+        logging.basicConfig(level=self.log_level.upper(),
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     @classmethod
     def settings_customise_sources(

@@ -18,7 +18,7 @@ case "$mode" in
         exec blender-http serve "$@"
         ;;
     background)
-        launch=$(python3 -c 'from blender_http.launcher import launch_script; print(launch_script())')
+        launch=$(python3 -c 'from blender_http.local.launcher import launch_script; print(launch_script())')
         exec "${BLENDER_PATH:-blender}" --background --factory-startup "$@" --python "$launch"
         ;;
     *)

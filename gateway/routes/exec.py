@@ -6,10 +6,11 @@ from fastapi import APIRouter, Request, Response
 
 from blender_http_addon.protocol import EXEC, OCTET
 
-from ..deps import CANCELLED_EXAMPLE, GatewayDep, errors, exec_body, json_body
-from ..forward import Forward
-from ..jobids import exec_envelope
+from ..forwarding.forward import Forward
 from ..models import ExecRequest, ExecResult
+from ..workers.jobids import exec_envelope
+from .deps import GatewayDep, exec_body
+from .openapi import CANCELLED_EXAMPLE, errors, json_body
 
 router = APIRouter(tags=["exec"])
 

@@ -10,10 +10,11 @@ from fastapi import APIRouter, Path, Request, Response
 from blender_http_addon.protocol import FILE, FILE_PATH, FILE_PATH_RULE, FILES, OCTET, file_path_problem
 
 from ..core import Gateway
-from ..deps import GatewayDep, binary_answer, binary_body, errors
 from ..errors import GatewayError
-from ..forward import Body, Forward
+from ..forwarding.forward import Body, Forward
 from ..models import FileList, FileStored
+from .deps import GatewayDep
+from .openapi import binary_answer, binary_body, errors
 
 router = APIRouter(tags=["files"])
 

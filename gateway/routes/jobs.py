@@ -10,11 +10,12 @@ from fastapi.responses import JSONResponse
 
 from blender_http_addon.protocol import JOB, JOB_EVENTS, JOBS, MAX_LONG_POLL_S
 
-from .. import jobids, routing
 from ..core import Gateway
-from ..deps import GatewayDep, errors, exec_body, json_body
-from ..forward import Forward, Rewrite, StreamRewrite
+from ..forwarding.forward import Forward, Rewrite, StreamRewrite
 from ..models import ExecRequest, JobList, JobStatus, JobView
+from ..workers import choice, jobids
+from .deps import GatewayDep, exec_body
+from .openapi import errors, json_body
 
 router = APIRouter(tags=["jobs"])
 # The gateway's job ids are its own (they name their backend): its parameter is job_id.
@@ -82,6 +83,6 @@ async def job_events(request: Request, gateway: GatewayDep, job_id: JobId) -> Re
 def _job(request: Request, gateway: Gateway, job_id: str, template: str, *,
          rewrite: Rewrite | None = None, rewrite_stream: StreamRewrite | None = None) -> Forward:
     """A request about one job, for the backend its id names (it does not occupy the worker)."""
-    backend, local = routing.job_backend(gateway.pool, job_id)
+    backend, local = choice.job_backend(gateway.pool, job_id)
     return Forward(request, template.format(id=local), backend=backend, busy=False, rewrite=rewrite,
                    rewrite_stream=rewrite_stream)

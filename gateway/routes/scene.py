@@ -23,10 +23,11 @@ from blender_http_addon.protocol import (
     VERTICES,
 )
 
-from .. import jobids
-from ..deps import GatewayDep, binary_answer, binary_body, errors, json_body, read_body
-from ..forward import Forward
+from ..forwarding.forward import Forward
 from ..models import ImportResult, JobView, ObjectAnswer, RenderRequest, SceneView, VerticesAnswer
+from ..workers import jobids
+from .deps import GatewayDep, read_body
+from .openapi import binary_answer, binary_body, errors, json_body
 
 router = APIRouter(tags=["scene"])
 

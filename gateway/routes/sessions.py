@@ -9,9 +9,10 @@ from fastapi.responses import JSONResponse
 
 from blender_http_addon.protocol import SESSION, SESSIONS
 
-from ..deps import GatewayDep, errors
-from ..forward import Forward
+from ..forwarding.forward import Forward
 from ..models import SESSION_PATTERN, SessionList
+from .deps import GatewayDep
+from .openapi import errors
 
 router = APIRouter(tags=["sessions"])
 

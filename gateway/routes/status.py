@@ -8,9 +8,10 @@ from fastapi.responses import JSONResponse
 from blender_http_addon.protocol import HEALTH
 
 from .. import __version__
-from ..deps import GatewayDep, errors
 from ..metrics import CONTENT_TYPE
 from ..models import GatewayHealth
+from .deps import GatewayDep
+from .openapi import errors
 
 router = APIRouter(tags=["gateway"])
 

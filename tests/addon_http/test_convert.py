@@ -121,7 +121,7 @@ def test_object_whose_repr_raises() -> None:
 
 
 def test_object_whose_iter_raises() -> None:
-    class BadList(list):  # type: ignore[type-arg]
+    class BadList(list):
         def __iter__(self) -> Any:
             raise RuntimeError("no iteration")
 
@@ -130,7 +130,7 @@ def test_object_whose_iter_raises() -> None:
 
 
 def test_dict_whose_items_raise() -> None:
-    class BadDict(dict):  # type: ignore[type-arg]
+    class BadDict(dict):
         def items(self) -> Any:
             raise RuntimeError("no items")
 

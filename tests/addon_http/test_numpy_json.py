@@ -4,7 +4,7 @@ what json.dumps writes for the same values and what a JSON reader reads back."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pytest
@@ -58,8 +58,9 @@ def test_float64_with_short_decimals_are_written_in_bulk(array: np.ndarray) -> N
     assert array_text(array) == reference(array)
 
 
+NARROW: tuple[tuple[type, Literal[16, 32]], ...] = ((np.float32, 32), (np.float16, 16))
 narrow_floats = st.one_of(*(hnp.arrays(dtype, shapes, elements=st.floats(width=width, allow_subnormal=True))
-                            for dtype, width in ((np.float32, 32), (np.float16, 16))))
+                            for dtype, width in NARROW))
 
 
 @settings(max_examples=300)

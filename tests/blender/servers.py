@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from blender_http.launcher import launch_script
+from blender_http.local.launcher import launch_script
 
 MODES = ("module", "background", "gui")
 START_TIMEOUT = 120.0

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from blender_http import launcher
+from blender_http.local import launcher
 from tests.blender import servers
 from tests.conftest import missing
 

@@ -11,7 +11,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from blender_http import addon_bundle
+from blender_http.local import addon_bundle
 from tests.blender import servers
 from tests.conftest import missing
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 PRINT_AND_COUNT = "print('objects')\nlen(D.objects)"
 FAILING = "print('before')\nobjects = {}\nobjects['Nope']"
@@ -12,7 +13,7 @@ ARANGE = "import numpy as np\nnp.arange(12, dtype=np.float32).reshape(4, 3)"
 BIG_BLOB = os.urandom(3 * 1024 * 1024 + 17)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-SMALL_RENDER = {"width": 32, "height": 18, "samples": 1}
+SMALL_RENDER: dict[str, Any] = {"width": 32, "height": 18, "samples": 1}
 DEFAULT_OBJECTS = {"Camera", "Cube", "Light"}
 # Removes the objects an import test created, so every test sees the default scene.
 REMOVE_OBJECTS = ("for name in args['names']:\n"

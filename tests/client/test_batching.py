@@ -3,6 +3,8 @@ failures are sent again."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import numpy
 import pytest
@@ -84,7 +86,7 @@ def test_concurrency_must_be_positive() -> None:
         Feed([], concurrency=0, ordered=True)
 
 
-def status(kind: type[Exception], code: int, type_: str, retry_after: str | None = None) -> Exception:
+def status(kind: type[Any], code: int, type_: str, retry_after: str | None = None) -> Exception:
     headers = httpx.Headers({"Retry-After": retry_after} if retry_after else {})
     return kind(code, type_, "x", headers=headers)
 

@@ -12,9 +12,12 @@ import sys
 import time
 from pathlib import Path
 
+import click
 import pytest
 
-from blender_http import Blender, state
+from blender_http import Blender
+from blender_http.cli import exit_codes, terminal
+from blender_http.local import state
 from tests.blender import servers
 from tests.client.conftest import TOKEN
 
@@ -92,6 +95,12 @@ def test_usage_errors_exit_2(cli_env: dict[str, str], args: tuple[str, ...]) -> 
     done = run(cli_env, *args)
     assert done.returncode == 2, done.stderr
     assert "Usage:" in done.stderr or "Error" in done.stderr
+
+
+def test_each_exit_code_is_the_one_cli_exit_codes_names() -> None:
+    assert click.UsageError.exit_code == click.BadParameter.exit_code == exit_codes.EXIT_USAGE
+    assert terminal.Failed.exit_code == exit_codes.EXIT_FAILED
+    assert terminal.Unreachable.exit_code == exit_codes.EXIT_UNREACHABLE
 
 
 @pytest.mark.parametrize("args", [("status",), ("exec", "-c", "1"), ("jobs", "list"),

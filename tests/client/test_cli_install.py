@@ -88,7 +88,7 @@ def test_find_blender_prints_path_and_version(tmp_path: Path) -> None:
 
 def test_find_blender_without_any_blender_exits_3(tmp_path: Path) -> None:
     env = {**_clean_env(tmp_path), "PATH": str(tmp_path), "HOME": str(tmp_path)}
-    code = "import blender_http.discovery as d; print('\\n'.join(p for p, _ in d.candidates()))"
+    code = "import blender_http.local.discovery as d; print('\\n'.join(p for p, _ in d.candidates()))"
     left = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                           timeout=60).stdout.split()
     if left:  # only a Blender in a machine-wide install place survives an empty PATH and HOME

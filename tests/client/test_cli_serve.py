@@ -80,7 +80,7 @@ def test_serve_is_recorded_found_and_stopped(cli_env: dict[str, str],
 def test_several_recorded_servers_are_never_guessed(cli_env: dict[str, str],
                                                     served: subprocess.Popen[str]) -> None:
     # A second live record (this test's own process stands in for a started Blender).
-    from blender_http import state
+    from blender_http.local import state
 
     os.environ["BLENDER_HTTP_STATE_DIR"], saved = cli_env["BLENDER_HTTP_STATE_DIR"], os.environ.get(
         "BLENDER_HTTP_STATE_DIR")
@@ -105,7 +105,7 @@ def test_stop_without_any_record_says_where_others_stop(cli_env: dict[str, str])
 
 
 def test_logs_of_ended_servers_are_rotated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from blender_http import state
+    from blender_http.local import state
 
     monkeypatch.setenv("BLENDER_HTTP_STATE_DIR", str(tmp_path))
     logs = []

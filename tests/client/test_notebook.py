@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from blender_http.display import as_bytes, displayable, image_type, result_html
 from blender_http.envelope import ExecResult
-from blender_http.notebook import as_bytes, displayable, image_type, magic_options, result_html
+from blender_http.ext.notebook import magic_options
 from tests.blender import servers
 from tests.client.conftest import TOKEN
 

@@ -51,11 +51,19 @@ def test_check_prints_a_diff_and_fails_when_a_sync_module_was_edited(
     assert unasync.check([(source, edited)], set()) == 0
 
 
+def test_a_sync_module_with_no_async_source_is_stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    unasync = _script()
+    monkeypatch.setattr(unasync, "SYNC", tmp_path)
+    for name in ("__init__.py", "batch_runner.py", "client.py", "gone.py"):
+        (tmp_path / name).write_text("")
+    assert unasync.stale([(unasync.ASYNC / "client.py", tmp_path / "client.py")]) == [tmp_path / "gone.py"]
+
+
 def test_unasync_rewrites_keeps_alignment_and_drops_marked_lines(tmp_path: Path) -> None:
     source = tmp_path / "async_thing.py"
     source.write_text(
         "import anyio  # unasync: remove\n"
-        "from .async_other import AsyncOther\n"
+        "from .other import AsyncOther\n"
         "\n"
         "\n"
         "async def fetch(self, a: int,\n"
@@ -66,7 +74,7 @@ def test_unasync_rewrites_keeps_alignment_and_drops_marked_lines(tmp_path: Path)
         "            yield await anyio.to_thread.run_sync(self.parse, line, size)\n"
         "    await self.aclose()\n")
     assert _script().generate(source).split("\n", 2)[2] == (
-        "from .sync_other import Other\n"
+        "from .other import Other\n"
         "\n"
         "\n"
         "def fetch(self, a: int,\n"

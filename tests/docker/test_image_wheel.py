@@ -56,4 +56,7 @@ def test_the_wheel_holds_every_module(dockerfile: Path, tmp_path: Path) -> None:
             installed = f"{package}/{module.relative_to(dockerfiles.ROOT / folder).as_posix()}"
             if installed not in in_wheel:
                 missing.append(installed)
+    # The data files too: the extension manifest, py.typed (type checkers read the client's hints).
+    missing += [f"{package}/{name}" for package, names in tool["package-data"].items() for name in names
+                if f"{package}/{name}" not in in_wheel]
     assert not missing, f"modules the images would lack: {missing}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from blender_http_gateway.fastlane import lanes
+from blender_http_gateway.forwarding.fastlane import lanes
 from blender_http_gateway.routes import ROUTERS
 from blender_http_gateway.routes.exec import exec_code
 from blender_http_gateway.routes.jobs import submit_job

@@ -27,7 +27,7 @@ def pair(worker: servers.Running, second_worker: servers.Running,
 
 def test_one_key_runs_once_on_one_worker(pair: gateways.Gateway) -> None:
     with pair.client() as client:
-        backends = set()
+        backends: set[str] = set()
         # Keys hash to workers at random (their ports are): try keys until both workers have
         # had some, at least four (forty on one worker would be a 1 in 2**39 chance).
         for i in range(40):

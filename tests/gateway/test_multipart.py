@@ -13,7 +13,7 @@ import pytest
 
 from blender_http import Blender
 from blender_http_addon.protocol import MULTIPART, OCTET
-from gateway.deps import MAX_BUFFERED_BODY, form_session
+from blender_http_gateway.routes.deps import MAX_BUFFERED_BODY, form_session
 from tests.blender import servers
 from tests.gateway import gateways, swagger
 from tests.gateway.conftest import KEY, WORKER_TOKEN

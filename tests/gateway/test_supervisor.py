@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from blender_http.launcher import alive
+from blender_http.local.launcher import alive
 from tests.blender import servers
 from tests.conftest import missing
 from tests.gateway import gateways

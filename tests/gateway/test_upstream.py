@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from blender_http_gateway import upstream
+from blender_http_gateway.forwarding.wire import upstream
 from tests.gateway import gateways, scripted
 from tests.gateway.scripted import Backend, Exchange, Received, keep_answering
 

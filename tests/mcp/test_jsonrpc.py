@@ -82,7 +82,7 @@ def test_a_tool_that_raises_is_an_internal_error_not_a_crash() -> None:
     def broken(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
         raise RuntimeError("bug")
 
-    answer = jsonrpc.handle(json.dumps(_request("tools/call", {"name": "ping_me"})).encode(), {}, broken,
+    answer: Any = jsonrpc.handle(json.dumps(_request("tools/call", {"name": "ping_me"})).encode(), {}, broken,
                             server_version="x")
     assert answer["error"]["code"] == jsonrpc.INVALID_PARAMS
     answer = jsonrpc.handle(json.dumps(_request("tools/call", {"name": "get_scene"})).encode(), {}, broken,

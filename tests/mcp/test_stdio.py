@@ -17,7 +17,7 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
-from blender_http.launcher import alive
+from blender_http.local.launcher import alive
 from tests.blender import servers
 from tests.mcp.conftest import TOKEN
 from tests.mcp.sdk import SPEC_TOOLS, png_of, run, text_of

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from blender_http.launcher import launch_script
+from blender_http.local.launcher import launch_script
 from blender_http_addon.api import guard as security
 from blender_http_addon.config import Config
 from blender_http_addon.errors import HttpError

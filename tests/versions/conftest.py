@@ -64,7 +64,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome = yield
-    report: pytest.TestReport = outcome.get_result()
+    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
     callspec = getattr(item, "callspec", None)
     found = callspec.params.get("target") if callspec is not None else None
     if isinstance(found, Target) and (report.when == "call" or report.outcome != "passed"):

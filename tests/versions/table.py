@@ -1,8 +1,8 @@
 """The supported-versions table, built from what the matrix ran: a row per target with the
 tests that passed and what the Blender did (engines rendered, formats exported and
-imported, the add-on's kind). The README's table is checked against it:
+imported, the add-on's kind). The table in docs/VERSIONS.md is checked against it:
 
-    .venv/bin/python -m tests.versions.table --check README.md
+    .venv/bin/python -m tests.versions.table --check docs/VERSIONS.md
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from tests.versions.matrix import ROOT, TARGETS, Target
 
 BEGIN, END = "<!-- versions table -->", "<!-- end versions table -->"
 OUTPUT = ROOT / "test-results" / "versions.md"
+PAGE = ROOT / "docs" / "VERSIONS.md"  # the page whose table the check compares
 
 
 @dataclasses.dataclass
@@ -69,22 +70,22 @@ def section(text: str) -> str | None:
     return text[start:end + len(END)] + "\n"
 
 
-def check(readme: Path, output: Path = OUTPUT) -> str | None:
-    """Why readme's table differs from the one the last matrix run wrote, or None."""
+def check(page: Path, output: Path = OUTPUT) -> str | None:
+    """Why page's table differs from the one the last matrix run wrote, or None."""
     if not output.exists():
         return f"{output} is missing: run the version matrix (pytest tests/versions)"
     ran = output.read_text()
-    shown = section(readme.read_text())
+    shown = section(page.read_text())
     if shown is None:
-        return f"{readme} has no versions table between {BEGIN} and {END}; paste:\n{ran}"
+        return f"{page} has no versions table between {BEGIN} and {END}; paste:\n{ran}"
     if shown != ran:
-        return f"{readme}'s versions table differs from what the matrix ran; paste:\n{ran}"
+        return f"{page}'s versions table differs from what the matrix ran; paste:\n{ran}"
     return None
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] != ["--check"] or len(sys.argv) != 3:
-        sys.exit("usage: python -m tests.versions.table --check README.md")
+        sys.exit("usage: python -m tests.versions.table --check docs/VERSIONS.md")
     problem = check(Path(sys.argv[2]))
     if problem:
         sys.exit(problem)

@@ -13,7 +13,8 @@ import httpx
 import numpy as np
 import pytest
 
-from blender_http import Blender, installer
+from blender_http import Blender
+from blender_http.local import installer
 from tests.blender import servers
 from tests.versions.matrix import Target
 from tests.versions.table import Row

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from blender_http.embedded import bpy_missing_message
+from blender_http.local.embedded import bpy_missing_message
 from tests.blender import servers
 from tests.conftest import missing
 from tests.gateway import gateways

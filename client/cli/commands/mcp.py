@@ -1,0 +1,135 @@
+"""`blender-http mcp`: the add-on's MCP tools over stdio, for clients that start a command
+(Claude Desktop's "command" config).
+
+The tools are the add-on's own definitions (blender_http_addon.mcp.tools, pure data), so
+the list is there at once, with or without a Blender; each call is forwarded as JSON-RPC
+to the server's POST /mcp. Until a Blender answers, a call is a tool error that says so
+(the server never hangs at start). With --spawn it starts a Blender of its own in the
+background and stops it on exit.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import click
+import httpx
+
+from blender_http_addon.mcp import tools
+
+from ...local import launcher
+from .. import server_choice
+from ..support import client_options
+
+CALL_TIMEOUT_S = 7 * 24 * 3600.0  # a call lasts as long as its code; the server enforces timeouts
+
+
+class Upstream:
+    """Where calls go: a running server, or the one --spawn is starting."""
+
+    def __init__(self, url: str | None, token: str | None) -> None:
+        self.url, self.token = url, token
+        self.starting: str | None = None  # why there is no url yet
+        self.spawned: Any = None
+        self._next_id = 0
+
+    def spawn_in_background(self, kind: str, blender: str | None) -> None:
+        from ...local import mcp_spawn
+
+        self.starting = f"a {kind} Blender is starting; try again in a few seconds"
+
+        def run() -> None:
+            try:
+                self.spawned = mcp_spawn.spawn(kind, blender)
+                self.url, self.token, self.starting = self.spawned.url, self.spawned.token, None
+            except launcher.LaunchError as exc:
+                self.starting = f"could not start a {kind} Blender: {exc}"
+
+        threading.Thread(target=run, name="blender-http-spawn", daemon=True).start()
+
+    async def call(self, http: httpx.AsyncClient, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        """The add-on's CallToolResult for one call, or a tool error saying why there is none."""
+        if self.url is None:
+            return _error(self.starting or "no Blender to talk to")
+        self._next_id += 1
+        message = {"jsonrpc": "2.0", "id": self._next_id, "method": "tools/call",
+                   "params": {"name": name, "arguments": arguments}}
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        try:
+            response = await http.post(self.url.rstrip("/") + "/mcp", json=message, headers=headers)
+        except httpx.HTTPError as exc:
+            return _error(f"no Blender answers at {self.url} ({type(exc).__name__}: {exc}). Start one "
+                          "with `blender-http start` (or run this with --spawn), then call again.")
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            return _error(f"{self.url}/mcp answered {response.status_code}: {response.text[:300]}")
+        if "result" in answer:
+            return dict(answer["result"])
+        error = answer.get("error") or {}
+        return _error(f"{self.url}/mcp answered {response.status_code}: "
+                      f"{error.get('message') or json.dumps(error)[:300]}")
+
+
+def _error(message: str) -> dict[str, Any]:
+    return {"content": [{"type": "text", "text": json.dumps({"ok": False, "error": {
+        "type": "Unavailable", "message": message}})}], "isError": True}
+
+
+def build_server(upstream: Upstream, http: httpx.AsyncClient) -> Any:
+    """The SDK's low-level server with the add-on's tools, forwarding each call."""
+    import mcp_types as types
+    from mcp.server.lowlevel import Server
+
+    listed = types.ListToolsResult(tools=[types.Tool.model_validate(tool) for tool in tools.TOOLS])
+
+    async def list_tools(ctx: Any, params: Any) -> Any:
+        return listed
+
+    async def call_tool(ctx: Any, params: Any) -> Any:
+        result = await upstream.call(http, params.name, dict(params.arguments or {}))
+        return types.CallToolResult.model_validate(result)
+
+    return Server(tools.SERVER_NAME, instructions=tools.INSTRUCTIONS, on_list_tools=list_tools,
+                  on_call_tool=call_tool)
+
+
+async def serve_stdio(upstream: Upstream) -> None:
+    from mcp.server.stdio import stdio_server
+
+    async with httpx.AsyncClient(timeout=httpx.Timeout(CALL_TIMEOUT_S, connect=5.0)) as http, \
+            stdio_server() as (read_stream, write_stream):
+        server = build_server(upstream, http)
+        await server.run(read_stream, write_stream, server.create_initialization_options())
+
+
+@click.command("mcp")
+@client_options
+@click.option("--spawn", type=click.Choice(["module", "background"]), default=None,
+              help="Start a Blender of its own (bpy module or blender --background) and stop it on exit.")
+@click.option("--blender", "blender_path", default=None, help="Blender executable for --spawn background.")
+def mcp_command(url: str | None, token: str | None, spawn: str | None, blender_path: str | None) -> None:
+    """Serve the MCP tools over stdio, forwarding to a running Blender (or one it starts)."""
+    try:
+        import anyio
+        import mcp  # noqa: F401
+    except ImportError as exc:
+        raise click.UsageError(f"the MCP SDK is not installed ({exc}): pip install 'blender-http[mcp]'") \
+            from exc
+    if spawn:
+        upstream = Upstream(None, None)
+        upstream.spawn_in_background(spawn, blender_path)
+    else:
+        try:
+            upstream = Upstream(*server_choice.choose(url, token))
+        except server_choice.AmbiguousServer as exc:
+            raise click.UsageError(str(exc)) from exc
+    try:
+        anyio.run(serve_stdio, upstream)
+    finally:
+        if upstream.spawned is not None:
+            upstream.spawned.stop()

@@ -1,0 +1,123 @@
+"""Job ids as clients see them: the backend's local id prefixed with the backend's key
+(encoded: the backend's tag, which X-Blender-Backend carries too).
+
+Rewritten on the way out (views, exec envelopes, the `done` event, X-Job-Id and Location in
+the proxy) and undone on the way in (choice.job_backend)."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import re
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from .backends import Backend
+
+JOB_SEPARATOR = "."
+# The header that names a backend (answers carry it; a request may pin itself with it).
+BACKEND_HEADER = b"x-blender-backend"
+# The add-on writes compact JSON with "job" as the envelope's last key: rewriting the tail
+# spares decoding and re-encoding a large exec result.
+EXEC_TAIL = re.compile(rb',"job":"([0-9A-Za-z_-]+)"\}\s*\Z')
+DONE_EVENT = re.compile(rb"(?:^|\n)event: done\n")
+
+
+def job_id(backend: Backend, local_id: str) -> str:
+    """The gateway's id of a backend's job: the backend's key, encoded, then the local id."""
+    return _encode_key(backend.key) + JOB_SEPARATOR + local_id
+
+
+def backend_tag(backend: Backend) -> str:
+    """The opaque name of a backend that clients send back in X-Blender-Backend to pin to it."""
+    return _encode_key(backend.key)
+
+
+@functools.lru_cache(maxsize=1024)  # a few backends, asked on every request
+def _encode_key(key: str) -> str:
+    return base64.urlsafe_b64encode(key.encode()).rstrip(b"=").decode("ascii")
+
+
+def decode_key(encoded: str) -> str:
+    """The backend key a tag (or a job id's first part) encodes; "" if it encodes none."""
+    try:
+        return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+    except ValueError:
+        return ""
+
+
+def exec_envelope(backend: Backend) -> Callable[[bytes], bytes]:
+    def rewrite(body: bytes) -> bytes:
+        found = EXEC_TAIL.search(body, max(0, len(body) - 200))
+        if found is None:
+            return _envelope_slow(backend, body)
+        global_id = job_id(backend, found.group(1).decode()).encode()
+        return body[:found.start()] + b',"job":"' + global_id + b'"}'
+    return rewrite
+
+
+def _envelope_slow(backend: Backend, body: bytes) -> bytes:
+    # Envelopes of jobs stopped from outside carry "job" before "error".
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(data, dict) or not isinstance(data.get("job"), str):
+        return body
+    data["job"] = job_id(backend, data["job"])
+    return json.dumps(data, separators=(",", ":")).encode()
+
+
+def job_view(backend: Backend) -> Callable[[bytes], bytes]:
+    """Rewrite a job view's ids; anything else (an error document) passes as it came."""
+    def rewrite(body: bytes) -> bytes:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return body
+        if not (isinstance(data, dict) and "id" in data):
+            return body
+        return json.dumps(view(backend, data), separators=(",", ":")).encode()
+    return rewrite
+
+
+def view(backend: Backend, data: dict[str, Any]) -> dict[str, Any]:
+    """A job view with gateway ids, naming its backend (send it as X-Blender-Backend to fetch
+    the job's files, e.g. an async render's PNG)."""
+    data["backend"] = backend_tag(backend)
+    if isinstance(data.get("id"), str):
+        data["id"] = job_id(backend, data["id"])
+    envelope = data.get("envelope")
+    if isinstance(envelope, dict) and isinstance(envelope.get("job"), str):
+        envelope["job"] = job_id(backend, envelope["job"])
+    return data
+
+
+def events(backend: Backend) -> Callable[[AsyncIterator[bytes]], AsyncIterator[bytes]]:
+    """Rewrite the envelope of the `done` event; every other event passes as it comes."""
+    async def rewrite(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        pending = b""
+        async for chunk in chunks:
+            pending += chunk
+            cut = pending.rfind(b"\n\n")
+            if cut < 0:
+                continue
+            ready, pending = pending[:cut + 2], pending[cut + 2:]
+            yield _done_event(backend, ready) if DONE_EVENT.search(ready) else ready
+        if pending:
+            yield pending
+    return rewrite
+
+
+def _done_event(backend: Backend, block: bytes) -> bytes:
+    out = []
+    for event in block.split(b"\n\n"):
+        if DONE_EVENT.search(event):
+            lines = event.split(b"\n")
+            for i, line in enumerate(lines):
+                if line.startswith(b"data: "):
+                    lines[i] = b"data: " + exec_envelope(backend)(line[6:])
+            event = b"\n".join(lines)
+        out.append(event)
+    return b"\n\n".join(out)
