@@ -47,7 +47,8 @@ class StdioGuard:
 
 
 def _same(a: os.stat_result, b: os.stat_result) -> bool:
-    return (a.st_dev, a.st_ino, a.st_rdev) == (b.st_dev, b.st_ino, b.st_rdev)
+    # (Windows has no st_rdev.)
+    return (a.st_dev, a.st_ino, getattr(a, "st_rdev", 0)) == (b.st_dev, b.st_ino, getattr(b, "st_rdev", 0))
 
 
 def _devnull() -> int:
