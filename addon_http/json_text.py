@@ -30,6 +30,17 @@ class RawJSON:
         return f"<JSON text of {len(self.text)} characters>"
 
 
+def utf8(value: Any, *, default: Callable[[Any], Any] | None = None) -> bytes:
+    """Compact JSON of value as UTF-8 bytes. A string Python can hold but UTF-8 cannot carry
+    (a lone surrogate: a file name that is not UTF-8, read through os.fsdecode) is escaped
+    as \\udXXXX, which a JSON reader takes back as it was, instead of failing the answer."""
+    text = dumps(value, ensure_ascii=False, default=default)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return dumps(value, ensure_ascii=True, default=default).encode("ascii")
+
+
 def dumps(value: Any, *, ensure_ascii: bool = True,
           default: Callable[[Any], Any] | None = None) -> str:
     """Compact JSON text of value; a RawJSON inside it is written as its text."""

@@ -19,32 +19,76 @@ SESSION_NAME_PATTERN = re.compile(SESSION_NAME)
 SESSION_NAME_RULE = "1-64 characters of letters, digits, '_', '-', '.'"
 # Code: at least one character that is not white space, and no NUL.
 CODE = r"[^\x00]*\S[^\x00]*"
-# A path in the work folder as clients write it, one segment after another. Spaces and
-# other printable characters are allowed; '..', '.', empty segments, backslashes and
-# NUL bytes are not (files.WorkFolder.resolve says why in its messages).
-# The same rule as a regular expression, for OpenAPI (file_path_problem() checks it in words):
-# segments that are not '.' or '..', without '/', backslash or NUL.
-_SEGMENT = r"(?:[^/\\\x00.][^/\\\x00]*|\.[^/\\\x00.][^/\\\x00]*|\.\.[^/\\\x00]+)"
-FILE_PATH = rf"^{_SEGMENT}(?:/{_SEGMENT})*$"
-FILE_PATH_RULE = ("a relative path inside the work folder: no '..', '.' or empty segments, "
-                  "no backslash, no NUL")
+# A path in the work folder as clients write it, one segment after another, by the
+# strictest rules of the platforms the server runs on (Windows'), on every platform, so a
+# gateway in front of mixed workers answers alike and no name means something else on one of
+# them: no '..', '.' or empty segments; no backslash, drive letter, ':' (alternate data
+# streams), control characters or < > " | ? *; no reserved device names (CON, NUL, COM1.txt,
+# ...); no segment ending in a dot or a space; at most 255 bytes of UTF-8 per segment.
+# Spaces and other printable characters are allowed. file_path_problem() says what is wrong
+# in words; FILE_PATH says the same as a regular expression, for OpenAPI.
+MAX_FILE_NAME_BYTES = 255
+MAX_FILE_PATH_CHARS = 1024
+_FORBIDDEN_CHARS = '<>:"|?*\\'
+_CONTROL = "".join(chr(c) for c in range(32))
+_DEVICE_NAMES = frozenset({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
+                           *(f"{kind}{n}" for kind in ("COM", "LPT") for n in "0123456789¹²³")})
+
+
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in word)
+
+
+_ALLOWED = r'[^\x00-\x1f<>:"/\\|?*]'
+_LAST = r'[^\x00-\x1f<>:"/\\|?* .]'  # no trailing dot or space; so never '.' or '..'
+_DEVICE = "(?:" + "|".join(_any_case(n) for n in sorted(_DEVICE_NAMES)) + r")"
+_SEGMENT = rf"(?!{_DEVICE} *(?:\.[^/]*)?(?:/|$))(?=[^/]{{1,{MAX_FILE_NAME_BYTES}}}(?:/|$)){_ALLOWED}*{_LAST}"
+# (The pattern counts a name's characters, the function its bytes of UTF-8.)
+FILE_PATH = rf"^(?=.{{1,{MAX_FILE_PATH_CHARS}}}$){_SEGMENT}(?:/{_SEGMENT})*$"
+FILE_PATH_RULE = ("a relative path inside the work folder, by Windows' rules on every platform: "
+                  "no '..', '.' or empty segments; no backslash, ':', control characters or "
+                  "< > \" | ? *; no device names (CON, NUL, COM1, ...); no segment ending in '.' "
+                  f"or ' '; at most {MAX_FILE_NAME_BYTES} bytes per name")
 
 
 def file_path_problem(path: str) -> str | None:
     """What is wrong with a work-folder path as a client wrote it, in words for a person, or
     None. The add-on and the gateway both check paths with this, so they accept the same
-    names (spaces and other printable characters included)."""
+    names on every platform."""
     if not path:
         return "the file path is empty"
+    if len(path) > MAX_FILE_PATH_CHARS:
+        return f"a file path is at most {MAX_FILE_PATH_CHARS} characters"
     if "\x00" in path:
         return "a file path cannot contain a NUL byte"
     if "\\" in path:
         return "a file path uses '/' between folders, never a backslash"
     if path.startswith("/"):
         return "absolute paths are not allowed; give a path inside the files folder"
+    if ":" in path:
+        return ("a file path cannot contain ':' (a drive letter or an alternate data stream on "
+                "Windows)")
     parts = path.split("/")
     if any(part in ("..", ".", "") for part in parts):
         return "'..', '.' and empty segments (as in 'a//b' or 'a/') are not allowed in file paths"
+    for part in parts:
+        problem = _name_problem(part)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _name_problem(name: str) -> str | None:
+    bad = sorted({c for c in name if c in _CONTROL or c in _FORBIDDEN_CHARS})
+    if bad:
+        shown = ", ".join(repr(c) for c in bad)
+        return f"a file name cannot contain {shown} (control characters and < > \" | ? * are not allowed)"
+    if name[-1] in ". ":
+        return f"a file name cannot end with a dot or a space ({name!r}): Windows would drop it"
+    if name.split(".")[0].rstrip(" ").upper() in _DEVICE_NAMES:
+        return f"{name!r} is a device name on Windows (CON, PRN, AUX, NUL, COM1-9, LPT1-9)"
+    if len(name.encode("utf-8", "surrogatepass")) > MAX_FILE_NAME_BYTES:
+        return f"a file name is at most {MAX_FILE_NAME_BYTES} bytes of UTF-8"
     return None
 
 # -- limits ----------------------------------------------------------------------

@@ -58,8 +58,24 @@ def parse_exec(content_type: str | None, body: bytes, query: Mapping[str, str]) 
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise HttpError(400, f"the body is not valid UTF-8 (byte {exc.start})") from None
-    fields = _json_fields(text) if kind in JSON_TYPES else {"code": text}
+    fields = _json_fields(text) if kind in JSON_TYPES else _json_body_as_text(text) or {"code": text}
     return _validate(_with_query(fields, query))
+
+
+def _json_body_as_text(text: str) -> dict[str, Any] | None:
+    """The fields of a JSON body sent without its content type (curl -d sends its default
+    form type): a JSON object with a string "code" and only the JSON body's fields. As code
+    it would run as a dict literal and answer itself: a silent wrong answer."""
+    stripped = text.strip()
+    if not (stripped.startswith("{") and stripped.endswith("}")):
+        return None
+    try:
+        data = json.loads(stripped)
+    except (ValueError, RecursionError):
+        return None
+    if isinstance(data, dict) and isinstance(data.get("code"), str) and set(data) <= FIELDS:
+        return data
+    return None
 
 
 def parse_exec_form(parts: dict[str, Part], query: Mapping[str, str]) -> ExecRequest:

@@ -4,9 +4,9 @@ the HTTP side (media types) and never answers 500 for a malformed message."""
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
+from .. import json_text
 from ..errors import HttpError
 from ..http.request import Request
 from ..http.response import Response
@@ -23,6 +23,10 @@ def post_mcp(service: Service, req: Request) -> Response:
     kind, _ = media_type(req.content_type)
     if kind and kind != JSON:
         raise HttpError(415, f"Content-Type {kind!r} is not supported on /mcp; send application/json")
+    version = req.headers.get("MCP-Protocol-Version")
+    if version is not None and version not in jsonrpc.VERSIONS:
+        raise HttpError(400, f"MCP-Protocol-Version {jsonrpc.echo(version)} is not one this server speaks: "
+                             f"{', '.join(jsonrpc.VERSIONS)}")
     accept = req.headers.get("Accept", "")
     if accept and not any(t in accept for t in (JSON, "*/*", "application/*")):
         raise HttpError(406, "/mcp answers application/json; accept it", type="NotAcceptable")
@@ -32,5 +36,4 @@ def post_mcp(service: Service, req: Request) -> Response:
                             server_version=service.health()["addon"])
     if answer is None:
         return Response(status=202)
-    body = json.dumps(answer, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
-    return Response(body=body, content_type=JSON)
+    return Response(body=json_text.utf8(answer, default=str), content_type=JSON)

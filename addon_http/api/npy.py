@@ -9,6 +9,7 @@ request must never run code by being loaded.
 
 from __future__ import annotations
 
+import ast
 import io
 import math
 from typing import Any
@@ -35,8 +36,10 @@ def read_npy(data: memoryview, name: str) -> Any:
             shape, fortran, dtype = npy_format.read_array_header_1_0(header)
         elif version == (2, 0):
             shape, fortran, dtype = npy_format.read_array_header_2_0(header)
-        else:  # 3.0 (UTF-8 field names) has no public header reader: numpy reads a copy
-            return npy_format.read_array(io.BytesIO(data), allow_pickle=False)
+        elif version == (3, 0):  # 2.0 with a UTF-8 header; numpy has no public reader for it
+            shape, fortran, dtype = _header_3_0(header, npy_format)
+        else:
+            raise ValueError(f"format version {version[0]}.{version[1]} is not one numpy writes")
         if dtype.hasobject:
             raise ValueError("object arrays (pickles) are not accepted")
         count = math.prod(shape)
@@ -50,5 +53,23 @@ def read_npy(data: memoryview, name: str) -> Any:
             # and Blender's foreach_set refuses it ("incorrect sequence item type: =f").
             flat = flat.copy()
         return flat.reshape(shape, order="F" if fortran else "C")
-    except (ValueError, TypeError, EOFError, OverflowError) as exc:
+    except (ValueError, TypeError, EOFError, OverflowError, SyntaxError, MemoryError) as exc:
         raise HttpError(400, f"form part {name!r} is not an .npy array numpy can read: {exc}") from None
+
+
+def _header_3_0(header: io.BytesIO, npy_format: Any) -> tuple[tuple[int, ...], bool, Any]:
+    """Shape, Fortran order and dtype of a version 3.0 header: its length (4 bytes, little
+    endian), then a dict literal in UTF-8, read the way numpy reads the others."""
+    size = int.from_bytes(header.read(4), "little")
+    text = header.read(size)
+    if len(text) != size or size > HEADER_READ:
+        raise ValueError("the header is cut short or too long")
+    fields = ast.literal_eval(text.decode("utf-8"))
+    if not isinstance(fields, dict) or set(fields) != {"descr", "fortran_order", "shape"}:
+        raise ValueError("the header must hold exactly 'descr', 'fortran_order' and 'shape'")
+    shape, fortran = fields["shape"], fields["fortran_order"]
+    if not isinstance(shape, tuple) or not all(isinstance(n, int) and n >= 0 for n in shape):
+        raise ValueError(f"shape is not a tuple of sizes: {shape!r}")
+    if not isinstance(fortran, bool):
+        raise ValueError(f"fortran_order is not a bool: {fortran!r}")
+    return shape, fortran, npy_format.descr_to_dtype(fields["descr"])

@@ -78,20 +78,13 @@ def boundary_of(content_type: str) -> bytes:
 
 
 def read_body(req: Request, limit: int) -> bytearray:
-    """The whole body in one buffer: allocated once from Content-Length, each block copied
-    into place as it arrives (a chunked body grows the buffer instead)."""
-    length = req.content_length
-    if length is None or length > limit:  # chunked; or iter_body refuses it with 413 at once
-        grown = bytearray()
-        for block in req.iter_body(limit):
-            grown += block
-        return grown
-    buffer = bytearray(length)
-    view, at = memoryview(buffer), 0
+    """The whole body in one buffer, grown as blocks arrive: never allocated from the
+    claimed Content-Length, so a client that claims a gigabyte and sends five bytes costs
+    five bytes (iter_body refuses a claim over the limit with 413 at once)."""
+    body = bytearray()
     for block in req.iter_body(limit):
-        view[at:at + len(block)] = block
-        at += len(block)
-    return buffer
+        body += block
+    return body
 
 
 def parse_form(body: bytes | bytearray, boundary: bytes) -> dict[str, Part]:

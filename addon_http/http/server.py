@@ -8,16 +8,17 @@ server full of long streams still says how it is."""
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import json
 import os
 import socket
 import socketserver
+import sys
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+from ..descriptors import dup_above_stdio
 from ..errors import HttpError, error_body
 from .connection import App, Connection, Limits, Park
 from .head import Head, HeadError, parse_head
@@ -31,7 +32,10 @@ Serve = Callable[[socket.socket, Any], None]
 class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
     daemon_threads = True
     block_on_close = False
-    allow_reuse_address = True
+    # A restarted server binds its port again at once (POSIX). On Windows SO_REUSEADDR would
+    # let another process bind the same port and take connections: there the socket is
+    # made exclusive instead (server_bind).
+    allow_reuse_address = sys.platform != "win32"
     # socketserver's default backlog is 5: a burst of clients connecting at once would
     # see their SYNs dropped and retried a second later.
     request_queue_size = 128
@@ -66,6 +70,11 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
         self._in_flight = 0
         # The handler class is never instantiated: process_request_thread makes a Connection.
         super().__init__(address, socketserver.BaseRequestHandler)
+
+    def server_bind(self) -> None:
+        if sys.platform == "win32":
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)  # type: ignore[attr-defined]
+        super().server_bind()
 
     @property
     def port(self) -> int:
@@ -239,9 +248,9 @@ def _off_stdio(sock: socket.socket) -> socket.socket:
     print() writes to fd 1 and 2, and must never reach a client. /dev/null holds the low
     number until the job ends and the original is put back (jobs/stdio.py)."""
     fd = sock.fileno()
-    if fd > 2:
+    if fd > 2 or sys.platform == "win32":  # a Windows socket is a handle, never fd 0-2
         return sock
-    moved = socket.socket(fileno=fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3))
+    moved = socket.socket(fileno=dup_above_stdio(fd))
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, sock.detach())
     if null != fd:

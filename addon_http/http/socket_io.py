@@ -8,10 +8,37 @@ bytes along, so the buffer here is ours.
 from __future__ import annotations
 
 import os
+import select
 import socket
+import sys
 import time
 
 RECV = 65536
+
+if sys.platform == "win32":
+    # A Windows socket is a handle, not a file descriptor: os.read/os.write do not take it.
+    # A select() with no timeout says whether recv/send would wait; they run only if not.
+    def recv_nowait(sock: socket.socket) -> bytes:
+        """What has arrived, without waiting (BlockingIOError if nothing has)."""
+        if not select.select([sock], [], [], 0)[0]:
+            raise BlockingIOError
+        return sock.recv(RECV)
+
+    def send_nowait(sock: socket.socket, data: bytes | memoryview) -> int:
+        """What the socket takes at once, without waiting (BlockingIOError if nothing)."""
+        if not select.select([], [sock], [], 0)[1]:
+            raise BlockingIOError
+        return sock.send(data)
+else:
+    # A socket with a timeout is non-blocking underneath: os.read/os.write skip the poll()
+    # that recv/send make before each call.
+    def recv_nowait(sock: socket.socket) -> bytes:
+        """What has arrived, without waiting (BlockingIOError if nothing has)."""
+        return os.read(sock.fileno(), RECV)
+
+    def send_nowait(sock: socket.socket, data: bytes | memoryview) -> int:
+        """What the socket takes at once, without waiting (BlockingIOError if nothing)."""
+        return os.write(sock.fileno(), data)
 
 
 class SocketReader:
@@ -37,9 +64,8 @@ class SocketReader:
 
     def fill_nowait(self) -> bool:
         """Take what has arrived without waiting (BlockingIOError if nothing has);
-        False at end of stream. A socket with a timeout is non-blocking underneath, and
-        os.read skips the poll() that sock.recv makes first."""
-        data = os.read(self.sock.fileno(), RECV)
+        False at end of stream."""
+        data = recv_nowait(self.sock)
         if not data:
             return False
         self.buffer += data
@@ -101,11 +127,10 @@ class SocketWriter:
         self.sock = sock
 
     def write(self, data: bytes) -> int:
-        # A socket with a timeout is non-blocking underneath: os.write skips the poll()
-        # that sendall makes before every send, and an answer nearly always fits the
-        # send buffer at once. Only what does not fit waits, through sendall's timeout.
+        # An answer nearly always fits the send buffer at once: sent without the poll()
+        # that sendall makes first. Only what does not fit waits, through sendall's timeout.
         try:
-            sent = os.write(self.sock.fileno(), data)
+            sent = send_nowait(self.sock, data)
         except BlockingIOError:
             sent = 0
         if sent < len(data):
@@ -125,7 +150,7 @@ class DeferringWriter(SocketWriter):
         size = len(data)
         if not self.unsent:
             try:
-                sent = os.write(self.sock.fileno(), data)
+                sent = send_nowait(self.sock, data)
             except BlockingIOError:
                 sent = 0
             data = data[sent:]

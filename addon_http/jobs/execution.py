@@ -51,6 +51,8 @@ class Executor:
         with self._lock:
             if self._running is not job or self._thread_id is None:
                 return False
+            if self._raised:  # one interrupt per job: the first reason stands
+                return True
             self._raised = True
             return interrupt.raise_in_thread(self._thread_id, exc_type)
 
@@ -69,11 +71,7 @@ class Executor:
         sys.stdout = self._stdout.attach(job.stdout, saved[0])
         sys.stderr = self._stderr.attach(job.stderr, saved[1])
         try:
-            try:
-                value, error = self._run_work(job, work)
-            except interrupt.JobInterrupt as exc:  # landed just after the code returned
-                value, error = None, exc
-            self._close_interrupts()
+            value, error = self._run_and_close(job, work)
         finally:
             sys.stdout, sys.stderr = saved
             self._stdio.restore()  # before another thread opens a socket onto a closed fd
@@ -99,6 +97,22 @@ class Executor:
             return work(), None
         except BaseException as exc:  # user code may raise anything, SystemExit included
             return None, exc
+
+    def _run_and_close(self, job: jobs.Job, work: Callable[[], Any]) -> tuple[Any, BaseException | None]:
+        """Run the work, then close the job to interrupts. The one interrupt a job can get
+        lands wherever the thread next checks for it: in the code, just after it returned,
+        or at the start of a call below (Python checks on entering a function); each place
+        is inside this loop, so it never escapes to the pump with the job unfinished."""
+        outcome: tuple[Any, BaseException | None] | None = None
+        while True:
+            try:
+                if outcome is None:
+                    outcome = self._run_work(job, work)
+                self._close_interrupts()
+                return outcome
+            except interrupt.JobInterrupt as exc:
+                if outcome is None:  # landed just after the code returned: it stopped it
+                    outcome = None, exc
 
     def _close_interrupts(self) -> None:
         # After this no interrupt can be scheduled; one scheduled just before is withdrawn

@@ -4,12 +4,15 @@ User code may close them (`os.close(1)`); the next file or socket opened anywher
 process would then take the number, and every print() from any thread would go to it:
 to a client's connection, in the middle of its answers. After each job the executor puts
 back any that was closed (and the server never leaves a socket on 0-2: it moves one up
-and holds the number with /dev/null, see http/server.py, which this puts back too)."""
+and holds the number with /dev/null, see http/server.py, which this puts back too).
+On Windows sockets are handles, not C runtime descriptors, so a socket never takes fd 0-2
+there; a file opened by user code after os.close(1) can, and this restores it too."""
 
 from __future__ import annotations
 
-import fcntl
 import os
+
+from ..descriptors import dup_above_stdio
 
 STDIO = (0, 1, 2)
 
@@ -22,7 +25,7 @@ class StdioGuard:
         self._copies: dict[int, int] = {}
         for fd in STDIO:
             try:
-                self._copies[fd] = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
+                self._copies[fd] = dup_above_stdio(fd)
             except OSError:  # closed when we came: /dev/null stands in
                 self._copies[fd] = _devnull()
 
@@ -44,14 +47,15 @@ class StdioGuard:
 
 
 def _same(a: os.stat_result, b: os.stat_result) -> bool:
-    return (a.st_dev, a.st_ino, a.st_rdev) == (b.st_dev, b.st_ino, b.st_rdev)
+    # (Windows has no st_rdev.)
+    return (a.st_dev, a.st_ino, getattr(a, "st_rdev", 0)) == (b.st_dev, b.st_ino, getattr(b, "st_rdev", 0))
 
 
 def _devnull() -> int:
-    fd = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+    fd = os.open(os.devnull, os.O_RDWR | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOINHERIT", 0))
     if fd > 2:
         return fd
-    moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
+    moved = dup_above_stdio(fd)
     os.close(fd)
     return moved
 

@@ -135,7 +135,11 @@ def write_file(service: Service, args: Arguments) -> dict[str, Any]:
         except (binascii.Error, ValueError):
             raise HttpError(400, "write_file: content is not valid base64") from None
     elif encoding == "utf-8":
-        data = content.encode("utf-8")
+        try:
+            data = content.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise HttpError(400, f"write_file: content holds a lone surrogate at {exc.start}, which UTF-8 "
+                                 "cannot carry; send bytes as base64") from None
     else:
         raise HttpError(400, "write_file: encoding must be utf-8 or base64")
     if len(data) > service.config.max_file_bytes:

@@ -21,6 +21,10 @@ log = logging.getLogger("blender_http")
 VERSIONS = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
 LATEST = VERSIONS[-1]
 BATCH_VERSIONS = frozenset({"2024-11-05", "2025-03-26"})
+# Messages in one batch: each may be a tool call that runs on Blender's main thread.
+MAX_BATCH = 100
+# What of a client's method or tool name an error message repeats.
+ECHO_CHARS = 80
 PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR = (
     -32700, -32600, -32601, -32602, -32603)
 
@@ -49,6 +53,9 @@ def handle(body: bytes, headers: Mapping[str, str], call_tool: CallTool, *,
                                                  "send one JSON-RPC message per request")
         if not message:
             return _error(None, INVALID_REQUEST, "an empty batch")
+        if len(message) > MAX_BATCH:
+            return _error(None, INVALID_REQUEST, f"a batch of {len(message)} messages; at most {MAX_BATCH} "
+                                                 "per request")
         answers = [a for a in (_one(m, call_tool, server_version) for m in message) if a is not None]
         return answers or None
     return _one(message, call_tool, server_version)
@@ -93,14 +100,21 @@ def _dispatch(method: str, params: dict[str, Any], call_tool: CallTool,
     if method == "tools/call":
         name = params.get("name")
         if not isinstance(name, str) or name not in tools.BY_NAME:
-            raise RpcError(INVALID_PARAMS, f"unknown tool {name!r}; the tools are {', '.join(tools.NAMES)}")
+            raise RpcError(INVALID_PARAMS,
+                           f"unknown tool {echo(name)}; the tools are {', '.join(tools.NAMES)}")
         arguments = params.get("arguments")
         if arguments is None:
             arguments = {}
         if not isinstance(arguments, dict):
             raise RpcError(INVALID_PARAMS, '"arguments" must be an object')
         return call_tool(name, arguments)
-    raise RpcError(METHOD_NOT_FOUND, f"method {method!r} is not supported")
+    raise RpcError(METHOD_NOT_FOUND, f"method {echo(method)} is not supported")
+
+
+def echo(value: Any) -> str:
+    """A client's value as an error message repeats it: its repr, cut short."""
+    text = repr(value)
+    return text if len(text) <= ECHO_CHARS else f"{text[:ECHO_CHARS]}... ({len(text)} characters)"
 
 
 def initialize_result(requested: Any, server_version: str) -> dict[str, Any]:

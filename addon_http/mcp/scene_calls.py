@@ -151,6 +151,9 @@ def search_api(service: Service, args: Arguments) -> dict[str, Any]:
     from ..scene import rna
 
     query = args.required_text("query")
+    if len(query) > tools.MAX_QUERY_CHARS or len(query.split()) > tools.MAX_QUERY_WORDS:
+        raise HttpError(400, f"search_api: a query is at most {tools.MAX_QUERY_WORDS} words and "
+                             f"{tools.MAX_QUERY_CHARS} characters; search for fewer words")
     limit = args.integer("limit", 10, 1, 50) or 10
     return results.data(_task(service, args, "search_api", lambda job: rna.search(query, limit)))
 
@@ -159,6 +162,8 @@ def describe_api(service: Service, args: Arguments) -> dict[str, Any]:
     from ..scene import rna
 
     name = args.required_text("name")
+    if len(name) > tools.MAX_API_NAME_CHARS:
+        raise HttpError(400, f"describe_api: a name is at most {tools.MAX_API_NAME_CHARS} characters")
     return results.data(_task(service, args, "describe_api", lambda job: rna.describe(name)))
 
 

@@ -14,6 +14,11 @@ SERVER_NAME = "blender-http"
 MAX_IMAGE_BYTES = 1024 * 1024
 DEFAULT_IMAGE_SIZE = 1024
 MAX_IMAGE_SIZE = 4096
+# search_api's query: each word costs a pass over the API on Blender's main thread.
+MAX_QUERY_CHARS = 1024
+MAX_QUERY_WORDS = 64
+# describe_api's name.
+MAX_API_NAME_CHARS = 256
 
 INSTRUCTIONS = """Tools for a live Blender. exec_python runs Python inside Blender on its main
 thread: bpy, C (bpy.context), D (bpy.data) and args are bound; the value of the last expression is
@@ -168,7 +173,8 @@ TOOLS: tuple[dict[str, Any], ...] = (
           "Search this Blender's own API (bpy.types classes and their properties, bpy.ops "
           "operators) by words, e.g. 'subdivision modifier' or 'bevel'. Answers the best matches "
           "with descriptions; always matches the running version.",
-          _schema({"query": {"type": "string", "description": "Words to look for."},
+          _schema({"query": {"type": "string", "maxLength": MAX_QUERY_CHARS,
+                             "description": f"Words to look for (at most {MAX_QUERY_WORDS})."},
                    "limit": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10,
                              "description": "Most results to answer."}}, ("query",)),
           read_only=True, idempotent=True),

@@ -1,21 +1,20 @@
 """The pump of background and module mode: who runs jobs on Blender's main thread there.
 
-The main thread blocks (no polling sleep) until shutdown, on the job queue and, on
-POSIX, on idle connections too (main_loop.py); bpy.app.timers never fire under
-`blender -b`. The GUI's pump is timer.py.
+The main thread blocks (no polling sleep) until shutdown, on the job queue and on idle
+connections (main_loop.py); bpy.app.timers never fire under `blender -b`. The GUI's pump
+is timer.py.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
-import os
 import signal
 import sys
 import threading
 from typing import Any
 
-from ..jobs.interrupt import JobInterrupt
+from ..jobs.interrupt import interrupt_blocking_calls
 from ..service import Service
 from .main_loop import MainLoop
 
@@ -29,6 +28,8 @@ def run_blocking(service: Service) -> None:
     shutdown; then stop the service."""
     if threading.current_thread() is threading.main_thread():
         _install_signal_handlers(service)
+        # This pump owns the main thread: a cancel or timeout may cut its blocking calls short.
+        interrupt_blocking_calls()
     # While a job computes in Python it holds the GIL; the HTTP threads (/health, cancel)
     # get it back only every switch interval, 5 ms by default, several times per request.
     # This process serves jobs and nothing else, so trade a little throughput of
@@ -40,21 +41,9 @@ def run_blocking(service: Service) -> None:
     gc.collect()
     gc.freeze()
     try:
-        if os.name == "posix":
-            MainLoop(service).run()
-        else:  # select() on Windows takes sockets only, not the loop's wake-up pipe
-            _run_queue(service)
+        MainLoop(service).run()
     finally:
         service.stop()
-
-
-def _run_queue(service: Service) -> None:
-    """Only the job queue, each job handed over by a connection thread."""
-    while not service.should_exit.is_set():
-        try:
-            service.step(timeout=None)
-        except JobInterrupt:  # an interrupt that arrived after its job ended
-            continue
 
 
 def _install_signal_handlers(service: Service) -> None:

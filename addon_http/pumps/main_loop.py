@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import selectors
 import socket
 import threading
@@ -46,9 +45,10 @@ class MainLoop:
         self.service = service
         self.server: Server = service.server
         self._selector = selectors.DefaultSelector()
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_r, False)
-        os.set_blocking(self._wake_w, False)
+        # A socket pair, not a pipe: Windows' select() takes sockets only.
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
         self._selector.register(self._wake_r, selectors.EVENT_READ)
         self._parked: dict[int, Parked] = {}
         # Handed in by connection threads (not yet registered with the selector) and
@@ -86,11 +86,11 @@ class MainLoop:
         return True
 
     def wake(self) -> None:
-        if self._stopping.is_set():  # the pipe is closing or closed
+        if self._stopping.is_set():  # the waker is closing or closed
             return
         try:
-            os.write(self._wake_w, b"\0")
-        except BlockingIOError:  # the pipe is full: a wake-up is pending anyway
+            self._wake_w.send(b"\0")
+        except BlockingIOError:  # the buffer is full: a wake-up is pending anyway
             pass
         except OSError:  # closed while we got here
             pass
@@ -134,7 +134,7 @@ class MainLoop:
         events = self._selector.select(self._next_deadline())
         inline: list[Parked] = []
         for key, _ in events:
-            if key.fileobj == self._wake_r:
+            if key.fileobj is self._wake_r:
                 self._drain_wake()
                 continue
             parked = self._parked[key.fd]
@@ -236,7 +236,7 @@ class MainLoop:
 
     def _drain_wake(self) -> None:
         try:
-            while os.read(self._wake_r, 4096):
+            while self._wake_r.recv(4096):
                 pass
         except BlockingIOError:
             pass
@@ -246,8 +246,8 @@ class MainLoop:
         with self._lock:
             self._release_parked()
         self._selector.close()
-        os.close(self._wake_r)
-        os.close(self._wake_w)
+        self._wake_r.close()
+        self._wake_w.close()
 
     # -- the standby thread --------------------------------------------------------
 

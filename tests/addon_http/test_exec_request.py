@@ -55,6 +55,16 @@ def test_raw_code_bodies(content_type: str | None) -> None:
     assert request.args == {} and request.session is None and request.timeout is None
 
 
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain", None])
+def test_a_json_body_sent_as_text_is_read_as_json(content_type: str | None) -> None:
+    # curl -d '{"code": "1+1"}' sends curl's form type: as code it would answer itself.
+    body = b' {"code": "x + 1", "args": {"x": 1}, "timeout": 2}\n'
+    assert parse_exec(content_type, body, {}) == ExecRequest(code="x + 1", args={"x": 1}, timeout=2.0)
+    # Python that only looks like it stays Python: other keys, a code that is not a string.
+    for code in (b'{"code": "1", "other": 2}', b'{"code": 1}', b'{"a": 1}', b"{1: 2}", b'{"code": "1"} | {}'):
+        assert parse_exec(content_type, code, {}).code == code.decode()
+
+
 def test_raw_body_takes_session_and_timeout_from_the_query() -> None:
     request = parse_exec("text/plain", b"1", {"session": "s1", "timeout": "1.5"})
     assert (request.session, request.timeout) == ("s1", 1.5)
@@ -63,10 +73,6 @@ def test_raw_body_takes_session_and_timeout_from_the_query() -> None:
 def test_json_body_takes_session_and_timeout_from_the_query() -> None:
     request = parse_json({"code": "1"}, {"session": "s1", "timeout": "3"})
     assert (request.session, request.timeout) == ("s1", 3.0)
-
-
-def test_raw_body_is_never_json_decoded() -> None:
-    assert parse_exec("text/plain", b'{"code": "1"}', {}).code == '{"code": "1"}'
 
 
 @pytest.mark.parametrize(("body", "why"), [

@@ -130,10 +130,19 @@ def test_symlink_leaving_the_folder_is_refused(folder: WorkFolder, tmp_path: Pat
     assert (outside / "secret.txt").read_bytes() == b"secret"
 
 
-def test_symlink_inside_the_folder_is_allowed(folder: WorkFolder) -> None:
+def test_no_link_is_followed_even_inside_the_folder(folder: WorkFolder) -> None:
     folder.write("real/data.txt", [b"x"])
     (folder.root / "alias").symlink_to(folder.root / "real", target_is_directory=True)
-    assert read(folder, "alias/data.txt") == b"x"
+    (folder.root / "same.txt").symlink_to(folder.root / "real" / "data.txt")
+    for relative in ("alias/data.txt", "same.txt"):
+        with pytest.raises(HttpError) as refused:
+            folder.open(relative)
+        assert refused.value.status == 400 and "symbolic link" in refused.value.message
+    with pytest.raises(HttpError):
+        folder.write("alias/new.txt", [b"y"])
+    folder.delete("same.txt")  # the link itself goes; its target stays
+    assert read(folder, "real/data.txt") == b"x"
+    assert [item["path"] for item in folder.listing()] == ["real/data.txt"]
 
 
 def test_folder_targets_are_refused(folder: WorkFolder) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -106,6 +107,28 @@ def test_multipart_limit_is_its_own(make_server: Callable[..., Any]) -> None:
     server.assert_healthy()
 
 
+def test_a_claimed_length_is_not_allocated_before_it_arrives(server: Any, raw: Callable[..., Any]) -> None:
+    # A client claims 1 GiB and sends five bytes: the server holds what came, not the claim.
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        with raw(server.port) as connection:
+            connection.send(b"POST /exec HTTP/1.1\r\nHost: " + server.host_header.encode()
+                            + b"\r\nContent-Type: multipart/form-data; boundary=xx\r\n"
+                            + b"Content-Length: 1073741824\r\n\r\n--xx\r")
+            deadline = time.monotonic() + 5
+            grown = 0
+            while time.monotonic() < deadline:  # give the server time to read what was sent
+                grown = max(grown, tracemalloc.get_traced_memory()[0] - before)
+                time.sleep(0.05)
+        assert grown < 16 * 1024 * 1024, grown
+    finally:
+        tracemalloc.stop()
+    server.assert_healthy()
+
+
 def test_default_limit_and_env() -> None:
     assert config.Config().max_multipart_bytes == protocol.MAX_MULTIPART_BYTES == 1 << 30
     env = {"BLENDER_HTTP_MAX_MULTIPART_BYTES": "1234"}
@@ -151,3 +174,26 @@ def test_a_finished_job_does_not_keep_its_arguments(server: Any, client: httpx.C
     job_id = client.post("/jobs", files=files).json()["id"]
     assert client.get(f"/jobs/{job_id}?wait=10").json()["envelope"]["result"] == 1000
     assert server.service.get_job(job_id).work.args == {}
+
+
+def _npy_3_0(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, array, version=(3, 0))
+    return buffer.getvalue()
+
+
+def test_a_version_3_npy_reads_and_a_lying_one_is_400() -> None:
+    from blender_http_addon.errors import HttpError
+
+    array = np.arange(12, dtype=np.float32).reshape(3, 4)
+    assert _npy_3_0(array)[6:8] == b"\x03\x00"
+    assert np.array_equal(read_npy(memoryview(_npy_3_0(array)), "a"), array)
+    named = np.zeros(2, dtype=[("größe", "<f4")])  # the reason version 3 exists: UTF-8 names
+    assert read_npy(memoryview(_npy_3_0(named)), "n").dtype.names == ("größe",)
+    header = b"{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000,), }"
+    header += b" " * (63 - (12 + len(header)) % 64) + b"\n"
+    lying = b"\x93NUMPY\x03\x00" + len(header).to_bytes(4, "little") + header + b"\x00" * 8
+    for bad in (lying, lying[:20], b"\x93NUMPY\x03\x00" + b"\xff\xff\xff\x00" + b"{"):
+        with pytest.raises(HttpError) as refused:
+            read_npy(memoryview(bad), "x")
+        assert refused.value.status == 400

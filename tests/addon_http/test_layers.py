@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parents[2] / "addon_http"
 # Package (or top-level module) -> what it may import from the add-on. The HTTP layer
 # knows nothing of jobs or routes; jobs know nothing of HTTP; the service composes them.
 ALLOWED: dict[str, set[str]] = {
-    "http": {"http", "errors", "protocol", "json_text"},
-    "jobs": {"jobs", "errors", "protocol", "convert", "json_text"},
+    "http": {"http", "errors", "protocol", "json_text", "descriptors"},
+    "jobs": {"jobs", "errors", "protocol", "convert", "json_text", "descriptors"},
     "files": {"files", "errors", "protocol"},
     "scene": {"scene", "jobs", "errors", "protocol", "convert"},
     "api": {"api", "http", "jobs", "files", "scene", "errors", "protocol", "config", "convert", "mcp",
@@ -36,6 +36,7 @@ ALLOWED: dict[str, set[str]] = {
     "json_text": set(),
     "numpy_json": {"float_digits"},
     "float_digits": set(),
+    "descriptors": set(),
     "__init__": {"gui"},
 }
 # The only modules that import bpy (and run inside Blender only).

@@ -1,5 +1,4 @@
-"""pumps: the plain queue pump that stands in for the main loop where select() cannot
-wait on a pipe (Windows), run here on a thread."""
+"""pumps: the main loop (every platform's blocking pump), run here on a thread."""
 
 from __future__ import annotations
 
@@ -9,14 +8,14 @@ from pathlib import Path
 import httpx
 
 from blender_http_addon.config import Config
-from blender_http_addon.pumps import blocking as pumps
+from blender_http_addon.pumps.main_loop import MainLoop
 from blender_http_addon.service import Service
 
 
-def test_queue_pump_runs_jobs_until_shutdown(tmp_path: Path) -> None:
+def test_the_main_loop_runs_jobs_on_its_thread_until_shutdown(tmp_path: Path) -> None:
     service = Service(Config(port=0, workdir=str(tmp_path)), mode="module")
     service.start()
-    pump = threading.Thread(target=pumps._run_queue, args=(service,), daemon=True)
+    pump = threading.Thread(target=MainLoop(service).run, daemon=True)
     pump.start()
     try:
         with httpx.Client(base_url=service.url, timeout=30) as http:

@@ -6,6 +6,9 @@ import json
 import time
 
 import httpx
+import pytest
+
+from tests.blender import servers
 
 WAIT_S = 30.0
 
@@ -44,6 +47,41 @@ def test_cancel_a_running_loop(client: httpx.Client) -> None:
     assert view["envelope"]["error"]["type"] == "Cancelled"
     assert client.post("/exec", content=b"len(D.objects)").json()["result"] == 3
     assert client.delete(f"/jobs/{job_id}").status_code == 409  # already finished
+
+
+# Blocking calls on the main thread: cut short in module and background mode (a signal to
+# the main thread); in the GUI they run to their end first (docs say so).
+BLOCKING_CALLS = {  # each blocks for SECONDS unless interrupted
+    "sleep": "import time\ntime.sleep({s})",
+    "socket read": "import socket\na, b = socket.socketpair()\na.settimeout({s})\na.recv(1)",
+    "subprocess wait": "import subprocess\nsubprocess.run(['sleep', '{s}'])",
+}
+
+
+@pytest.mark.parametrize("call", sorted(BLOCKING_CALLS))
+def test_cancel_and_timeout_cut_a_blocking_call_short(server: servers.Running, client: httpx.Client,
+                                                       call: str) -> None:
+    # The GUI cannot cut them short: a short call there, to see it end cancelled all the same.
+    code = BLOCKING_CALLS[call].replace("{s}", "2" if server.mode == "gui" else "20")
+    job_id = client.post("/jobs", json={"code": code}).json()["id"]
+    _wait_status(client, job_id, "running")
+    time.sleep(0.1)  # inside the call
+    asked = time.monotonic()
+    cancelled = client.delete(f"/jobs/{job_id}")
+    view = client.get(f"/jobs/{job_id}", params={"wait": 30}).json()
+    took = time.monotonic() - asked
+    if server.mode == "gui":  # the GUI's main thread is Blender's: the call runs to its end,
+        # and the job ends then: cancelled, or failed when the call raised first (the socket's
+        # own timeout). It must end, and the pump go on.
+        assert cancelled.status_code == 202 and view["status"] in ("cancelled", "failed"), view
+        assert client.post("/exec", content=b"len(D.objects)").json()["result"] == 3
+        return
+    assert cancelled.status_code == 200, cancelled.text
+    assert view["status"] == "cancelled" and view["envelope"]["error"]["type"] == "Cancelled"
+    assert took < 10, took  # not the 20 s of the call
+    timed = client.post("/exec", json={"code": code, "timeout": 0.5})
+    assert timed.status_code == 504 and timed.json()["error"]["type"] == "Timeout"
+    assert client.post("/exec", content=b"len(D.objects)").json()["result"] == 3
 
 
 def test_cancel_a_queued_job_before_it_runs(client: httpx.Client) -> None:
