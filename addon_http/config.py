@@ -12,6 +12,8 @@ from typing import Any
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")
 
 MIB = 1024 * 1024
+BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False,
+            "off": False}
 
 
 class ConfigError(ValueError):
@@ -53,6 +55,9 @@ class Config:
     request_timeout: float = 30.0
     # Written once the port is bound: {"pid", "port", "url", "mode"}; lets a launcher use port 0.
     ready_file: str | None = None
+    # Stop when stdin ends: a launcher that gives the server a pipe as stdin (and never
+    # writes to it) makes sure the server never outlives it (lifeline.py).
+    exit_with_stdin: bool = False
 
     def validate(self) -> None:
         """Refuse settings that are unsafe or impossible."""
@@ -103,6 +108,10 @@ class Config:
 def _parse(name: str, kind: Any, raw: str) -> Any:
     kind = str(kind)
     try:
+        if kind.startswith("bool"):
+            if raw.lower() not in BOOLEANS:
+                raise ValueError(f"not one of {', '.join(sorted(BOOLEANS))}")
+            return BOOLEANS[raw.lower()]
         if kind.startswith("int"):
             return int(raw)
         if kind.startswith("float"):

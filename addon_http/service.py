@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from . import lifeline
 from .api.app import App
 from .api.guard import Guard
 from .config import Config
@@ -98,6 +99,8 @@ class Service:
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="blender-http", daemon=True)
         self._thread.start()
+        if config.exit_with_stdin:
+            lifeline.watch(self)
         if announce:
             self.announce()
 

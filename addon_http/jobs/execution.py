@@ -46,6 +46,11 @@ class Executor:
     def busy(self) -> bool:
         return self._running is not None
 
+    @property
+    def running_job(self) -> jobs.Job | None:
+        """The job running now, if any (a glance: it may end at once)."""
+        return self._running
+
     def interrupt(self, job: jobs.Job, exc_type: type[interrupt.JobInterrupt]) -> bool:
         """Raise exc_type inside job if it is running now; False if it is not."""
         with self._lock:

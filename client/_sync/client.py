@@ -43,10 +43,12 @@ class Blender:
 
     def __init__(self, url: str | None = None, *, token: str | None = None,
                  timeout: float | httpx.Timeout = calls.DEFAULT_TIMEOUT, **httpx_options: Any) -> None:
-        """url and token default to $BLENDER_HTTP_URL and $BLENDER_HTTP_TOKEN; other keyword
-        arguments (verify, transport, proxy, headers, ...) go to httpx.Client."""
-        self.url = (url or settings.default_url()).rstrip("/")
-        token = token if token is not None else settings.default_token()
+        """url and token as the CLI picks them (settings.choose): given, else
+        $BLENDER_HTTP_URL / $BLENDER_HTTP_TOKEN, else the server `start` or `serve` recorded
+        (with its token), else http://127.0.0.1:7777. Other keyword arguments (verify,
+        transport, proxy, headers, ...) go to httpx.Client."""
+        chosen, token = settings.choose(url, token)
+        self.url = chosen.rstrip("/")
         headers = {**calls.auth_headers(token), **dict(httpx_options.pop("headers", None) or {})}
         self._http = httpx.Client(base_url=self.url, headers=headers, **httpx_options)
         self._calls = calls.Calls(self._http, httpx.Timeout(timeout))

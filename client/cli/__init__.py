@@ -7,7 +7,7 @@
     terminal.py      the exceptions that end a command with one, JSON output, the spinner
     support.py       what the client commands share: --url/--token, errors as exit codes
     wait.py          following a job on the terminal; Ctrl-C cancels it
-    server_options.py, server_choice.py, batch_files.py: the rest, each for its commands
+    server_options.py, batch_files.py: the rest, each for its commands
 """
 
 from .main import main

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
+from .. import settings
 from .._sync.client import Blender
 from ..envelope import ExecResult
 from ..errors import (
@@ -25,7 +26,6 @@ from ..errors import (
     Unavailable,
     failure_text,
 )
-from . import server_choice
 from .exit_codes import EXIT_FAILED
 from .terminal import Failed, Quiet, Unreachable, emit_json
 
@@ -56,8 +56,8 @@ def code_options(func: F) -> F:
 def connect(url: str | None, token: str | None) -> Blender:
     """A client for the server this command talks to."""
     try:
-        chosen_url, chosen_token = server_choice.choose(url, token)
-    except server_choice.AmbiguousServer as exc:
+        chosen_url, chosen_token = settings.choose(url, token)
+    except settings.AmbiguousServer as exc:
         raise click.UsageError(str(exc)) from exc
     return Blender(chosen_url, token=chosen_token)
 

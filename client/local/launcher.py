@@ -7,7 +7,6 @@ import http.client
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ import urllib.parse
 import uuid
 from pathlib import Path
 
-from . import addon_bundle, discovery, state
+from . import addon_bundle, discovery, processes, state
 
 
 class LaunchError(Exception):
@@ -69,9 +68,12 @@ def launch_script() -> Path:
 
 def start(*, blender: str, background: bool, env_overrides: dict[str, str],
           blend_file: str | None = None, factory_startup: bool = False,
-          timeout: float = 60.0, token: str | None = None, xvfb: bool = False) -> Launched:
+          timeout: float = 60.0, token: str | None = None, xvfb: bool = False,
+          lifeline: bool = False, record: bool = True) -> Launched:
     """Launch Blender detached, wait until /health answers, and record it (with token,
-    the one the server was given however it came) for stop() and other commands."""
+    the one the server was given however it came) for stop() and other commands. lifeline:
+    it stops when this process ends (processes.py), for a Blender of this process's own,
+    which is then not recorded as one of the user's servers either (record=False)."""
     folder = state.state_dir()
     state.prune_logs()
     tag = uuid.uuid4().hex[:12]
@@ -93,19 +95,20 @@ def start(*, blender: str, background: bool, env_overrides: dict[str, str],
     cmd += ["--python", str(launch_script())]
     env = {**os.environ, **env_overrides, "BLENDER_HTTP_READY_FILE": str(ready)}
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                env=env, start_new_session=True)
+        proc = processes.start_child(cmd, env=env, stdout=out, lifeline=lifeline)
     deadline = time.monotonic() + timeout  # for all of it: ready file, then /health
     try:
         info = _wait_ready(proc, ready, log, deadline, timeout)
         _wait_healthy(info["url"], proc, log, deadline)
     except BaseException:
-        _kill(proc.pid)
+        processes.kill(proc.pid)
         proc.wait()
+        processes.release(proc.pid)
         raise
     launched = Launched(pid=proc.pid, port=int(info["port"]), url=info["url"], mode=info["mode"],
                         blender=blender, log=str(log))
-    state.save(launched.port, {**dataclasses.asdict(launched), "token": token, "by": "start"})
+    if record:
+        state.save(launched.port, {**dataclasses.asdict(launched), "token": token, "by": "start"})
     return launched
 
 
@@ -162,7 +165,7 @@ def _call(method: str, url: str, path: str, headers: dict[str, str], timeout: fl
 def stop(record: dict[str, object], timeout: float = 30.0) -> str:
     """Ask the server to shut down (it finishes the running job; a Blender that `start`
     launched then quits, a GUI one too), then make sure the process is gone: SIGTERM, and
-    SIGKILL as the last resort. Returns how it ended."""
+    SIGKILL (Windows: TerminateProcess) as the last resort. Returns how it ended."""
     pid, port = int(record["pid"]), int(record["port"])  # type: ignore[call-overload]
     if not alive(pid):
         state.remove(port)
@@ -174,11 +177,12 @@ def stop(record: dict[str, object], timeout: float = 30.0) -> str:
         how = "terminated"
     if not _wait_gone(pid, timeout):
         how = "terminated"
-        _signal(pid, signal.SIGTERM)
+        processes.terminate(pid)
         if not _wait_gone(pid, 5.0):
             how = "killed"
-            _kill(pid)
+            processes.kill(pid)
             _wait_gone(pid, 5.0)
+    processes.release(pid)
     state.remove(port)
     if how == "shut down":
         state.remove_log(record)  # else kept, to read why it did not stop (see prune_logs)
@@ -222,22 +226,7 @@ def _auth(token: object) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"} if token else {}
 
 
-def alive(pid: int) -> bool:
-    """True while pid runs (a zombie counts as gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-    except OSError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+alive = processes.alive
 
 
 def _wait_gone(pid: int, timeout: float) -> bool:
@@ -247,17 +236,6 @@ def _wait_gone(pid: int, timeout: float) -> bool:
             return False
         time.sleep(0.02)
     return True
-
-
-def _signal(pid: int, signum: int) -> None:
-    try:
-        os.kill(pid, signum)
-    except ProcessLookupError:
-        pass
-
-
-def _kill(pid: int) -> None:
-    _signal(pid, signal.SIGKILL)
 
 
 def _tail(log: Path, lines: int = 30) -> str:

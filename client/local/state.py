@@ -6,20 +6,30 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from . import processes
 
-def state_dir() -> Path:
-    """$BLENDER_HTTP_STATE_DIR, else $XDG_STATE_HOME/blender-http, else ~/.local/state/blender-http."""
+
+def state_dir(*, create: bool = True) -> Path:
+    """$BLENDER_HTTP_STATE_DIR, else where the platform keeps such things: Windows
+    %LOCALAPPDATA%\\blender-http, macOS ~/Library/Application Support/blender-http, elsewhere
+    $XDG_STATE_HOME/blender-http or ~/.local/state/blender-http."""
     explicit = os.environ.get("BLENDER_HTTP_STATE_DIR")
     if explicit:
         path = Path(explicit)
+    elif sys.platform == "win32":
+        path = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local") / "blender-http"
+    elif sys.platform == "darwin":
+        path = Path.home() / "Library" / "Application Support" / "blender-http"
     else:
         base = os.environ.get("XDG_STATE_HOME") or os.path.join(Path.home(), ".local", "state")
         path = Path(base) / "blender-http"
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if create:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
 
 
@@ -39,13 +49,22 @@ def save(port: int, record: dict[str, Any]) -> Path:
 
 
 def load_all() -> list[dict[str, Any]]:
-    records = []
-    for path in sorted(state_dir().glob("server-*.json")):
+    """Every record (of servers that may have ended since: see running())."""
+    records: list[dict[str, Any]] = []
+    folder = state_dir(create=False)
+    if not folder.is_dir():
+        return records
+    for path in sorted(folder.glob("server-*.json")):
         try:
             records.append(json.loads(path.read_text()))
         except (OSError, ValueError):
             continue
     return records
+
+
+def running() -> list[dict[str, Any]]:
+    """The records whose process still runs (a crash or a reboot leaves records of none)."""
+    return [r for r in load_all() if isinstance(r.get("pid"), int) and processes.alive(r["pid"])]
 
 
 def remove(port: int, *, pid: int | None = None) -> None:

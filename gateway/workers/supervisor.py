@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import json
 import logging
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -17,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from blender_http.local.launcher import LaunchError, find_blender, launch_script
+from blender_http.local.processes import DETACHED, LIFELINE_ENV
 
 from ..metrics import Metrics
 from .backends import Backend, BackendPool
@@ -29,13 +28,15 @@ MAX_BACKOFF_S = 30.0
 # A worker that ran this long before dying is restarted at once (its crash was not at start-up).
 STABLE_AFTER_S = 30.0
 STOP_GRACE_S = 10.0
-PR_SET_PDEATHSIG = 1
 # What a worker inherits from the gateway's environment: what a process needs to run Python
 # and Blender, never the gateway's secrets (API keys, the keys file, its own token).
 INHERITED = frozenset({"PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ",
+                       # Windows: without SYSTEMROOT a process cannot even open a socket.
+                       "SYSTEMROOT", "SYSTEMDRIVE", "WINDIR", "COMSPEC", "PATHEXT", "USERPROFILE",
+                       "APPDATA", "LOCALAPPDATA", "PROGRAMDATA", "PROGRAMFILES", "USERNAME",
                        "TMPDIR", "TEMP", "TMP", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV",
                        "LD_LIBRARY_PATH", "DISPLAY", "WAYLAND_DISPLAY", "XAUTHORITY", "OCIO",
-                       "SYSTEMROOT", "BLENDER_PATH"})
+                       "BLENDER_PATH"})
 INHERITED_PREFIXES = ("LC_", "XDG_", "BLENDER_USER_", "BLENDER_SYSTEM_")
 # Worker settings (BLENDER_HTTP_*) pass on, except these, which are the gateway's or set here.
 NOT_INHERITED = frozenset({"BLENDER_HTTP_API_KEYS", "BLENDER_HTTP_API_KEYS_FILE", "BLENDER_HTTP_TOKEN",
@@ -70,19 +71,19 @@ class Supervisor:
         await asyncio.gather(*started)
 
     async def stop(self) -> None:
-        """Ask every worker to finish its job and exit; SIGKILL what is left after a grace period."""
+        """Ask every worker to finish its job and exit; kill what is left after a grace period."""
         self._stopping = True
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for proc in self._procs.values():
-            _signal(proc, signal.SIGTERM)
+            _ask_to_stop(proc)
         for key, proc in self._procs.items():
             try:
                 await asyncio.wait_for(proc.wait(), STOP_GRACE_S)
             except TimeoutError:
-                log.warning("worker %s ignored SIGTERM, killing it", key)
-                _signal(proc, signal.SIGKILL)
+                log.warning("worker %s did not stop, killing it", key)
+                _kill(proc)
                 await proc.wait()
         self._procs.clear()
         shutil.rmtree(self._folder, ignore_errors=True)
@@ -95,7 +96,7 @@ class Supervisor:
         log.warning("worker %s (pid %s) is stuck, killing and restarting it: %s", backend.key,
                     proc.pid, reason)
         backend.mark_lost(f"{reason}, so the gateway killed it", stuck=True)
-        _signal(proc, signal.SIGKILL)
+        _kill(proc)
         return True
 
     async def _supervise(self, backend: Backend, ready: asyncio.Future[None]) -> None:
@@ -130,9 +131,11 @@ class Supervisor:
         env = {**worker_environment(os.environ), "BLENDER_HTTP_HOST": "127.0.0.1",
                "BLENDER_HTTP_PORT": "0", "BLENDER_HTTP_READY_FILE": str(ready_file),
                "BLENDER_HTTP_TOKEN_FILE": str(self._token_file())}
+        # The lifeline (a pipe as stdin, never written): the worker stops when the gateway
+        # ends, however it ends, on every platform (blender_http.local.processes).
         proc = await asyncio.create_subprocess_exec(
-            *self._command(ready_file), stdin=asyncio.subprocess.DEVNULL, env=env,
-            start_new_session=True, preexec_fn=_die_with_parent)
+            *self._command(ready_file), stdin=asyncio.subprocess.PIPE, env={**env, **LIFELINE_ENV},
+            **DETACHED)
         self._procs[backend.key] = proc
         backend.pid = proc.pid
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -140,7 +143,7 @@ class Supervisor:
             if proc.returncode is not None:
                 raise LaunchError(f"exited with status {proc.returncode} before listening")
             if time.monotonic() > deadline:
-                _signal(proc, signal.SIGKILL)
+                _kill(proc)
                 raise TimeoutError(f"not listening after {START_TIMEOUT_S:g} s")
             await asyncio.sleep(0.02)
         url = json.loads(ready_file.read_text())["url"]
@@ -161,7 +164,7 @@ class Supervisor:
 
     def _command(self, ready_file: Path) -> list[str]:
         if self._mode == "module":
-            return [sys.executable, "-m", "blender_http", "serve", "--port", "0",
+            return [sys.executable, "-m", "blender_http", "serve", "--port", "0", "--no-record",
                     "--ready-file", str(ready_file)]
         return [find_blender(self._blender), "--background", "--factory-startup",
                 "--python", str(launch_script())]
@@ -175,12 +178,18 @@ def worker_environment(environ: Mapping[str, str]) -> dict[str, str]:
                 and name not in NOT_INHERITED)}
 
 
-def _signal(proc: asyncio.subprocess.Process, signum: int) -> None:
+def _ask_to_stop(proc: asyncio.subprocess.Process) -> None:
+    """POSIX: SIGTERM (the worker finishes its running job, then exits). Windows has no
+    signal to ask with: closing the lifeline stops the worker (its running job cancelled)."""
+    if sys.platform == "win32":
+        if proc.stdin is not None:
+            proc.stdin.close()
+        return
     with contextlib.suppress(ProcessLookupError):
-        proc.send_signal(signum)
+        proc.terminate()
 
 
-def _die_with_parent() -> None:
-    """In the child: end when the gateway dies, even by SIGKILL (Linux), so no worker is orphaned."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+def _kill(proc: asyncio.subprocess.Process) -> None:
+    """At once: SIGKILL, or TerminateProcess on Windows."""
+    with contextlib.suppress(ProcessLookupError):
+        proc.kill()

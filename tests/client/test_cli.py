@@ -224,9 +224,20 @@ def test_ctrl_c_during_exec_cancels_the_code_and_shows_its_output(env: dict[str,
     assert blender.exec("1 + 1").result == 2
 
 
+def test_ctrl_c_during_a_blocking_call_cancels_it(env: dict[str, str], blender: Blender) -> None:
+    # Module mode: a blocking call (time.sleep, a socket read) is cut short.
+    code, stdout, stderr = _interrupt_exec(env, blender, "import time\nprint('before')\ntime.sleep(30)")
+    assert (code, stdout) == (130, "before\n"), stderr
+    assert "cancelled job" in stderr
+    assert blender.jobs(limit=1)[0].status == "cancelled"
+
+
 def test_ctrl_c_during_a_c_call_says_it_cannot_interrupt_it(env: dict[str, str],
                                                             blender: Blender) -> None:
-    code, stdout, stderr = _interrupt_exec(env, blender, "import time\nprint('before')\ntime.sleep(3)")
+    # One C call that never looks at signals (pbkdf2: seconds in C, the GIL released, so the
+    # server still answers) ends first; the cancel lands on the line after it.
+    code, stdout, stderr = _interrupt_exec(env, blender, "import hashlib\nprint('before')\n"
+                                           "hashlib.pbkdf2_hmac('sha256', b'x', b'y', 12_000_000)\nprint('after')")
     assert (code, stdout) == (130, "before\n"), stderr
     assert "cannot interrupt" in stderr
     assert blender.exec("1 + 1").result == 2

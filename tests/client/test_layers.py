@@ -30,6 +30,9 @@ TWINS = {"_async", "_sync"}
 # Layer (a folder, or a module at the top) -> the layers it may import besides itself.
 ALLOWED: dict[str, set[str]] = {
     **{module: CORE for module in CORE},
+    # settings picks the server by the records this machine keeps (local/state.py, standard
+    # library only): the one rule of the CLI, Blender() and the notebook.
+    "settings": CORE | {"local"},
     "_async": CORE,
     "_sync": CORE,
     "local": set(),
@@ -94,6 +97,12 @@ def test_only_main_and_the_entry_point_reach_the_cli() -> None:
     assert scripts == {"blender-http": "blender_http.cli:main"}
 
 
+def test_the_core_reaches_this_machine_only_for_the_records() -> None:
+    reached = {(m, t) for m in MODULES if layers.layer(m) in CORE | TWINS
+               for t in IMPORTS[m].own if layers.layer(t) == "local"}
+    assert reached == {("settings", "local/state")}
+
+
 def test_the_display_is_a_leaf() -> None:
     # ExecResult shows itself in Jupyter through display.py: it must not lead to the extension.
     assert IMPORTS["display"].own == set()
@@ -107,7 +116,8 @@ def test_the_rules_see_imports() -> None:
     # A checker that found nothing would pass everything.
     assert "envelope" in IMPORTS["calls"].own and "errors" in IMPORTS["envelope"].own
     assert {"calls", "_async/handles", "_async/batch_runner"} <= IMPORTS["_async/client"].own
-    assert "local/launcher" in IMPORTS["cli/server_choice"].own
+    assert "local/launcher" in IMPORTS["cli/commands/start"].own
+    assert "local/state" in IMPORTS["settings"].own  # imported inside a function
     assert "local/mcp_spawn" in IMPORTS["cli/commands/mcp"].own  # imported inside a method
     assert "ext/notebook" in IMPORTS["__init__"].own  # imported inside a function
     assert "httpx" in IMPORTS["errors"].external and "click" in IMPORTS["cli/terminal"].external

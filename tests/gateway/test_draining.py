@@ -67,8 +67,10 @@ def test_a_stuck_worker_not_spawned_here_is_routed_around(tmp_path: Path) -> Non
                              workers[1].url, "--kill-after", "1", key=KEY, env=TOKEN)
     try:
         with gateway.client() as client:
-            # time.sleep in C ignores the interrupt sent at the timeout.
-            job = client.post("/jobs", json={"code": "import time\ntime.sleep(25)", "timeout": 1}).json()
+            # One C call that never looks at signals (about 25 s of pbkdf2, the GIL released)
+            # ignores the interrupt sent at the timeout.
+            code = "import hashlib\nhashlib.pbkdf2_hmac('sha256', b'x', b'y', 110_000_000)"
+            job = client.post("/jobs", json={"code": code, "timeout": 1}).json()
             stuck = job["backend"]
 
             def routed_around() -> bool:

@@ -118,8 +118,10 @@ def test_a_job_that_ignores_its_timeout_gets_its_worker_restarted(spawned: gatew
     with spawned.client() as client:
         recover(client)
         pid = worker_pid(client)
-        # time.sleep in C ignores the interrupt the worker sends at the timeout.
-        job = client.post("/jobs", json={"code": "import time\ntime.sleep(45)", "timeout": 2}).json()["id"]
+        # One C call that never looks at signals (about 45 s of pbkdf2, the GIL released)
+        # ignores the interrupt the worker sends at the timeout.
+        code = "import hashlib\nhashlib.pbkdf2_hmac('sha256', b'x', b'y', 200_000_000)"
+        job = client.post("/jobs", json={"code": code, "timeout": 2}).json()["id"]
         answer = client.get(f"/jobs/{job}", params={"wait": 40}, timeout=60.0)
         assert answer.status_code == 504, (answer.text, spawned.log_text()[-3000:])
         error = answer.json()["error"]

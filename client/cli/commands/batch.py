@@ -11,9 +11,10 @@ from typing import Any
 import anyio
 import click
 
+from ... import settings
 from ..._async.client import AsyncBlender
 from ...batching import ItemResult, default_concurrency
-from .. import batch_files, server_choice
+from .. import batch_files
 from ..exit_codes import EXIT_FAILED, EXIT_INTERRUPTED
 from ..support import client_errors, client_options
 from ..terminal import Quiet
@@ -74,8 +75,8 @@ async def _run(code: str, todo: list[tuple[int, Any]], results: batch_files.Resu
                url: str | None, token: str | None, concurrency: int | None, retries: int,
                timeout: float | None, key: str) -> None:
     try:
-        chosen_url, chosen_token = server_choice.choose(url, token)
-    except server_choice.AmbiguousServer as exc:
+        chosen_url, chosen_token = settings.choose(url, token)
+    except settings.AmbiguousServer as exc:
         raise click.UsageError(str(exc)) from exc
     async with AsyncBlender(chosen_url, token=chosen_token) as blender:
         with client_errors():

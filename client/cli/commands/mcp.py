@@ -12,18 +12,21 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Any
 
+import anyio
 import click
 import httpx
 
 from blender_http_addon.mcp import tools
 
-from ...local import launcher
-from .. import server_choice
+from ... import settings
+from ...local import launcher, mcp_spawn
 from ..support import client_options
 
 CALL_TIMEOUT_S = 7 * 24 * 3600.0  # a call lasts as long as its code; the server enforces timeouts
+SPAWN_POLL_S = 0.1
 
 
 class Upstream:
@@ -33,11 +36,10 @@ class Upstream:
         self.url, self.token = url, token
         self.starting: str | None = None  # why there is no url yet
         self.spawned: Any = None
+        self._spawn_over = threading.Event()  # set once the spawn succeeded or failed
         self._next_id = 0
 
     def spawn_in_background(self, kind: str, blender: str | None) -> None:
-        from ...local import mcp_spawn
-
         self.starting = f"a {kind} Blender is starting; try again in a few seconds"
 
         def run() -> None:
@@ -46,11 +48,19 @@ class Upstream:
                 self.url, self.token, self.starting = self.spawned.url, self.spawned.token, None
             except launcher.LaunchError as exc:
                 self.starting = f"could not start a {kind} Blender: {exc}"
+            finally:
+                self._spawn_over.set()
 
         threading.Thread(target=run, name="blender-http-spawn", daemon=True).start()
 
     async def call(self, http: httpx.AsyncClient, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        """The add-on's CallToolResult for one call, or a tool error saying why there is none."""
+        """The add-on's CallToolResult for one call, or a tool error saying why there is none.
+        A call that comes while --spawn's Blender starts waits for it (a client that tries
+        once would give up), as long as the start-up may take."""
+        deadline = time.monotonic() + mcp_spawn.START_TIMEOUT_S
+        while self.url is None and self.starting is not None and not self._spawn_over.is_set() \
+                and time.monotonic() < deadline:
+            await anyio.sleep(SPAWN_POLL_S)
         if self.url is None:
             return _error(self.starting or "no Blender to talk to")
         self._next_id += 1
@@ -125,8 +135,8 @@ def mcp_command(url: str | None, token: str | None, spawn: str | None, blender_p
         upstream.spawn_in_background(spawn, blender_path)
     else:
         try:
-            upstream = Upstream(*server_choice.choose(url, token))
-        except server_choice.AmbiguousServer as exc:
+            upstream = Upstream(*settings.choose(url, token))
+        except settings.AmbiguousServer as exc:
             raise click.UsageError(str(exc)) from exc
     try:
         anyio.run(serve_stdio, upstream)
