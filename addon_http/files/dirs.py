@@ -97,8 +97,12 @@ class Folder:
 
     def open_file(self, name: str) -> BinaryIO:
         """The regular file `name` in this folder, for reading; never a link's target."""
-        if self.fd is None and _is_link(self.lstat(name)):
-            raise _link_refused(name)
+        if self.fd is None:
+            entry = self.lstat(name)
+            if _is_link(entry):
+                raise _link_refused(name)
+            if entry is not None and stat.S_ISDIR(entry.st_mode):  # Windows: "permission denied"
+                raise IsADirectoryError(errno.EISDIR, "a folder, not a file", name)
         try:
             fd = os.open(self._at(name), os.O_RDONLY | _NOFOLLOW | _CLOEXEC, dir_fd=self.fd)
         except OSError as exc:

@@ -73,6 +73,23 @@ def wait_until(predicate: Callable[[], object], what: str, timeout: float = WAIT
         time.sleep(0.01)
 
 
+@pytest.fixture(scope="session")
+def _links_work(tmp_path_factory: pytest.TempPathFactory) -> bool:
+    folder = tmp_path_factory.mktemp("links")
+    try:
+        (folder / "link").symlink_to(folder, target_is_directory=True)
+    except OSError:  # Windows without the privilege (or developer mode)
+        return False
+    return (folder / "link").is_symlink()  # Wine's os.symlink succeeds and makes nothing
+
+
+@pytest.fixture
+def symlinks(_links_work: bool) -> None:
+    """For tests that make symbolic links: skipped where none can be made."""
+    if not _links_work:
+        pytest.skip("symbolic links cannot be made here (Windows without the privilege, or Wine)")
+
+
 # -- a running server -----------------------------------------------------------------
 
 @dataclasses.dataclass

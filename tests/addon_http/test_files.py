@@ -111,6 +111,7 @@ def test_unsafe_paths_are_refused(folder: WorkFolder, relative: str) -> None:
         assert info.value.status == 400
 
 
+@pytest.mark.usefixtures("symlinks")
 def test_symlink_leaving_the_folder_is_refused(folder: WorkFolder, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -130,6 +131,7 @@ def test_symlink_leaving_the_folder_is_refused(folder: WorkFolder, tmp_path: Pat
     assert (outside / "secret.txt").read_bytes() == b"secret"
 
 
+@pytest.mark.usefixtures("symlinks")
 def test_no_link_is_followed_even_inside_the_folder(folder: WorkFolder) -> None:
     folder.write("real/data.txt", [b"x"])
     (folder.root / "alias").symlink_to(folder.root / "real", target_is_directory=True)
@@ -154,6 +156,7 @@ def test_folder_targets_are_refused(folder: WorkFolder) -> None:
     assert folder.root.is_dir()
 
 
+@pytest.mark.usefixtures("symlinks")
 def test_listing_skips_links_to_folders(folder: WorkFolder, tmp_path: Path) -> None:
     outside = tmp_path / "elsewhere"
     outside.mkdir()

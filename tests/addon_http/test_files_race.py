@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import sys
 import threading
 from pathlib import Path
 
@@ -87,4 +88,5 @@ def test_the_swap_itself_works(tmp_path: Path) -> None:
     assert (tmp_path / "a").is_symlink() and not (tmp_path / "b").is_symlink()
 
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300),
+              pytest.mark.skipif(sys.platform != "linux", reason="the swap needs Linux's renameat2")]

@@ -82,6 +82,7 @@ def test_paths_leaving_the_folder_are_400(server: Any, raw: Callable[..., Any], 
     server.assert_healthy()
 
 
+@pytest.mark.usefixtures("symlinks")
 def test_symlink_out_of_the_folder_is_refused(server: Any, client: httpx.Client, error_of: ErrorOf,
                                               tmp_path: Any) -> None:
     outside = tmp_path / "outside"

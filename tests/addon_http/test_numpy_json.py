@@ -103,7 +103,9 @@ def test_views_that_are_not_contiguous() -> None:
 
 @pytest.mark.parametrize("array", [
     np.zeros(3, complex), np.zeros(3, "U2"), np.array([None, 1], dtype=object),
-    np.zeros(2, dtype=[("x", "f4")]), np.zeros(3, np.longdouble), np.float32(1.5),
+    np.zeros(2, dtype=[("x", "f4")]), np.float32(1.5),
+    pytest.param(np.zeros(3, np.longdouble), marks=pytest.mark.skipif(
+        np.dtype(np.longdouble).itemsize == 8, reason="long double is a plain double here (Windows)")),
 ])
 def test_arrays_it_does_not_write(array: Any) -> None:
     assert array_text(np.asarray(array)) is None
