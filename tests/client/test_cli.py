@@ -236,8 +236,8 @@ def test_ctrl_c_during_a_c_call_says_it_cannot_interrupt_it(env: dict[str, str],
                                                             blender: Blender) -> None:
     # One C call that never looks at signals (pbkdf2: seconds in C, the GIL released, so the
     # server still answers) ends first; the cancel lands on the line after it.
-    code, stdout, stderr = _interrupt_exec(env, blender, "import hashlib\nprint('before')\n"
-                                           "hashlib.pbkdf2_hmac('sha256', b'x', b'y', 12_000_000)\nprint('after')")
+    c_call = "import hashlib\nprint('before')\nhashlib.pbkdf2_hmac('sha256', b'x', b'y', 12_000_000)\n"
+    code, stdout, stderr = _interrupt_exec(env, blender, c_call + "print('after')")
     assert (code, stdout) == (130, "before\n"), stderr
     assert "cannot interrupt" in stderr
     assert blender.exec("1 + 1").result == 2

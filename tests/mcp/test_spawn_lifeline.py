@@ -35,7 +35,8 @@ def _marked(marker: str) -> Iterator[psutil.Process]:
     """Every process whose environment carries the marker (children inherit it)."""
     for proc in psutil.process_iter():
         try:
-            if proc.environ().get("BLENDER_HTTP_TEST_RUN") == marker and proc.status() != psutil.STATUS_ZOMBIE:
+            if proc.environ().get("BLENDER_HTTP_TEST_RUN") == marker \
+                    and proc.status() != psutil.STATUS_ZOMBIE:
                 yield proc
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue

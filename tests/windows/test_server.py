@@ -142,7 +142,7 @@ def test_mcp_initialize_list_and_call(windows_server: WindowsServer) -> None:
         assert answer.status_code == 200, answer.text
         body: dict[str, Any] = answer.json()
         assert body["id"] == id_ and "error" not in body, body
-        return body["result"]  # type: ignore[no-any-return]
+        return body["result"]
 
     with windows_server.client() as http:
         opened = rpc(http, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
