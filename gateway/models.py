@@ -251,7 +251,8 @@ class GatewayHealth(Open):
                        "busy": False, "queued": 0, "inflight": 0, "mode": "module",
                        "blender": "5.0.1", "pid": None, "error": None}]}]})
     status: Literal["ok", "degraded", "down"]
-    healthy: int
-    total: int
     version: str
-    backends: list[BackendHealth]
+    # With an API key only:
+    healthy: int | None = None
+    total: int | None = None
+    backends: list[BackendHealth] | None = None

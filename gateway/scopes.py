@@ -10,6 +10,9 @@ from collections.abc import MutableMapping
 from typing import Any
 
 KEY = "blender_http.headers"
+# Set in scope["state"] by the edge on GET /health (open to probes): whether the request
+# carries a valid API key (or none is needed), so the route shows the workers only then.
+KEY_HOLDER = "key_holder"
 
 
 def raw_header(scope: MutableMapping[str, Any], name: bytes) -> bytes | None:

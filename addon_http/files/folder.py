@@ -73,10 +73,14 @@ class WorkFolder:
         (import, export): checked now to hold no link, by name; a link swapped in later would
         still be followed there, so the file tools that need no path use open/write/delete."""
         parts = self._parts(relative, internal)
-        with self._folder_of(relative, parts) as folder:
-            if (entry := folder.lstat(parts[-1])) is not None and stat.S_ISLNK(entry.st_mode):
-                raise HttpError(400, f"{parts[-1]!r} is a symbolic link; links are not followed in the "
-                                     "files folder")
+        try:
+            with self._folder_of(relative, parts) as folder:
+                if (entry := folder.lstat(parts[-1])) is not None and stat.S_ISLNK(entry.st_mode):
+                    raise HttpError(400, f"{parts[-1]!r} is a symbolic link; links are not followed in "
+                                         "the files folder")
+        except HttpError as exc:
+            if exc.status != 404:  # folders still to be made (an export's target) are fine
+                raise
         return self.root.joinpath(*parts)
 
     def write(self, relative: str, chunks: Iterable[bytes], *, internal: bool = False

@@ -17,7 +17,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import error_body
 from ..metrics import Metrics, route_label
-from ..scopes import header
+from blender_http_addon.protocol import HEALTH
+
+from ..scopes import KEY_HOLDER, header
 from .auth import KeyCheck, is_open, presented
 from .browser import BrowserCheck
 from .throttle import Throttle
@@ -86,6 +88,9 @@ class Edge:
         """Why the request is refused before it reaches a route (status, type, message,
         headers), or None to let it through."""
         if is_open(scope["path"]):
+            if scope["path"] == HEALTH:  # open to probes, but only a key holder sees the workers
+                scope.setdefault("state", {})[KEY_HOLDER] = not self.keys.enabled or self.keys.known(
+                    presented(header(scope, b"authorization")))
             return None
         refusal = self.browsers.refusal(
             header(scope, b"host"), header(scope, b"origin"), header(scope, b"sec-fetch-site"),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from blender_http_addon.protocol import HEALTH
@@ -10,23 +12,26 @@ from blender_http_addon.protocol import HEALTH
 from .. import __version__
 from ..metrics import CONTENT_TYPE
 from ..models import GatewayHealth
+from ..scopes import KEY_HOLDER
 from .deps import GatewayDep
 from .openapi import errors
 
 router = APIRouter(tags=["gateway"])
 
 
-@router.get(HEALTH, summary="Gateway and backend health (no key needed)",
+@router.get(HEALTH, summary="Gateway health (no key needed; the workers with a key)",
             response_model=GatewayHealth,
             responses={503: {"model": GatewayHealth, "description": "No backend is healthy"}},
             openapi_extra={"security": []})
-async def health(gateway: GatewayDep) -> JSONResponse:
-    """ok: every backend healthy; degraded: some; down: none (then 503)."""
+async def health(gateway: GatewayDep, request: Request) -> JSONResponse:
+    """ok: every backend healthy; degraded: some; down: none (then 503). The workers (URLs,
+    pids, load) are shown to a caller with an API key only; without one, the status alone."""
     backends = gateway.pool.all()
     healthy = sum(1 for b in backends if b.healthy)
     status = "ok" if healthy and healthy == len(backends) else "degraded" if healthy else "down"
-    body = {"status": status, "healthy": healthy, "total": len(backends), "version": __version__,
-            "backends": [b.view() for b in backends]}
+    body: dict[str, Any] = {"status": status, "version": __version__}
+    if request.scope.get("state", {}).get(KEY_HOLDER, False):
+        body.update(healthy=healthy, total=len(backends), backends=[b.view() for b in backends])
     return JSONResponse(body, status_code=200 if healthy else 503)
 
 

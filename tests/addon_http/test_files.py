@@ -193,3 +193,12 @@ def test_the_file_path_rule_in_words() -> None:
         problem = file_path_problem(bad)
         assert problem is not None and words in problem, bad
         assert not re.fullmatch(FILE_PATH, bad), bad
+
+
+def test_resolve_takes_folders_still_to_be_made(folder: WorkFolder) -> None:
+    # An export's target: its folders come when the file is written.
+    assert folder.resolve("out/deep/scene.obj") == folder.root / "out" / "deep" / "scene.obj"
+    folder.write("a.txt", [b"x"])
+    with pytest.raises(HttpError) as refused:  # a file on the way is still the caller's mistake
+        folder.write("a.txt/b.txt", [b"y"])
+    assert refused.value.status == 409

@@ -71,7 +71,8 @@ def test_the_image_binds_every_address_and_finds_workers_by_dns() -> None:
 def test_the_gateway_runs_code_on_the_worker_with_keys_from_the_file(
         gateway: entrypoints.Started) -> None:
     with httpx.Client(base_url=gateway.url, timeout=60.0, trust_env=False) as http:
-        health = http.get("/health")
+        assert http.get("/health").json()["status"] == "ok"  # open to probes
+        health = http.get("/health", headers={"Authorization": f"Bearer {API_KEY}"})
         assert health.status_code == 200, health.text
         assert [b["healthy"] for b in health.json()["backends"]] == [True]
         refused = http.post("/exec", json={"code": "1 + 1"})
