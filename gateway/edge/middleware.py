@@ -15,10 +15,10 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import error_body
-from ..metrics import Metrics, route_label
 from blender_http_addon.protocol import HEALTH
 
+from ..errors import error_body
+from ..metrics import Metrics, route_label
 from ..scopes import KEY_HOLDER, header
 from .auth import KeyCheck, is_open, presented
 from .browser import BrowserCheck
