@@ -143,6 +143,9 @@ STATUS_TYPES = {
     505: "HTTPVersionNotSupported",
     507: "InsufficientStorage",
 }
+# 422 for an Idempotency-Key sent again with another request (method, path, code, args,
+# session or timeout): the key names the first request, which is not this one.
+IDEMPOTENCY_KEY_REUSED = "IdempotencyKeyReused"
 
 # -- routes ----------------------------------------------------------------------
 

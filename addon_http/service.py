@@ -29,14 +29,14 @@ from .http.connection import Limits
 from .http.server import Server
 from .jobs import execution
 from .jobs import job as jobs
-from .jobs.idempotency import IdempotencyKeys
+from .jobs.idempotency import IdempotencyKeys, KeyReused
 from .jobs.interrupt import JobCancelled, JobInterrupt, JobTimedOut
 from .jobs.queue import JobQueue, QueueFull
 from .jobs.sessions import SessionsFull, SessionStore
 from .jobs.store import JobStore
 from .jobs.watchdog import Watchdog
 from .jobs.work import Work
-from .protocol import HEALTH
+from .protocol import HEALTH, IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY_REUSED
 
 # Written out, not read from bl_info: Blender 4.2+ removes bl_info from an extension's
 # module. tests/test_versions.py keeps the copies equal.
@@ -163,36 +163,41 @@ class Service:
     # -- job manager (HTTP threads) -----------------------------------------------
 
     def submit(self, work: Work, *, timeout: float | None = None, keep_result: bool = True,
-               inline: bool = False, key: str | None = None) -> jobs.Job:
+               inline: bool = False, key: str | None = None, fingerprint: str = "") -> jobs.Job:
         """Queue a job (503 when shutting down or the queue is full). inline: the caller is
         the pump's own thread (pumps/main_loop.py), so the job runs here and now: queued,
         it would wait for the very thread that waits for it. key: an Idempotency-Key; a
-        key seen before answers with its first job, which is not run again."""
+        key seen before with the same fingerprint (a digest of the request) answers with
+        its first job, which is not run again; with another fingerprint it is 422 and
+        nothing happens (not even a session reserved)."""
         if not self.accepting:
             raise HttpError(503, "the server is shutting down", headers={"Retry-After": "5"})
-        if work.session:
-            try:
-                self.sessions.reserve(work.session)
-            except SessionsFull as exc:
-                raise HttpError(503, str(exc)) from None
         job = jobs.Job(work, timeout=timeout, keep_result=keep_result,
                        max_output_bytes=self.config.max_output_bytes)
         if key is not None:
-            first = self.keys.claim(key, job)
+            try:
+                first = self.keys.claim(key, job, fingerprint)
+            except KeyReused:
+                raise HttpError(422, f"this {IDEMPOTENCY_HEADER} was used for another request "
+                                     "(another method, path, code, args, session or timeout); "
+                                     "nothing ran. Send a new key for a new request",
+                                type=IDEMPOTENCY_KEY_REUSED) from None
             if first is not job:
                 while inline and not first.finished and self.step(0):
                     pass  # the first job waits in the queue this very thread runs
                 return first
-        if not inline:
-            try:
+        try:
+            if work.session:
+                self.sessions.reserve(work.session)
+            if not inline:
                 self.queue.put(job)
-            except QueueFull:
-                if key is not None:  # a request waiting on this job under its key learns why
-                    execution.stopped_before_start(job, jobs.CANCELLED, "Unavailable",
-                                                   "the queue was full; the job did not run")
-                    self.keys.release(key, job)
-                raise HttpError(503, f"the queue is full ({self.config.max_queue} jobs wait); "
-                                     "retry shortly", headers={"Retry-After": "1"}) from None
+        except SessionsFull as exc:
+            self._refused(job, key, "the session store was full; the job did not run")
+            raise HttpError(503, str(exc)) from None
+        except QueueFull:
+            self._refused(job, key, "the queue was full; the job did not run")
+            raise HttpError(503, f"the queue is full ({self.config.max_queue} jobs wait); "
+                                 "retry shortly", headers={"Retry-After": "1"}) from None
         self.store.add(job)
         if job.deadline is not None:
             self.watchdog.add(job)
@@ -201,6 +206,13 @@ class Service:
                 pass
             self._run(job)
         return job
+
+    def _refused(self, job: jobs.Job, key: str | None, message: str) -> None:
+        """A keyed job that was never accepted: requests waiting on it under its key learn
+        why, and the key is given up so that a retry may run."""
+        if key is not None:
+            execution.stopped_before_start(job, jobs.CANCELLED, "Unavailable", message)
+            self.keys.release(key, job)
 
     def cancel(self, job: jobs.Job, exc_type: type[JobInterrupt] = JobCancelled) -> None:
         """Drop a queued job or interrupt a running one; no-op for finished jobs."""

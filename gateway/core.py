@@ -12,8 +12,6 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from blender_http_addon.protocol import IDEMPOTENCY_HEADER
-
 from .errors import GatewayError
 from .forwarding.forward import Forward
 from .forwarding.proxy import Proxy, Unreachable
@@ -25,8 +23,6 @@ from .workers import choice
 from .workers.backends import Backend, BackendPool
 from .workers.jobids import BACKEND_HEADER
 from .workers.supervisor import Supervisor
-
-RAW_IDEMPOTENCY = IDEMPOTENCY_HEADER.lower().encode()
 
 
 class Gateway:
@@ -71,18 +67,17 @@ class Gateway:
 
     # -- choosing a backend ------------------------------------------------------------
 
-    def pick(self, request: Request, session: str | None = None) -> Backend:
-        """The session's owner, else the backend the caller pinned, else the Idempotency-Key's
-        backend, else the least busy."""
+    def pick(self, request: Request, session: str | None = None, key: bytes | None = None) -> Backend:
+        """The session's owner, else the backend the caller pinned, else the backend of the
+        Idempotency-Key (the caller's, as forwarded: Forward.key), else the least busy."""
         session = session or _session_query(request)
         if session:
             return choice.session_owner(self.pool, session)
         pinned = header(request.scope, BACKEND_HEADER)
         if pinned:
             return choice.pinned(self.pool, pinned)
-        key = header(request.scope, RAW_IDEMPOTENCY)
         if key:
-            return choice.key_owner(self.pool, key)
+            return choice.key_owner(self.pool, key.decode("latin-1"))
         return choice.least_busy(self.pool)
 
     def pick_for_files(self, request: Request) -> Backend:
@@ -100,7 +95,7 @@ class Gateway:
         request = forward.request
         free = not (forward.backend or forward.session or _session_query(request)
                     or header(request.scope, BACKEND_HEADER))
-        backend = forward.backend or self.pick(request, forward.session)
+        backend = forward.backend or self.pick(request, forward.session, forward.key)
         try:
             return await self.proxy.forward(forward, backend)
         except Unreachable:

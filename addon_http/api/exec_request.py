@@ -4,6 +4,7 @@ code as text, or a multipart form whose other parts are binary arguments (SPEC 3
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 from collections.abc import Mapping
@@ -30,6 +31,32 @@ class ExecRequest:
     args: dict[str, Any] = dataclasses.field(default_factory=dict)
     session: str | None = None
     timeout: float | None = None
+
+    def fingerprint(self, method: str, route: str) -> str:
+        """A digest of the request, remembered with its Idempotency-Key: what a retry sends
+        again. The method, the route, the code, the args (binary ones by their bytes, an
+        array also by its dtype and shape), the session and the timeout: a retry of the same
+        call has the same timeout, and another one is another request (it may end otherwise).
+        How the body was sent (JSON, text, multipart and its boundary) and the Accept header
+        do not count."""
+        digest = hashlib.sha256()
+
+        def binary(value: Any) -> Any:
+            if isinstance(value, (bytes, bytearray, memoryview)):
+                digest.update(value)
+                return {"$bytes": len(value)}
+            if hasattr(value, "dtype") and hasattr(value, "tobytes"):  # from read_npy
+                try:
+                    digest.update(value)  # without a copy when contiguous
+                except (TypeError, ValueError, BufferError):
+                    digest.update(value.tobytes())
+                return {"$array": [value.dtype.str, list(value.shape)]}
+            raise TypeError(f"{type(value).__name__} is not an argument a request can carry")
+
+        fields = [method, route, self.code, self.args, self.session, self.timeout]
+        text = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=binary)
+        digest.update(text.encode("utf-8", "surrogatepass"))
+        return digest.hexdigest()
 
 
 def media_type(content_type: str | None) -> tuple[str, dict[str, str]]:

@@ -13,7 +13,7 @@ from ..http.request import Request
 from ..http.response import Response
 from ..jobs import job as jobs
 from ..jobs.work import Code
-from ..protocol import IDEMPOTENCY_HEADER, MAX_IDEMPOTENCY_KEY, MAX_LONG_POLL_S, OCTET
+from ..protocol import EXEC, IDEMPOTENCY_HEADER, JOBS, MAX_IDEMPOTENCY_KEY, MAX_LONG_POLL_S, OCTET
 from . import outcome
 from .exec_request import ExecRequest, parse_exec, parse_exec_form
 from .queries import float_query, int_query
@@ -31,7 +31,7 @@ def exec_code(service: Service, req: Request) -> Response:
     """Run code and answer its envelope (or raw bytes with Accept: application/octet-stream)."""
     key = idempotency_key(req)
     # A keyed job keeps its answer: a repeat of the request is answered with it too.
-    job = _submit(service, req, _exec_request(service, req), key,
+    job = _submit(service, req, EXEC, _exec_request(service, req), key,
                   want_binary=req.accepts(OCTET), keep_result=key is not None)
     if not outcome.wait(job):
         return outcome.still_running(job)
@@ -43,7 +43,7 @@ def exec_code(service: Service, req: Request) -> Response:
 
 def submit_job(service: Service, req: Request) -> Response:
     """Queue code to run; answer at once with the job's URL."""
-    job = _submit(service, req, _exec_request(service, req), idempotency_key(req))
+    job = _submit(service, req, JOBS, _exec_request(service, req), idempotency_key(req))
     return Response.json(job.view(), status=202, headers={"Location": f"/jobs/{job.id}"})
 
 
@@ -55,11 +55,13 @@ def _exec_request(service: Service, req: Request) -> ExecRequest:
     return parse_exec(req.content_type, req.body(), req.query)
 
 
-def _submit(service: Service, req: Request, request: ExecRequest, key: str | None, *,
+def _submit(service: Service, req: Request, route: str, request: ExecRequest, key: str | None, *,
             want_binary: bool = False, keep_result: bool = True) -> jobs.Job:
     code = Code(request.code, args=request.args, session=request.session, want_binary=want_binary)
+    # The route is part of the request: a key sent to /exec and then to /jobs is reused (422).
+    fingerprint = request.fingerprint(req.method, route) if key is not None else ""
     return service.submit(code, timeout=request.timeout, keep_result=keep_result, inline=req.inline,
-                          key=key)
+                          key=key, fingerprint=fingerprint)
 
 
 def idempotency_key(req: Request) -> str | None:

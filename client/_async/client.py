@@ -85,7 +85,8 @@ class AsyncBlender:
         """Run code and wait for it; raises ExecError (type, message, line, traceback, stdout)
         if it fails. timeout (seconds) is enforced by the server, which interrupts the code.
         idempotency_key: a repeat with the same key answers with the first run's result
-        (while the server keeps that job) instead of running the code again."""
+        (while the server keeps that job) instead of running the code again; the key with
+        another request (code, args, session, timeout, or submit()) raises BadRequest (422)."""
         request = _keyed(self._calls.exec(code, args, session, timeout), idempotency_key)
         return calls.read_exec(await self._send(request))
 
@@ -103,7 +104,8 @@ class AsyncBlender:
         Each item carries an Idempotency-Key, so a resend never runs an item twice on a live
         server. on_result is called with each ItemResult as it is yielded. batch_key prefixes
         the items' keys (default: new for each call): the same batch_key over the same items
-        answers from the jobs of an earlier run that the server still keeps. An item's key
+        answers from the jobs of an earlier run that the server still keeps (with other code
+        or another timeout, those items fail with a 422 BadRequest instead). An item's key
         names its index and its args, so an item is only ever answered with its own result.
         indexes numbers the items (default 0, 1, 2…; ItemResult.index and the keys use it):
         a rerun over the items an earlier run left gives their original numbers."""
@@ -131,7 +133,7 @@ class AsyncBlender:
     async def submit(self, code: str, *, args: dict[str, Any] | None = None, session: str | None = None,
                      timeout: float | None = None, idempotency_key: str | None = None) -> AsyncJob:
         """Queue code to run and return at once with its AsyncJob (a repeat with the same
-        idempotency_key returns the first job)."""
+        idempotency_key returns the first job; the key with another request: BadRequest)."""
         request = _keyed(self._calls.submit(code, args, session, timeout), idempotency_key)
         info = calls.read_job(await self._send(request))
         return AsyncJob(self, info)

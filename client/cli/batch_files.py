@@ -69,12 +69,14 @@ def drop_failed(path: Path) -> None:
     os.replace(tmp, path)
 
 
-def batch_key(script: str, items_path: Path, out: Path) -> str:
+def batch_key(script: str, items_path: Path, out: Path, timeout: float | None = None) -> str:
     """The same for a rerun of one batch into one results file: items that were running when
-    the first run was interrupted are answered from the server's memory, not run again."""
+    the first run was interrupted are answered from the server's memory, not run again. A
+    rerun with another --timeout sends other requests, so it gets other keys (the server
+    would refuse a key sent again with another timeout: 422)."""
     digest = hashlib.sha256()
     for part in (script.encode(), items_path.read_bytes(), str(out.resolve()).encode(),
-                 str(out.stat().st_ino).encode()):
+                 str(out.stat().st_ino).encode(), repr(timeout).encode()):
         digest.update(part + b"\0")
     return digest.hexdigest()[:24]
 

@@ -27,7 +27,9 @@ class Forward:
         Neither: the gateway picks (?session=, X-Blender-Backend, else the least busy).
     busy: the request occupies the worker (counts toward least-busy routing).
     rewrite: rewrites a JSON answer (job ids); forces reading it whole.
-    rewrite_stream: rewrites a streamed answer on its way through."""
+    rewrite_stream: rewrites a streamed answer on its way through.
+    key: the Idempotency-Key to send, the caller's (idempotency.caller_key); it routes the
+        request too. The header as the client sent it is never forwarded."""
 
     request: Request
     path: str
@@ -37,6 +39,7 @@ class Forward:
     busy: bool = True
     rewrite: Rewrite | None = None
     rewrite_stream: StreamRewrite | None = None
+    key: bytes | None = None
 
     @property
     def route(self) -> str:

@@ -20,17 +20,19 @@ from ..metrics import Metrics
 from ..scopes import raw_header
 from ..workers import jobids
 from ..workers.backends import Backend, Loss
+from . import idempotency
 from .forward import Body, BodyTransform, Forward, StreamTransform
 from .wire import upstream
 
 # Never forwarded upstream: hop-by-hop headers, the client's credentials (the gateway holds the
 # backend's token), and browser headers the add-on would rightly refuse from a foreign page.
-# Expect: 100-continue was answered to the client already (uvicorn), the body is here.
+# Expect: 100-continue was answered to the client already (uvicorn), the body is here. An
+# Idempotency-Key goes as the caller's (Forward.key), and only where it is one.
 DROP_REQUEST = frozenset({
     b"host", b"authorization", b"connection", b"keep-alive", b"proxy-authorization", b"te",
     b"trailer", b"upgrade", b"origin", b"referer", b"cookie", b"sec-fetch-site", b"sec-fetch-mode",
     b"sec-fetch-dest", b"sec-fetch-user", jobids.BACKEND_HEADER, b"x-request-id", b"content-length",
-    b"transfer-encoding", b"expect",
+    b"transfer-encoding", b"expect", idempotency.HEADER,
 })
 DROP_RESPONSE = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"content-length",
                            b"date", b"server"})
@@ -56,7 +58,7 @@ class Proxy:
         returned; the exchange is counted under the matched route's template."""
         request = forward.request
         scope = request.scope
-        headers = self._headers(scope, forward.body)
+        headers = self._headers(scope, forward.body, forward.key)
         transform = forward.rewrite(backend) if forward.rewrite else None
         stream_transform = forward.rewrite_stream(backend) if forward.rewrite_stream else None
         started = time.perf_counter()
@@ -107,9 +109,12 @@ class Proxy:
             raise GatewayError(502, f"backend {backend.key} answered unreadably: {exc}",
                                type="BadGateway") from exc
 
-    def _headers(self, scope: MutableMapping[str, Any], body: Body) -> upstream.Headers:
+    def _headers(self, scope: MutableMapping[str, Any], body: Body, key: bytes | None = None
+                 ) -> upstream.Headers:
         """The client's headers as they came, less the ones never forwarded, plus ours."""
         headers = [(k, v) for k, v in scope["headers"] if k not in DROP_REQUEST]
+        if key is not None:
+            headers.append((idempotency.HEADER, key))
         if body is not None and not isinstance(body, bytes):
             length = raw_header(scope, b"content-length")
             if length is not None:

@@ -6,11 +6,12 @@ from fastapi import APIRouter, Request, Response
 
 from blender_http_addon.protocol import EXEC, OCTET
 
+from ..forwarding import idempotency
 from ..forwarding.forward import Forward
 from ..models import ExecRequest, ExecResult
 from ..workers.jobids import exec_envelope
 from .deps import GatewayDep, exec_body
-from .openapi import CANCELLED_EXAMPLE, errors, json_body
+from .openapi import CANCELLED_EXAMPLE, ERROR_TEXT, KEY_REUSED_TEXT, errors, json_body
 
 router = APIRouter(tags=["exec"])
 
@@ -24,7 +25,8 @@ router = APIRouter(tags=["exec"])
               "content": {OCTET: {"schema": {"type": "string", "format": "binary"}}}},
         # 409: its job cancelled by DELETE /jobs/{id} (exec jobs are listed in GET /jobs too).
         **errors(409, 413, 415, 422, 504, examples={409: CANCELLED_EXAMPLE},
-                 descriptions={409: "Cancelled by DELETE /jobs/{id} while it ran"}),
+                 descriptions={409: "Cancelled by DELETE /jobs/{id} while it ran",
+                               422: f"{ERROR_TEXT[422]}; or: {KEY_REUSED_TEXT}"}),
     })
 async def exec_code(request: Request, gateway: GatewayDep) -> Response:
     """Run Python in Blender: the value of the last expression comes back as JSON.
@@ -33,5 +35,7 @@ async def exec_code(request: Request, gateway: GatewayDep) -> Response:
     itself, e.g. `curl --data-binary @script.py`) takes `?session=` and `?timeout=` instead.
     A multipart form sends binary arguments (`curl -F code=... -F points=@points.npy`): each
     part other than `request`/`code` is bound as `args[name]`; it streams through unbuffered."""
+    key = idempotency.caller_key(request.scope)
     body, owner = await exec_body(request)  # no owner: pick() reads ?session=
-    return await gateway.forward(Forward(request, EXEC, body=body, session=owner, rewrite=exec_envelope))
+    return await gateway.forward(Forward(request, EXEC, body=body, session=owner, key=key,
+                                         rewrite=exec_envelope))

@@ -11,11 +11,12 @@ from fastapi.responses import JSONResponse
 from blender_http_addon.protocol import JOB, JOB_EVENTS, JOBS, MAX_LONG_POLL_S
 
 from ..core import Gateway
+from ..forwarding import idempotency
 from ..forwarding.forward import Forward, Rewrite, StreamRewrite
 from ..models import ExecRequest, JobList, JobStatus, JobView
 from ..workers import choice, jobids
 from .deps import GatewayDep, exec_body
-from .openapi import errors, json_body
+from .openapi import KEY_REUSED_EXAMPLE, KEY_REUSED_TEXT, errors, json_body
 
 router = APIRouter(tags=["jobs"])
 # The gateway's job ids are its own (they name their backend): its parameter is job_id.
@@ -29,11 +30,14 @@ JobId = Annotated[str, Path(description="The id from POST /jobs (it carries its 
 @router.post(JOBS, status_code=202, summary="Queue code to run",
              openapi_extra=json_body(ExecRequest, text=True),
              responses={202: {"model": JobView, "description": "Queued; Location: /jobs/{id}"},
-                        **errors(413, 415)})
+                        **errors(413, 415, 422, examples={422: KEY_REUSED_EXAMPLE},
+                                 descriptions={422: KEY_REUSED_TEXT})})
 async def submit_job(request: Request, gateway: GatewayDep) -> Response:
     """Queue code and answer at once with the job (poll it, stream it or cancel it)."""
+    key = idempotency.caller_key(request.scope)
     body, owner = await exec_body(request)  # no owner: pick() reads ?session=
-    return await gateway.forward(Forward(request, JOBS, body=body, session=owner, rewrite=jobids.job_view))
+    return await gateway.forward(Forward(request, JOBS, body=body, session=owner, key=key,
+                                         rewrite=jobids.job_view))
 
 
 @router.get(JOBS, summary="Recent jobs of every backend", response_model=JobList,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from blender_http_addon.protocol import JSON, MULTIPART, OCTET
+from blender_http_addon.protocol import IDEMPOTENCY_KEY_REUSED, JSON, MULTIPART, OCTET
 
 from ..models import CODE_PATTERN, ErrorResponse
 
@@ -45,6 +45,12 @@ ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
                                                   "interrupted", "line": 3, "traceback": None}},
 }
 
+
+# POST /exec's and /jobs' other 422: an Idempotency-Key sent again with another request.
+KEY_REUSED_TEXT = "The Idempotency-Key was used for another request (nothing ran)"
+KEY_REUSED_EXAMPLE = _error(IDEMPOTENCY_KEY_REUSED, "this Idempotency-Key was used for another "
+                            "request (another method, path, code, args, session or timeout); "
+                            "nothing ran. Send a new key for a new request")
 
 # POST /exec's 409: its job was cancelled while it ran.
 CANCELLED_EXAMPLE: dict[str, Any] = {

@@ -57,7 +57,7 @@ def batch(script: Path, items_path: Path, out: Path, concurrency: int | None, re
     results = batch_files.ResultsFile(out)
     earlier_ok = sum(1 for ok in earlier.values() if ok)
     tally = Tally(total=len(items), earlier_ok=earlier_ok, earlier_failed=len(items) - len(todo) - earlier_ok)
-    key = batch_files.batch_key(code, items_path, out)
+    key = batch_files.batch_key(code, items_path, out, timeout)
     try:
         anyio.run(_run, code, todo, results, tally, url, token, concurrency, retries, timeout, key)
     except KeyboardInterrupt:
