@@ -203,6 +203,11 @@ def _is_exec_envelope(body: Any) -> bool:
     return isinstance(body, dict) and body.get("ok") is False and "job" in body and "error" in body
 
 
+# What a newcomer who sees "cannot reach" needs next.
+START_HINT = (". Start one with `blender-http serve` (Blender as a Python module) or `blender-http start "
+              "--background`, or give the server's URL (--url, url=, BLENDER_HTTP_URL)")
+
+
 @contextlib.contextmanager
 def translating(url: str) -> Iterator[None]:
     """Turn httpx's transport failures into this library's exceptions (both twins use it).
@@ -211,11 +216,11 @@ def translating(url: str) -> Iterator[None]:
     try:
         yield
     except httpx.ConnectTimeout as exc:
-        raise ConnectError(f"cannot reach Blender at {url}: connection timed out") from exc
+        raise ConnectError(f"cannot reach Blender at {url}: connection timed out{START_HINT}") from exc
     except httpx.TimeoutException as exc:
         raise RequestTimeout(f"{url}: no answer in time ({type(exc).__name__})") from exc
     except (httpx.ConnectError, httpx.ProxyError, httpx.UnsupportedProtocol) as exc:
-        raise ConnectError(f"cannot reach Blender at {url}: {exc}") from exc
+        raise ConnectError(f"cannot reach Blender at {url}: {exc}{START_HINT}") from exc
     except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
         # A WriteError counts too: the part of the request that went out may have been enough.
         raise ConnectionLost(f"the connection to Blender was lost after the request was sent; the "

@@ -109,6 +109,7 @@ def test_an_unreachable_server_exits_3(cli_env: dict[str, str], args: tuple[str,
     done = run({**cli_env, "BLENDER_HTTP_URL": _closed_port_url()}, *args)
     assert done.returncode == 3, done.stderr
     assert "cannot reach" in done.stderr
+    assert "blender-http serve" in done.stderr and "blender-http start --background" in done.stderr
     if "--json" in args:
         assert json.loads(done.stdout)["error"]["type"] == "ConnectError"
 
