@@ -222,3 +222,23 @@ def test_file_names_follow_the_workers_rule(client: httpx.Client) -> None:
     assert refused.json()["error"]["message"].startswith("'..', '.' and empty segments")
     refused = client.put("/files/gw%5Cx.txt", content=b"x")
     assert refused.status_code == 400 and "backslash" in refused.json()["error"]["message"]
+
+
+def test_names_windows_reads_otherwise_are_400_through_the_gateway(client: httpx.Client) -> None:
+    # The same rule as the workers', on every platform: a gateway in front of Linux and
+    # Windows workers answers alike, before any worker is asked.
+    for name, words in (("CON", "device name"), ("gw/nul.txt", "device name"), ("COM1.log", "device name"),
+                        ("C%3Ax", "':'"), ("a.txt%3Astream", "':'"), ("gw/x.", "dot or a space"),
+                        ("x%20", "dot or a space"), ("a%3Cb", "'<'"), ("a%7Cb", "'|'"), ("tab%09x", "'\\t'"),
+                        ("x" * 256, "255 bytes")):
+        for method in ("PUT", "GET", "DELETE"):
+            refused = client.request(method, f"/files/{name}", content=b"x" if method == "PUT" else None)
+            assert refused.status_code == 400, (method, name, refused.text)
+            assert words in refused.json()["error"]["message"], (name, refused.json())
+    assert "CON" not in {f["path"] for f in client.get("/files").json()["files"]}
+
+
+def test_a_lone_surrogate_in_an_answer_passes_through(client: httpx.Client) -> None:
+    # A file name that is not UTF-8, read back through os.fsdecode, escaped in JSON.
+    answer = client.post("/exec", content=b"import os\nos.fsdecode(b'report\\xff.txt')")
+    assert answer.status_code == 200 and answer.json()["result"] == "report\udcff.txt"

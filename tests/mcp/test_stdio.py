@@ -62,6 +62,9 @@ def test_forwards_to_a_running_server(module_server: servers.Running) -> None:
             assert found["results"][0]["name"] == "bpy.types.SubsurfModifier"
             failed = await client.call_tool("exec_python", {"code": "1/0"})
             assert failed.is_error and text_of(failed)["error"]["type"] == "ZeroDivisionError"
+            # A string UTF-8 cannot carry (a file name that is not UTF-8) crosses stdio too.
+            odd = await client.call_tool("exec_python", {"code": "import os\nos.fsdecode(b'report\\xff.txt')"})
+            assert not odd.is_error and text_of(odd)["result"] == "report\udcff.txt"
     run(main)
 
 

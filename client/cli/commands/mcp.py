@@ -11,6 +11,7 @@ background and stops it on exit.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from typing import Any
@@ -27,6 +28,7 @@ from ..support import client_options
 
 CALL_TIMEOUT_S = 7 * 24 * 3600.0  # a call lasts as long as its code; the server enforces timeouts
 SPAWN_POLL_S = 0.1
+SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Upstream:
@@ -79,10 +81,28 @@ class Upstream:
         if not isinstance(answer, dict):
             return _error(f"{self.url}/mcp answered {response.status_code}: {response.text[:300]}")
         if "result" in answer:
-            return dict(answer["result"])
+            return dict(_utf8_safe(answer["result"]))
         error = answer.get("error") or {}
         return _error(f"{self.url}/mcp answered {response.status_code}: "
                       f"{error.get('message') or json.dumps(error)[:300]}")
+
+
+def _utf8_safe(value: Any) -> Any:
+    """value with every lone surrogate (a string UTF-8 cannot carry: a file name that is not
+    UTF-8) written as its JSON escape, \\udXXX: stdio is UTF-8, and the SDK's writer fails on
+    one (the client then waits forever). A tool's text is JSON, where the escape means the
+    same character."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return SURROGATE.sub(lambda found: f"\\u{ord(found.group()):04x}", value)
+        return value
+    if isinstance(value, dict):
+        return {key: _utf8_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_utf8_safe(item) for item in value]
+    return value
 
 
 def _error(message: str) -> dict[str, Any]:
