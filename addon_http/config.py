@@ -58,6 +58,12 @@ class Config:
     # Stop when stdin ends: a launcher that gives the server a pipe as stdin (and never
     # writes to it) makes sure the server never outlives it (lifeline.py).
     exit_with_stdin: bool = False
+    # MCP (/mcp): read-only leaves out the tools that run code or change the scene
+    # (mcp/tools.READ_ONLY_LEFT_OUT); mcp_tools, when it names any, is all that is offered;
+    # mcp_exclude_tools is never offered. Unknown names are refused at start (mcp_route.offered).
+    mcp_read_only: bool = False
+    mcp_tools: tuple[str, ...] = ()
+    mcp_exclude_tools: tuple[str, ...] = ()
 
     def validate(self) -> None:
         """Refuse settings that are unsafe or impossible."""

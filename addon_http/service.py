@@ -22,6 +22,7 @@ from typing import Any
 from . import lifeline
 from .api.app import App
 from .api.guard import Guard
+from .api.mcp_route import offered
 from .config import Config
 from .errors import HttpError
 from .files.folder import WorkFolder
@@ -48,6 +49,8 @@ class Service:
                  bindings: Callable[[], dict[str, Any]] = dict) -> None:
         config.validate()
         self.config = config
+        # The MCP tools offered (read-only, filters); an unknown tool name stops the start here.
+        self.mcp_tools = offered(config)
         self.mode = mode
         self.blender_version = blender_version
         self.queue = JobQueue(config.max_queue)

@@ -7,15 +7,25 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .. import json_text
+from ..config import Config, ConfigError
 from ..errors import HttpError
 from ..http.request import Request
 from ..http.response import Response
-from ..mcp import calls, jsonrpc
+from ..mcp import calls, jsonrpc, tools
 from ..protocol import JSON
 from .exec_request import media_type
 
 if TYPE_CHECKING:
     from ..service import Service
+
+
+def offered(config: Config) -> tools.Selection:
+    """The tools /mcp offers under config; a tool name that is no tool's is refused (the
+    server does not start)."""
+    try:
+        return tools.choose(config.mcp_read_only, config.mcp_tools, config.mcp_exclude_tools)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def post_mcp(service: Service, req: Request) -> Response:
@@ -33,7 +43,7 @@ def post_mcp(service: Service, req: Request) -> Response:
     answer = jsonrpc.handle(req.body(), req.headers,
                             lambda name, arguments: calls.call_tool(service, name, arguments,
                                                                     inline=req.inline),
-                            server_version=service.health()["addon"])
+                            server_version=service.health()["addon"], offered=service.mcp_tools)
     if answer is None:
         return Response(status=202)
     return Response(body=json_text.utf8(answer, default=str), content_type=JSON)

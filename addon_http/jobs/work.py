@@ -12,7 +12,7 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .. import convert
+from .. import convert, summary
 from ..errors import HttpError
 from . import job as jobs
 from .cells import compile_cell, describe_error
@@ -50,12 +50,14 @@ class Code:
     task_name: str | None = None
 
     def __init__(self, source: str, *, args: dict[str, Any] | None = None, session: str | None = None,
-                 want_binary: bool = False) -> None:
+                 want_binary: bool = False, summarise: int | None = None) -> None:
         self.source = source
         self.args = args if args is not None else {}
         self.session = session
         # Answer a bytes or array result as raw bytes (Accept: application/octet-stream).
         self.want_binary = want_binary
+        # Answer arrays and lists of more items than this as summaries (summary.py; MCP).
+        self.summarise = summarise
 
     def prepare(self, job: Job, namespaces: Namespaces) -> Callable[[], Any]:
         namespace = namespaces.namespace(self.session, self.args)
@@ -83,9 +85,13 @@ class Code:
         binary = convert.binary_payload(value) if self.want_binary else None
         if binary is not None:
             envelope["result"] = {"$binary": {"bytes": len(binary[0]), **binary[1]}}
-        else:
-            envelope["result"] = convert.to_json(value)
-        return jobs.SUCCEEDED, binary
+            return jobs.SUCCEEDED, binary
+        if self.summarise is not None:
+            value, summarised = summary.summarise(value, self.summarise)
+            if summarised:
+                envelope["summarised"] = summarised
+        envelope["result"] = convert.to_json(value)
+        return jobs.SUCCEEDED, None
 
 
 class Task:

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..errors import HttpError
 from ..protocol import SESSION_NAME_PATTERN, SESSION_NAME_RULE
+from . import tools
 
 
 class Arguments:
@@ -57,6 +58,20 @@ class Arguments:
                 or not low <= value <= high:
             raise self._bad(name, f"a number from {low:g} to {high:g}")
         return float(value)
+
+    def flag(self, name: str) -> bool:
+        """A boolean argument, False when absent."""
+        value = self._get(name, False)
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            raise self._bad(name, "true or false")
+        return value
+
+    def budget(self) -> int:
+        """max_chars: the most characters of text the call answers."""
+        value = self.integer("max_chars", tools.DEFAULT_MAX_CHARS, tools.MIN_MAX_CHARS, tools.MAX_MAX_CHARS)
+        return tools.DEFAULT_MAX_CHARS if value is None else value
 
     def mapping(self, name: str) -> dict[str, Any]:
         value = self._get(name, False)

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
+import os
+import secrets
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -18,7 +21,7 @@ from ..errors import HttpError
 from ..jobs import job as jobs
 from ..jobs.work import Code
 from ..protocol import MAX_LONG_POLL_S, MAX_TIMEOUT_S
-from . import results, scene_calls, tools
+from . import budget, results, scene_calls, tools
 from .arguments import Arguments
 
 if TYPE_CHECKING:
@@ -26,15 +29,49 @@ if TYPE_CHECKING:
 
 Handler = Callable[["Service", Arguments], dict[str, Any]]
 
+# Files of answers over their budget kept in RESULTS_FOLDER: the newest this many.
+KEPT_RESULTS = 50
+
 
 def call_tool(service: Service, name: str, arguments: dict[str, Any], *,
               inline: bool = False) -> dict[str, Any]:
-    """The CallToolResult of one call; a failure is a tool error, never an exception."""
+    """The CallToolResult of one call, its text within the call's budget (max_chars); a
+    failure is a tool error, never an exception. A tool the server does not offer
+    (read-only, BLENDER_HTTP_MCP_TOOLS, ...) is refused with a tool error."""
+    max_chars = tools.DEFAULT_MAX_CHARS
     try:
+        refusal = service.mcp_tools.refusal(name)
+        if refusal is not None:
+            raise HttpError(403, refusal)
         args = Arguments(name, arguments, tools.BY_NAME[name]["inputSchema"], inline=inline)
-        return HANDLERS[name](service, args)
+        max_chars = args.budget()
+        result = HANDLERS[name](service, args)
     except HttpError as exc:
-        return results.from_http_error(exc)
+        result = results.from_http_error(exc)
+    return results.finish(result, max_chars, lambda text: _keep(service, name, text))
+
+
+def _keep(service: Service, tool: str, text: str) -> tuple[str, int]:
+    """Writes an answer over its budget to the work folder, where read_file reads it; keeps
+    only the newest KEPT_RESULTS such files."""
+    relative = f"{tools.RESULTS_FOLDER}/{tool}-{secrets.token_hex(6)}.json"
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: written escaped, as json_text.utf8 does
+        data = text.encode("utf-8", "backslashreplace")
+    path, size, _ = service.files.write(relative, [data])
+    _prune(path.parent)
+    return relative, size
+
+
+def _prune(folder: Any) -> None:
+    with contextlib.suppress(OSError):
+        entries = [entry for entry in os.scandir(folder)
+                   if entry.name.endswith(".json") and entry.is_file(follow_symlinks=False)]
+        entries.sort(key=lambda entry: entry.stat(follow_symlinks=False).st_mtime_ns, reverse=True)
+        for entry in entries[KEPT_RESULTS:]:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
 
 
 def exec_python(service: Service, args: Arguments) -> dict[str, Any]:
@@ -55,6 +92,9 @@ def _envelope_result(service: Service, envelope: dict[str, Any], job_id: str) ->
     out["job"] = job_id
     if envelope.get("truncated"):
         out["truncated"] = envelope["truncated"]
+    if envelope.get("summarised"):
+        out["summarised"] = (f"{envelope['summarised']} large array(s) or list(s) answered as a summary "
+                             "($array, $list); call again with full=true for every item")
     if envelope.get("ok"):
         return results.data(out)
     del out["result"]
@@ -75,7 +115,8 @@ def _submit(service: Service, args: Arguments, *, keep_result: bool, inline: boo
     if not code.strip() or "\x00" in code:
         raise HttpError(400, "'code' must be Python source (not empty, no NUL)")
     timeout = args.number("timeout", None, 1e-3, MAX_TIMEOUT_S)
-    work = Code(code, args=args.mapping("args"), session=args.session())
+    work = Code(code, args=args.mapping("args"), session=args.session(),
+                summarise=None if args.flag("full") else tools.SUMMARY_ITEMS)
     return service.submit(work, timeout=timeout, keep_result=keep_result, inline=inline)
 
 
@@ -111,19 +152,49 @@ def list_files(service: Service, args: Arguments) -> dict[str, Any]:
 
 
 def read_file(service: Service, args: Arguments) -> dict[str, Any]:
+    """One page of a file: `limit` bytes from `offset` (as many as fit the budget when no
+    limit is given), shortened until the answer fits the budget; text as it is (never cut
+    inside a UTF-8 character), anything else as base64."""
     path = args.required_text("path")
-    limit = args.integer("max_bytes", 1024 * 1024, 1, 64 * 1024 * 1024) or 1
+    offset = args.integer("offset", 0, 0, 2**62) or 0
+    max_chars = args.budget()
+    limit = args.integer("limit", max_chars, 1, tools.MAX_MAX_CHARS) or max_chars
     handle, size = service.files.open(path)
     with handle:
-        if size > limit:
-            raise HttpError(413, f"{path} has {size} bytes, more than max_bytes={limit}")
-        content = handle.read()
+        handle.seek(min(offset, size))
+        chunk = handle.read(min(limit, max_chars))
+    while True:
+        page = _page(path, size, offset, chunk)
+        over = len(budget.dumps(page)) - max_chars
+        if over <= 0 or not chunk:
+            return results.data(page)
+        # Each byte takes at least a character, or 4/3 in base64: cut in proportion.
+        chunk = chunk[:max(0, min(len(chunk) - 1, len(chunk) * max_chars // (max_chars + over) - 8))]
+
+
+def _page(path: str, size: int, offset: int, chunk: bytes) -> dict[str, Any]:
+    page: dict[str, Any] = {"path": path, "size": size, "offset": offset}
     try:
-        return results.data({"path": path, "size": size, "encoding": "utf-8",
-                             "content": content.decode("utf-8")})
+        content, encoding = _utf8(chunk, whole=offset + len(chunk) >= size), "utf-8"
+        chunk = chunk[:len(content.encode("utf-8"))]
     except UnicodeDecodeError:
-        return results.data({"path": path, "size": size, "encoding": "base64",
-                             "content": base64.b64encode(content).decode("ascii")})
+        content, encoding = base64.b64encode(chunk).decode("ascii"), "base64"
+    end = offset + len(chunk)
+    page.update({"length": len(chunk), "next_offset": end if end < size else None,
+                 "encoding": encoding, "content": content})
+    return page
+
+
+def _utf8(chunk: bytes, *, whole: bool) -> str:
+    """chunk as UTF-8 text; when the file goes on, less the start of a character cut at its
+    end (the next page begins with it)."""
+    try:
+        return chunk.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if whole or exc.reason != "unexpected end of data" or exc.start == 0 \
+                or len(chunk) - exc.start > 3:
+            raise
+        return chunk[:exc.start].decode("utf-8")
 
 
 def write_file(service: Service, args: Arguments) -> dict[str, Any]:

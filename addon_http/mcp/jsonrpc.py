@@ -28,6 +28,8 @@ ECHO_CHARS = 80
 PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR = (
     -32700, -32600, -32601, -32602, -32603)
 
+_ALL = tools.Selection()
+
 # (tool name, arguments) -> a CallToolResult (a dict with "content" and maybe "isError").
 CallTool = Callable[[str, dict[str, Any]], dict[str, Any]]
 
@@ -40,8 +42,9 @@ class RpcError(Exception):
 
 
 def handle(body: bytes, headers: Mapping[str, str], call_tool: CallTool, *,
-           server_version: str) -> dict[str, Any] | list[Any] | None:
-    """The answer to one POST body: a response, a batch of them, or None (202, no body)."""
+           server_version: str, offered: tools.Selection = _ALL) -> dict[str, Any] | list[Any] | None:
+    """The answer to one POST body: a response, a batch of them, or None (202, no body).
+    tools/list lists the tools offered; call_tool refuses the others (calls.call_tool)."""
     try:
         message = json.loads(body)
     except (ValueError, RecursionError) as exc:
@@ -56,12 +59,13 @@ def handle(body: bytes, headers: Mapping[str, str], call_tool: CallTool, *,
         if len(message) > MAX_BATCH:
             return _error(None, INVALID_REQUEST, f"a batch of {len(message)} messages; at most {MAX_BATCH} "
                                                  "per request")
-        answers = [a for a in (_one(m, call_tool, server_version) for m in message) if a is not None]
+        answers = [a for a in (_one(m, call_tool, server_version, offered) for m in message) if a is not None]
         return answers or None
-    return _one(message, call_tool, server_version)
+    return _one(message, call_tool, server_version, offered)
 
 
-def _one(message: Any, call_tool: CallTool, server_version: str) -> dict[str, Any] | None:
+def _one(message: Any, call_tool: CallTool, server_version: str,
+         offered: tools.Selection) -> dict[str, Any] | None:
     if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
         return _error(_id_of(message), INVALID_REQUEST, 'not a JSON-RPC 2.0 message (need "jsonrpc": "2.0")')
     method = message.get("method")
@@ -81,7 +85,7 @@ def _one(message: Any, call_tool: CallTool, server_version: str) -> dict[str, An
         return _error(request_id, INVALID_PARAMS, '"params" must be an object')
     try:
         return {"jsonrpc": "2.0", "id": request_id, "result": _dispatch(method, params, call_tool,
-                                                                        server_version)}
+                                                                        server_version, offered)}
     except RpcError as exc:
         return _error(request_id, exc.code, exc.message)
     except Exception as exc:  # a bug in a tool must reach the client as an error, not a 500
@@ -90,18 +94,19 @@ def _one(message: Any, call_tool: CallTool, server_version: str) -> dict[str, An
 
 
 def _dispatch(method: str, params: dict[str, Any], call_tool: CallTool,
-              server_version: str) -> dict[str, Any]:
+              server_version: str, offered: tools.Selection) -> dict[str, Any]:
     if method == "initialize":
         return initialize_result(params.get("protocolVersion"), server_version)
     if method == "ping":
         return {}
     if method == "tools/list":
-        return {"tools": list(tools.TOOLS)}
+        return {"tools": list(offered.tools)}
     if method == "tools/call":
         name = params.get("name")
         if not isinstance(name, str) or name not in tools.BY_NAME:
             raise RpcError(INVALID_PARAMS,
-                           f"unknown tool {echo(name)}; the tools are {', '.join(tools.NAMES)}")
+                           f"unknown tool {echo(name)}; the tools are "
+                           f"{', '.join(tool['name'] for tool in offered.tools)}")
         arguments = params.get("arguments")
         if arguments is None:
             arguments = {}

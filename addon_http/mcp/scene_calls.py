@@ -14,7 +14,7 @@ from ..files import scratch
 from ..protocol import MAX_RENDER_SAMPLES, MAX_RENDER_SIZE, MAX_SCENE_PAGE
 from ..scene import exchange_formats
 from ..scene.render_options import RenderOptions
-from . import results, tools
+from . import budget, results, tools
 from .arguments import Arguments
 
 if TYPE_CHECKING:
@@ -33,10 +33,26 @@ def blender_info(service: Service, args: Arguments) -> dict[str, Any]:
 def get_scene(service: Service, args: Arguments) -> dict[str, Any]:
     from ..scene import view
 
-    limit = args.integer("limit", 100, 1, MAX_SCENE_PAGE) or 100
+    limit = args.integer("limit", tools.SCENE_PAGE, 1, MAX_SCENE_PAGE) or tools.SCENE_PAGE
     offset = args.integer("offset", 0, 0, 2**31) or 0
     kind = args.text("type")
-    return results.data(_task(service, args, "scene", lambda job: view.scene_listing(limit, offset, kind)))
+    listing = _task(service, args, "scene", lambda job: view.scene_listing(limit, offset, kind))
+    return results.data(_fitting_page(listing, args.budget()))
+
+
+def _fitting_page(listing: dict[str, Any], max_chars: int) -> dict[str, Any]:
+    """The listing with as many of its objects as fit max_chars (at least one), and where
+    the next page starts."""
+    objects = listing.pop("objects")
+    room = max_chars - len(budget.dumps(listing)) - 64  # "objects", "next_offset" and a number
+    kept = 0
+    for obj in objects:
+        room -= len(budget.dumps(obj)) + 1
+        if room < 0 and kept:
+            break
+        kept += 1
+    end = listing["offset"] + kept
+    return {**listing, "objects": objects[:kept], "next_offset": end if end < listing["total"] else None}
 
 
 def get_object(service: Service, args: Arguments) -> dict[str, Any]:
@@ -121,8 +137,13 @@ def export_scene(service: Service, args: Arguments) -> dict[str, Any]:
     fmt = exchange_formats.export_format(args.required_text("format"))
     names = args.names("objects")
     relative = args.text("path") or f"exports/scene{fmt.extension}"
-    target = service.files.resolve(relative)
-    if target.is_dir():
+    try:
+        target: Path | None = service.files.resolve(relative)
+    except HttpError as exc:
+        if exc.status != 404:  # 404: a folder on the way is missing, and write makes it
+            raise
+        target = None
+    if target is not None and target.is_dir():
         raise HttpError(400, f"{relative} is a folder")
     folder = scratch.create(service.files.root)
     try:

@@ -4,6 +4,7 @@ the gateway import it without Blender, so every way in offers the same tools."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from ..protocol import MAX_LONG_POLL_S, MAX_RENDER_SIZE, MAX_SCENE_PAGE
@@ -19,6 +20,24 @@ MAX_QUERY_CHARS = 1024
 MAX_QUERY_WORDS = 64
 # describe_api's name.
 MAX_API_NAME_CHARS = 256
+# get_scene's page of objects by default: about 350 characters each, so it fits the budget
+# (and a page is cut short where it would not).
+SCENE_PAGE = 50
+# The budget of a tool result: characters of text content (images have their own cap,
+# MAX_IMAGE_BYTES). Past it the text is cut (mcp/budget.py) and the whole kept in a file of
+# RESULTS_FOLDER in the work folder, which read_file pages. `max_chars` changes it per call.
+DEFAULT_MAX_CHARS = 20_000
+MIN_MAX_CHARS = 1_000
+MAX_MAX_CHARS = 1_000_000
+RESULTS_FOLDER = "mcp-results"
+# exec_python (and submit_job) without full=true answer an array of more elements, or a
+# list of more items, as a summary (shape, dtype, min/max, first rows; summary.py).
+SUMMARY_ITEMS = 500
+# A tool's description is read by the model on every turn: it stays under this many bytes.
+MAX_DESCRIPTION_BYTES = 2048
+# Left out by read-only mode (BLENDER_HTTP_MCP_READ_ONLY, `blender-http mcp --read-only`): the
+# tools that run code or change the scene. A name not defined (yet) is left out when it comes.
+READ_ONLY_LEFT_OUT = ("exec_python", "write_file", "import_file", "submit_job", "restore_checkpoint")
 
 INSTRUCTIONS = """Tools for a live Blender. exec_python runs Python inside Blender on its main
 thread: bpy, C (bpy.context), D (bpy.data) and args are bound; the value of the last expression is
@@ -28,7 +47,9 @@ before guessing names (they changed between 3.x, 4.x and 5.x). See your work wit
 viewport) or render. Long work: submit_job, then get_job(wait=...) or cancel_job. Files move
 through the work folder: write_file / import_file in, export_scene / read_file out. In a Blender
 with a window, each call that changes the scene is one undo step named "HTTP: ...", so the user
-can undo it with Ctrl-Z."""
+can undo it with Ctrl-Z. A tool answers at most max_chars characters of text (default 20000);
+past that it is cut, with a marker naming a work-folder file that holds the whole, which
+read_file pages (offset, limit)."""
 
 _SESSION = {"type": "string", "pattern": r"^[A-Za-z0-9_.\-]{1,64}$",
             "description": "Name of a session whose variables persist between calls (a new name "
@@ -40,6 +61,16 @@ _TIMEOUT = {"type": "number", "exclusiveMinimum": 0,
 _MAX_SIZE = {"type": "integer", "minimum": 16, "maximum": MAX_IMAGE_SIZE,
              "default": DEFAULT_IMAGE_SIZE,
              "description": "Longest side of the returned image in pixels."}
+_MAX_CHARS = {"type": "integer", "minimum": MIN_MAX_CHARS, "maximum": MAX_MAX_CHARS,
+              "default": DEFAULT_MAX_CHARS,
+              "description": "Most characters of text to answer. Past it the answer is cut, with a "
+                             "marker naming a work-folder file that holds the whole (page it with "
+                             "read_file)."}
+_FULL = {"type": "boolean", "default": False,
+         "description": f"Answer large arrays and lists whole. Default: an array of more than "
+                        f"{SUMMARY_ITEMS} elements or a list of more than {SUMMARY_ITEMS} items comes "
+                        f"back summarised (shape, dtype, min/max, first rows; a list's length and "
+                        f"first items)."}
 _PATH = {"type": "string", "description": "A relative path inside the work folder, e.g. "
                                           "'models/chair.glb' (no '..')."}
 
@@ -59,6 +90,7 @@ def _hints(*, read_only: bool, destructive: bool = False, idempotent: bool = Fal
 
 
 def _tool(name: str, title: str, description: str, schema: dict[str, Any], **hints: bool) -> dict[str, Any]:
+    schema["properties"] = {**schema["properties"], "max_chars": _MAX_CHARS}
     return {"name": name, "title": title, "description": description, "inputSchema": schema,
             "annotations": _hints(title=title, **hints)}
 
@@ -69,6 +101,7 @@ _CODE_PROPERTIES = {
     "args": {"type": "object", "description": "JSON values the code reads as args['name']."},
     "session": _SESSION,
     "timeout": _TIMEOUT,
+    "full": _FULL,
 }
 
 TOOLS: tuple[dict[str, Any], ...] = (
@@ -84,9 +117,11 @@ TOOLS: tuple[dict[str, Any], ...] = (
           _schema(), read_only=True, idempotent=True),
     _tool("get_scene", "List the scene",
           "The scene's frame range, render settings, camera and one page of its objects (name, type, "
-          "location, parent), sorted by name. Page with offset/limit; filter by type.",
-          _schema({"limit": {"type": "integer", "minimum": 1, "maximum": MAX_SCENE_PAGE, "default": 100,
-                             "description": "Objects per page."},
+          "transform, parent, collections, materials), sorted by name. A page holds `limit` objects, "
+          "fewer when more would pass max_chars; `total` counts them all and `next_offset` is where "
+          "the next page starts (null on the last). Filter by type.",
+          _schema({"limit": {"type": "integer", "minimum": 1, "maximum": MAX_SCENE_PAGE,
+                             "default": SCENE_PAGE, "description": "Most objects per page."},
                    "offset": {"type": "integer", "minimum": 0, "default": 0,
                               "description": "Objects to skip."},
                    "type": {"type": "string", "description": "Only objects of this type, e.g. MESH, "
@@ -141,9 +176,15 @@ TOOLS: tuple[dict[str, Any], ...] = (
           "Every file in the work folder (the folder Blender and you share) with sizes.",
           _schema(), read_only=True, idempotent=True),
     _tool("read_file", "Read a file",
-          "A file from the work folder: text as is, binary as base64 (encoding says which).",
-          _schema({"path": _PATH, "max_bytes": {"type": "integer", "minimum": 1, "default": 1048576,
-                                                "description": "Refuse files larger than this."}},
+          "A file from the work folder, one page at a time: `limit` bytes from byte `offset`, fewer "
+          "when more would pass max_chars (never splitting a UTF-8 character). Text as is, binary "
+          "as base64 (`encoding` says which). `size` is the file's bytes; `next_offset` is where "
+          "the next page starts (null at the end).",
+          _schema({"path": _PATH,
+                   "offset": {"type": "integer", "minimum": 0, "default": 0,
+                              "description": "Byte to start at: 0, or a page's next_offset."},
+                   "limit": {"type": "integer", "minimum": 1, "maximum": MAX_MAX_CHARS,
+                             "description": "Most bytes to read (default: as many as fit max_chars)."}},
                   ("path",)),
           read_only=True, idempotent=True),
     _tool("write_file", "Write a file",
@@ -190,3 +231,55 @@ TOOLS: tuple[dict[str, Any], ...] = (
 
 NAMES = tuple(tool["name"] for tool in TOOLS)
 BY_NAME = {tool["name"]: tool for tool in TOOLS}
+
+
+def unknown(names: tuple[str, ...]) -> list[str]:
+    """The names in names that are no tool's."""
+    return sorted(set(names) - set(NAMES))
+
+
+def choose(read_only: bool, only: tuple[str, ...], exclude: tuple[str, ...], *,
+           settings: tuple[str, str] = ("BLENDER_HTTP_MCP_TOOLS", "BLENDER_HTTP_MCP_EXCLUDE_TOOLS")
+           ) -> Selection:
+    """The Selection of these settings; ValueError naming the setting (of `settings`, the
+    names of only's and exclude's) that holds a name that is no tool's."""
+    for setting, names in zip(settings, (only, exclude), strict=True):
+        wrong = unknown(names)
+        if wrong:
+            raise ValueError(f"{setting}: no MCP tool is named {', '.join(wrong)}; the tools are "
+                             f"{', '.join(NAMES)}")
+    return Selection(read_only=read_only, only=only, exclude=exclude)
+
+
+@dataclasses.dataclass(frozen=True)
+class Selection:
+    """The tools a server offers: all of them, less READ_ONLY_LEFT_OUT when read_only, only
+    those of `only` when it names any, never those of `exclude`. Settings:
+    BLENDER_HTTP_MCP_READ_ONLY / _TOOLS / _EXCLUDE_TOOLS, or `blender-http mcp --read-only
+    --tools --exclude-tools`."""
+
+    read_only: bool = False
+    only: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        wrong = unknown(self.only + self.exclude)
+        if wrong:
+            raise ValueError(f"no MCP tool is named {', '.join(wrong)}; the tools are {', '.join(NAMES)}")
+
+    @property
+    def tools(self) -> tuple[dict[str, Any], ...]:
+        return tuple(tool for tool in TOOLS if self.refusal(tool["name"]) is None)
+
+    def refusal(self, name: str) -> str | None:
+        """Why the tool is not offered, or None when it is."""
+        if self.read_only and name in READ_ONLY_LEFT_OUT:
+            return (f"{name} is not offered: this server is read-only (BLENDER_HTTP_MCP_READ_ONLY, "
+                    f"--read-only), which leaves out {', '.join(READ_ONLY_LEFT_OUT)}")
+        if self.only and name not in self.only:
+            return (f"{name} is not offered: this server offers only {', '.join(self.only)} "
+                    "(BLENDER_HTTP_MCP_TOOLS, --tools)")
+        if name in self.exclude:
+            return (f"{name} is not offered: this server leaves it out (BLENDER_HTTP_MCP_EXCLUDE_TOOLS, "
+                    "--exclude-tools)")
+        return None

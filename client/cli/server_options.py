@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from blender_http_addon.config import Config, ConfigError
+from blender_http_addon.mcp import tools
 
 
 def server_options(func: Any) -> Any:
@@ -29,6 +30,7 @@ def server_config(**overrides: Any) -> Config:
     try:
         config = Config.from_env(**overrides)
         config.validate()
-    except ConfigError as exc:
+        tools.choose(config.mcp_read_only, config.mcp_tools, config.mcp_exclude_tools)
+    except (ConfigError, ValueError) as exc:
         raise click.UsageError(str(exc)) from exc
     return config

@@ -100,3 +100,15 @@ def test_validate_refuses_non_finite_timeouts(name: str, value: float) -> None:
 
 def test_port_zero_is_allowed() -> None:
     Config(port=0).validate()
+
+
+def test_mcp_settings_from_env_and_unknown_tools_refused_at_start() -> None:
+    from blender_http_addon.service import Service
+
+    config = Config.from_env({"BLENDER_HTTP_MCP_READ_ONLY": "yes",
+                              "BLENDER_HTTP_MCP_TOOLS": "get_scene, blender_info",
+                              "BLENDER_HTTP_MCP_EXCLUDE_TOOLS": "blender_info"})
+    assert config.mcp_read_only is True
+    assert (config.mcp_tools, config.mcp_exclude_tools) == (("get_scene", "blender_info"), ("blender_info",))
+    with pytest.raises(ConfigError, match="BLENDER_HTTP_MCP_EXCLUDE_TOOLS: no MCP tool is named exec"):
+        Service(Config(mcp_exclude_tools=("exec",)), mode="module")

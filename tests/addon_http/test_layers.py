@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2] / "addon_http"
 # knows nothing of jobs or routes; jobs know nothing of HTTP; the service composes them.
 ALLOWED: dict[str, set[str]] = {
     "http": {"http", "errors", "protocol", "json_text", "descriptors"},
-    "jobs": {"jobs", "errors", "protocol", "convert", "json_text", "descriptors"},
+    "jobs": {"jobs", "errors", "protocol", "convert", "json_text", "descriptors", "summary"},
     "files": {"files", "errors", "protocol"},
     "scene": {"scene", "jobs", "errors", "protocol", "convert"},
     "api": {"api", "http", "jobs", "files", "scene", "errors", "protocol", "config", "convert", "mcp",
@@ -34,6 +34,7 @@ ALLOWED: dict[str, set[str]] = {
     "errors": {"protocol"},
     "protocol": set(),
     "convert": {"json_text", "numpy_json"},
+    "summary": set(),
     "json_text": set(),
     "numpy_json": {"float_digits"},
     "float_digits": set(),

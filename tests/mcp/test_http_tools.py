@@ -97,7 +97,8 @@ def test_files_export_and_import(mcp_server: servers.Running) -> None:
         wrote = text_of(await client.call_tool("write_file", {"path": "notes/a.txt", "content": "héllo"}))
         assert wrote["size"] == len("héllo".encode())
         read = text_of(await client.call_tool("read_file", {"path": "notes/a.txt"}))
-        assert read == {"path": "notes/a.txt", "size": 6, "encoding": "utf-8", "content": "héllo"}
+        assert read == {"path": "notes/a.txt", "size": 6, "offset": 0, "length": 6, "next_offset": None,
+                        "encoding": "utf-8", "content": "héllo"}
         await client.call_tool("write_file", {"path": "b.bin", "content": "AAEC/w==", "encoding": "base64"})
         assert text_of(await client.call_tool("read_file", {"path": "b.bin"}))["content"] == "AAEC/w=="
         await client.call_tool("exec_python", {"code": "bpy.ops.mesh.primitive_cube_add()\n"
@@ -142,7 +143,9 @@ def test_api_lookup_matches_the_running_blender(mcp_server: servers.Running) -> 
         assert params["size"]["default"] == 2.0 and params["location"]["default"] == [0.0, 0.0, 0.0]
         prop = text_of(await client.call_tool("describe_api", {"name": "SubsurfModifier.levels"}))
         assert prop["name"] == "bpy.types.SubsurfModifier.levels" and prop["default"] == 1
-        kind = text_of(await client.call_tool("describe_api", {"name": "bpy.types.Object"}))
+        # a type's every property passes the default budget of an answer: ask for more
+        kind = text_of(await client.call_tool("describe_api", {"name": "bpy.types.Object",
+                                                               "max_chars": 200_000}))
         assert "location" in {p["name"] for p in kind["properties"]}
         wrong = await client.call_tool("describe_api", {"name": "bpy.types.SubsurfModifer"})
         assert wrong.is_error and "SubsurfModifier" in text_of(wrong)["error"]["close_matches"]

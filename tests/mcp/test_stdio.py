@@ -63,7 +63,8 @@ def test_forwards_to_a_running_server(module_server: servers.Running) -> None:
             failed = await client.call_tool("exec_python", {"code": "1/0"})
             assert failed.is_error and text_of(failed)["error"]["type"] == "ZeroDivisionError"
             # A string UTF-8 cannot carry (a file name that is not UTF-8) crosses stdio too.
-            odd = await client.call_tool("exec_python", {"code": "import os\nos.fsdecode(b'report\\xff.txt')"})
+            odd_name = "import os\nos.fsdecode(b'report\\xff.txt')"
+            odd = await client.call_tool("exec_python", {"code": odd_name})
             assert not odd.is_error and text_of(odd)["result"] == "report\udcff.txt"
     run(main)
 

@@ -5,7 +5,9 @@ The tools are the add-on's own definitions (blender_http_addon.mcp.tools, pure d
 the list is there at once, with or without a Blender; each call is forwarded as JSON-RPC
 to the server's POST /mcp. Until a Blender answers, a call is a tool error that says so
 (the server never hangs at start). With --spawn it starts a Blender of its own in the
-background and stops it on exit.
+background and stops it on exit. --read-only, --tools and --exclude-tools choose the tools
+offered, as BLENDER_HTTP_MCP_READ_ONLY / _TOOLS / _EXCLUDE_TOOLS do on the add-on: the others
+are not listed, and a call of one is refused here with a tool error.
 """
 
 from __future__ import annotations
@@ -105,22 +107,25 @@ def _utf8_safe(value: Any) -> Any:
     return value
 
 
-def _error(message: str) -> dict[str, Any]:
+def _error(message: str, kind: str = "Unavailable", **extra: Any) -> dict[str, Any]:
     return {"content": [{"type": "text", "text": json.dumps({"ok": False, "error": {
-        "type": "Unavailable", "message": message}})}], "isError": True}
+        "type": kind, "message": message, **extra}})}], "isError": True}
 
 
-def build_server(upstream: Upstream, http: httpx.AsyncClient) -> Any:
-    """The SDK's low-level server with the add-on's tools, forwarding each call."""
+def build_server(upstream: Upstream, http: httpx.AsyncClient, offered: tools.Selection) -> Any:
+    """The SDK's low-level server with the add-on's tools (those offered), forwarding each call."""
     import mcp_types as types
     from mcp.server.lowlevel import Server
 
-    listed = types.ListToolsResult(tools=[types.Tool.model_validate(tool) for tool in tools.TOOLS])
+    listed = types.ListToolsResult(tools=[types.Tool.model_validate(tool) for tool in offered.tools])
 
     async def list_tools(ctx: Any, params: Any) -> Any:
         return listed
 
     async def call_tool(ctx: Any, params: Any) -> Any:
+        refusal = offered.refusal(params.name)
+        if refusal is not None:
+            return types.CallToolResult.model_validate(_error(refusal, "Forbidden", status=403))
         result = await upstream.call(http, params.name, dict(params.arguments or {}))
         return types.CallToolResult.model_validate(result)
 
@@ -128,12 +133,12 @@ def build_server(upstream: Upstream, http: httpx.AsyncClient) -> Any:
                   on_call_tool=call_tool)
 
 
-async def serve_stdio(upstream: Upstream) -> None:
+async def serve_stdio(upstream: Upstream, offered: tools.Selection) -> None:
     from mcp.server.stdio import stdio_server
 
     async with httpx.AsyncClient(timeout=httpx.Timeout(CALL_TIMEOUT_S, connect=5.0)) as http, \
             stdio_server() as (read_stream, write_stream):
-        server = build_server(upstream, http)
+        server = build_server(upstream, http, offered)
         await server.run(read_stream, write_stream, server.create_initialization_options())
 
 
@@ -142,8 +147,17 @@ async def serve_stdio(upstream: Upstream) -> None:
 @click.option("--spawn", type=click.Choice(["module", "background"]), default=None,
               help="Start a Blender of its own (bpy module or blender --background) and stop it on exit.")
 @click.option("--blender", "blender_path", default=None, help="Blender executable for --spawn background.")
-def mcp_command(url: str | None, token: str | None, spawn: str | None, blender_path: str | None) -> None:
+@click.option("--read-only", is_flag=True, default=False,
+              help="Leave out the tools that run code or change the scene "
+                   f"({', '.join(tools.READ_ONLY_LEFT_OUT)}).")
+@click.option("--tools", "only", default="", metavar="A,B",
+              help="Offer only these tools (comma-separated names).")
+@click.option("--exclude-tools", "exclude", default="", metavar="A,B",
+              help="Never offer these tools (comma-separated names).")
+def mcp_command(url: str | None, token: str | None, spawn: str | None, blender_path: str | None,
+                read_only: bool, only: str, exclude: str) -> None:
     """Serve the MCP tools over stdio, forwarding to a running Blender (or one it starts)."""
+    offered = _offered(read_only, only, exclude)
     try:
         import anyio
         import mcp  # noqa: F401
@@ -159,7 +173,18 @@ def mcp_command(url: str | None, token: str | None, spawn: str | None, blender_p
         except settings.AmbiguousServer as exc:
             raise click.UsageError(str(exc)) from exc
     try:
-        anyio.run(serve_stdio, upstream)
+        anyio.run(serve_stdio, upstream, offered)
     finally:
         if upstream.spawned is not None:
             upstream.spawned.stop()
+
+
+def _offered(read_only: bool, only: str, exclude: str) -> tools.Selection:
+    """The tools to offer; a name that is no tool's is a usage error."""
+    def names(text: str) -> tuple[str, ...]:
+        return tuple(name.strip() for name in text.split(",") if name.strip())
+
+    try:
+        return tools.choose(read_only, names(only), names(exclude), settings=("--tools", "--exclude-tools"))
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
