@@ -3,34 +3,23 @@ package on npm brings one), installed once, pinned, into a cache folder."""
 
 from __future__ import annotations
 
-import fcntl
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
+from tests.mcp import npm
+
 NODE = "node@22.23.3"
 INSPECTOR = "@modelcontextprotocol/inspector@2.12.0"
-FOLDER = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "blender-http-tests" / \
-    "inspector-2.12.0-node-22.23.3"
+FOLDER = npm.CACHE / "inspector-2.12.0-node-22.23.3"
 
 
 def install() -> Path | str:
     """The folder with node_modules/.bin holding node and mcp-inspector, or why not."""
-    bin_dir = FOLDER / "node_modules" / ".bin"
-    if (bin_dir / "mcp-inspector").exists() and (bin_dir / "node").exists():
-        return bin_dir
-    if shutil.which("npm") is None:
-        return "no npm on PATH (apt-get install npm)"
-    FOLDER.mkdir(parents=True, exist_ok=True)
-    with open(FOLDER / ".lock", "w") as lock:  # parallel test runs install once
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (bin_dir / "mcp-inspector").exists():
-            done = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(FOLDER),
-                                   NODE, INSPECTOR], capture_output=True, text=True, timeout=600)
-            if done.returncode != 0:
-                return f"npm install failed: {done.stderr[-2000:]}"
-    return bin_dir
+    found = npm.install(FOLDER.name, [NODE, INSPECTOR], "mcp-inspector")
+    if isinstance(found, Path) and not (found / "node").exists():
+        return f"npm installed no node into {found}"
+    return found
 
 
 def run(bin_dir: Path, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:

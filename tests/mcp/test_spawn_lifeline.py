@@ -11,13 +11,13 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 
 import psutil
 import pytest
 
 from tests.blender import servers
 from tests.conftest import missing
+from tests.processes import MARKER, marked
 
 pytestmark = [pytest.mark.blender, pytest.mark.timeout(600)]
 
@@ -29,17 +29,6 @@ CALL = {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
 # Seconds after start at which the client goes; "serving" waits for a first answer from
 # Blender, "mid-call" leaves during a long call.
 MOMENTS = [0.0, 0.5, 2.0, "serving", "mid-call"]
-
-
-def _marked(marker: str) -> Iterator[psutil.Process]:
-    """Every process whose environment carries the marker (children inherit it)."""
-    for proc in psutil.process_iter():
-        try:
-            if proc.environ().get("BLENDER_HTTP_TEST_RUN") == marker \
-                    and proc.status() != psutil.STATUS_ZOMBIE:
-                yield proc
-        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-            continue
 
 
 def _send(proc: subprocess.Popen[bytes], message: dict[str, object]) -> None:
@@ -56,7 +45,7 @@ def test_no_spawned_blender_outlives_its_client(kind: str, moment: float | str) 
         missing(reason)
     marker = uuid.uuid4().hex
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("BLENDER_HTTP_")},
-           "BLENDER_HTTP_TEST_RUN": marker}
+           MARKER: marker}
     proc = subprocess.Popen([sys.executable, "-m", "blender_http", "mcp", "--spawn", kind],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     assert proc.stdout is not None
@@ -75,7 +64,7 @@ def test_no_spawned_blender_outlives_its_client(kind: str, moment: float | str) 
                 _send(proc, CALL)
                 deadline = time.monotonic() + servers.START_TIMEOUT
                 while not any("blender" in " ".join(p.cmdline()) or "serve" in p.cmdline()
-                              for p in _marked(marker) if p.pid != proc.pid):
+                              for p in map(psutil.Process, marked(marker)) if p.pid != proc.pid):
                     assert time.monotonic() < deadline
                     time.sleep(0.2)
                 time.sleep(3)  # Blender is up and the call runs
@@ -86,7 +75,7 @@ def test_no_spawned_blender_outlives_its_client(kind: str, moment: float | str) 
             proc.kill()
             proc.wait()
     deadline = time.monotonic() + 30
-    while (left := [p.pid for p in _marked(marker)]) and time.monotonic() < deadline:
+    while (left := marked(marker)) and time.monotonic() < deadline:
         time.sleep(0.2)
     for pid in left:  # leave nothing running, then fail
         psutil.Process(pid).kill()
