@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from blender_http.local import state
 from blender_http.local.launcher import alive
 from tests.blender import servers
 from tests.conftest import missing
@@ -49,6 +50,14 @@ def test_a_spawned_worker_runs_code(spawned: gateways.Gateway) -> None:
         answer = client.post("/exec", content="import bpy\nbpy.app.background")
         assert answer.json()["result"] is True
         assert client.get("/health").json()["backends"][0]["mode"] == "module"
+
+
+def test_spawned_workers_are_the_gateways_not_the_users_servers(spawned: gateways.Gateway) -> None:
+    # A bare `blender-http exec` next to a gateway must not find its workers as candidates.
+    with spawned.client() as client:
+        pid = worker_pid(client)
+    assert pid not in {r.get("pid") for r in state.load_all()}
+    assert pid not in {r.get("pid") for r in state.running()}
 
 
 def test_spawned_workers_never_see_the_keys_and_read_their_token_from_a_private_file(
