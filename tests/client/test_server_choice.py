@@ -60,7 +60,7 @@ def test_the_environment_comes_before_the_records(records: Path, monkeypatch: py
 def test_several_servers_are_never_a_guess(records: Path) -> None:
     record(8123, None)
     record(8124, None)
-    with pytest.raises(settings.AmbiguousServer, match="8123.*8124"):
+    with pytest.raises(settings.AmbiguousServer, match=r"8123.*8124"):
         settings.choose()
     with pytest.raises(settings.AmbiguousServer):
         Blender()
