@@ -3,7 +3,9 @@ module per command, imported when it runs or --help lists it). Exit codes: exit_
 
 from __future__ import annotations
 
+import codecs
 import importlib
+import sys
 
 import click
 
@@ -46,5 +48,16 @@ class _LazyGroup(click.Group):
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Run Python inside a live Blender from anything that speaks HTTP."""
+    _printable_stdout()
     if ctx.invoked_subcommand is None:
         click.echo(ctx.get_help())
+
+
+def _printable_stdout() -> None:
+    """What Blender printed never ends a command with UnicodeEncodeError: a pipe or file on
+    Windows carries the ANSI code page (e.g. cp1252), so stdout writes what that cannot
+    encode as \\u escapes, as Python's stderr always does (a console is UTF-8 anyway)."""
+    stream = sys.stdout
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    if codecs.lookup(encoding).name != "utf-8" and hasattr(stream, "reconfigure"):
+        stream.reconfigure(errors="backslashreplace")

@@ -74,9 +74,10 @@ def _ordered(explicit: str | None) -> Iterator[tuple[str, str]]:
         found = shutil.which(name)
         if found:
             yield found, "PATH"
-    yield "/snap/bin/blender", "snap"
-    for root in ("/var/lib/flatpak", os.path.expanduser("~/.local/share/flatpak")):
-        yield f"{root}/exports/bin/org.blender.Blender", "flatpak"
+    if sys.platform.startswith("linux"):  # elsewhere "/snap/..." would name a folder of C: (Wine: Z:)
+        yield "/snap/bin/blender", "snap"
+        for root in ("/var/lib/flatpak", os.path.expanduser("~/.local/share/flatpak")):
+            yield f"{root}/exports/bin/org.blender.Blender", "flatpak"
     for pattern in _install_patterns():
         # Newest version first: the names end in the version number.
         for path in sorted(glob.glob(pattern), key=_natural_key, reverse=True):
@@ -89,10 +90,13 @@ def _install_patterns() -> list[str]:
         return ["/Applications/Blender*.app/Contents/MacOS/Blender",
                 f"{home}/Applications/Blender*.app/Contents/MacOS/Blender"]
     if sys.platform == "win32":
-        roots = [os.environ.get("ProgramFiles", r"C:\Program Files"),
-                 os.environ.get("ProgramFiles(x86)", r"C:\Program Files (x86)")]
+        # The installer's place, then Steam's. ProgramW6432 is the 64-bit Program Files for a
+        # 32-bit Python too (its ProgramFiles is the x86 one); Blender is 64-bit since 2.80.
+        native = os.environ.get("ProgramW6432") or os.environ.get("ProgramFiles") or r"C:\Program Files"
+        x86 = os.environ.get("ProgramFiles(x86)") or r"C:\Program Files (x86)"
+        roots = dict.fromkeys([native, os.environ.get("ProgramFiles") or native, x86])
         patterns = [os.path.join(root, "Blender Foundation", "Blender*", "blender.exe") for root in roots]
-        patterns.append(os.path.join(roots[1], "Steam", "steamapps", "common", "Blender", "blender.exe"))
+        patterns.append(os.path.join(x86, "Steam", "steamapps", "common", "Blender", "blender.exe"))
         return patterns
     return ["/usr/local/bin/blender", "/opt/blender*/blender", "/opt/Blender*/blender",
             f"{home}/blender*/blender", f"{home}/Applications/blender*/blender",
