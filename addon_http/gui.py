@@ -179,6 +179,11 @@ class BLENDER_HTTP_PT_panel(bpy.types.Panel):
         service = current()
         if service is None:
             layout.label(text="Stopped", icon="CANCEL")
+            try:  # where Start would listen, before it is pressed
+                config = config_from_preferences()
+                layout.label(text=f"Start listens on {config.host}:{config.port}", icon="URL")
+            except ConfigError as exc:
+                layout.label(text=str(exc), icon="ERROR")
             layout.operator(BLENDER_HTTP_OT_start.bl_idname, icon="PLAY")
             return
         health = service.health()

@@ -80,6 +80,7 @@ class TimerPump:
             except Exception:
                 log.exception("blender-http pump")
             self._release()  # returning None unregisters this timer
+            _redraw_sidebars()  # the panel says Stopped now, not at the next redraw
             # stop() waits for in-flight answers: not on the thread that draws the UI.
             threading.Thread(target=service.stop, daemon=True).start()
             return None
@@ -135,3 +136,15 @@ def _push_undo(job: jobs.Job) -> None:
         bpy.ops.ed.undo_push(message=f"HTTP: {task or 'exec'} {job.id}")
     except RuntimeError:  # no undo stack to push to (e.g. while a modal operator runs)
         log.debug("no undo step for job %s", job.id, exc_info=True)
+
+
+def _redraw_sidebars() -> None:
+    """Redraw every 3D view (its sidebar holds the server's panel): a stop that came over
+    HTTP (`blender-http stop --url`) changes no property Blender would redraw for."""
+    try:
+        for window in bpy.context.window_manager.windows:
+            for area in window.screen.areas:
+                if area.type == "VIEW_3D":
+                    area.tag_redraw()
+    except (AttributeError, RuntimeError):  # no window manager (quitting)
+        pass
