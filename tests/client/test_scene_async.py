@@ -1,5 +1,5 @@
-"""The scene and render helpers of `AsyncBlender` against the real endpoints (module mode):
-the twin of test_scene_sync.py, the same tests awaited; keep them in step."""
+"""The scene and render helpers of the client against the real endpoints (module mode).
+The blocking twin, test_scene_sync.py, is generated from this file by scripts/unasync.py."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from blender_http import AsyncBlender, BadRequest, NotFound
+import blender_http
+from blender_http import BadRequest, NotFound
 from tests.client import expected
 
-pytestmark = [pytest.mark.anyio, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.timeout(180)]
+pytestmark.append(pytest.mark.anyio)  # unasync: remove
 
 
-async def test_scene_lists_every_object_paged_and_filtered(ablender: AsyncBlender) -> None:
+async def test_scene_lists_every_object_paged_and_filtered(ablender: blender_http.AsyncBlender) -> None:
     scene = await ablender.scene()
     assert {o["name"] for o in scene["objects"]} == expected.DEFAULT_OBJECTS
     assert scene["total"] == 3 and scene["camera"] == "Camera"
@@ -26,7 +28,7 @@ async def test_scene_lists_every_object_paged_and_filtered(ablender: AsyncBlende
         await ablender.scene(type="NOT_A_TYPE")
 
 
-async def test_object_in_detail_and_close_matches(ablender: AsyncBlender) -> None:
+async def test_object_in_detail_and_close_matches(ablender: blender_http.AsyncBlender) -> None:
     cube = await ablender.object("Cube")
     assert cube["type"] == "MESH" and cube["mesh"]["vertices"] == 8
     assert len(cube["matrix_world"]) == 4
@@ -35,7 +37,7 @@ async def test_object_in_detail_and_close_matches(ablender: AsyncBlender) -> Non
     assert caught.value.body["error"]["close_matches"] == ["Cube"]
 
 
-async def test_mesh_vertices_as_a_numpy_array(ablender: AsyncBlender) -> None:
+async def test_mesh_vertices_as_a_numpy_array(ablender: blender_http.AsyncBlender) -> None:
     local = await ablender.mesh_vertices("Cube")
     assert local.dtype.str == "<f4" and local.shape == (8, 3)
     assert sorted({abs(float(v)) for v in local.ravel()}) == [1.0]
@@ -51,7 +53,7 @@ async def test_mesh_vertices_as_a_numpy_array(ablender: AsyncBlender) -> None:
     assert caught.value.type == "NotAMesh"
 
 
-async def test_render_returns_a_png_of_the_asked_size(ablender: AsyncBlender) -> None:
+async def test_render_returns_a_png_of_the_asked_size(ablender: blender_http.AsyncBlender) -> None:
     engine = expected.render_engine(await ablender.scene())
     png = await ablender.render(engine=engine, **expected.SMALL_RENDER)
     assert expected.png_size(png) == (32, 18)
@@ -60,7 +62,8 @@ async def test_render_returns_a_png_of_the_asked_size(ablender: AsyncBlender) ->
     assert engine in caught.value.message
 
 
-async def test_render_as_a_job_then_download_the_png(ablender: AsyncBlender, tmp_path: Path) -> None:
+async def test_render_as_a_job_then_download_the_png(ablender: blender_http.AsyncBlender,
+                                                     tmp_path: Path) -> None:
     engine = expected.render_engine(await ablender.scene())
     job = await ablender.submit_render(engine=engine, **expected.SMALL_RENDER)
     rendered = (await job.result(timeout=120)).result
@@ -70,11 +73,11 @@ async def test_render_as_a_job_then_download_the_png(ablender: AsyncBlender, tmp
     assert expected.png_size((tmp_path / "render.png").read_bytes()) == (32, 18)
 
 
-async def test_screenshot_is_a_png(ablender: AsyncBlender) -> None:
+async def test_screenshot_is_a_png(ablender: blender_http.AsyncBlender) -> None:
     assert expected.png_size(await ablender.screenshot(width=32, height=18))[0] > 0
 
 
-async def test_export_then_import(ablender: AsyncBlender, tmp_path: Path) -> None:
+async def test_export_then_import(ablender: blender_http.AsyncBlender, tmp_path: Path) -> None:
     assert (await ablender.export("glb"))[:4] == b"glTF"
     obj = await ablender.export("obj", objects=["Cube"])
     assert b"\nv " in obj
