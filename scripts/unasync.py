@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Generate the blocking client, client/_sync/, from the async one, client/_async/, the one
-written by hand (the way encode/httpcore generates its sync package):
+written by hand (the way encode/httpcore generates its sync package), and the tests of the
+twins that mirror each other (tests/client/test_scene_sync.py from test_scene_async.py):
 
     python scripts/unasync.py           rewrite each generated module of client/_sync/
     python scripts/unasync.py --check   exit 1 and print a diff when a committed file differs
