@@ -97,3 +97,22 @@ def test_every_tool_is_fully_described() -> None:
         assert {"readOnlyHint", "destructiveHint", "idempotentHint"} <= set(hints)
         for name, prop in tool["inputSchema"]["properties"].items():
             assert prop.get("description"), (tool["name"], name)
+
+
+def test_a_huge_batch_is_read_no_further_than_its_bound() -> None:
+    from blender_http_addon.mcp.jsonrpc import MAX_BATCH
+
+    message = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+    # After the bound, garbage that a full read would stumble on: never read.
+    body = ("[" + ",".join([json.dumps(message)] * (MAX_BATCH + 1)) + ", {broken").encode()
+    answer: Any = jsonrpc.handle(body, {"MCP-Protocol-Version": "2025-03-26"}, lambda *a: {},
+                                 server_version="x")
+    assert answer["error"]["code"] == jsonrpc.INVALID_REQUEST
+    assert f"at most {MAX_BATCH}" in answer["error"]["message"]
+    exact = ("[" + ",".join([json.dumps(message)] * MAX_BATCH) + "]").encode()
+    answers: Any = jsonrpc.handle(exact, {"MCP-Protocol-Version": "2025-03-26"}, lambda *a: {},
+                                  server_version="x")
+    assert [a["result"] for a in answers] == [{}] * MAX_BATCH
+    for bad in (b"[1,", b"[] x", b"[{}] ]", b"[,]"):
+        refused: Any = jsonrpc.handle(bad, {}, lambda *a: {}, server_version="x")
+        assert refused["error"]["code"] in (-32700, -32600)
