@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from tests.windows import wine
+from tests.windows.mcp_rpc import MCP_HEADERS, rpc
 
 # The first test to run may set up Wine, the Pythons and their packages (minutes, on a fresh
 # machine) before its own work.
@@ -32,7 +33,6 @@ START_TIMEOUT = 180.0
 WAIT_S = 30.0
 # The Windows default state folder (%LOCALAPPDATA%\blender-http), not this run's.
 WINDOWS_STATE = {"BLENDER_HTTP_STATE_DIR": "", "BLENDER_HTTP_URL": "", "BLENDER_HTTP_TOKEN": ""}
-MCP_HEADERS = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-06-18"}
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -162,14 +162,6 @@ def test_serve_renders_with_cycles(windows_blender: WindowsBlender) -> None:
 
 
 def test_serve_mcp(windows_blender: WindowsBlender) -> None:
-    def rpc(http: httpx.Client, method: str, params: dict[str, Any], id_: int) -> dict[str, Any]:
-        answer = http.post("/mcp", json={"jsonrpc": "2.0", "id": id_, "method": method, "params": params},
-                           headers=MCP_HEADERS)
-        assert answer.status_code == 200, answer.text
-        body: dict[str, Any] = answer.json()
-        assert body["id"] == id_ and "error" not in body, body
-        return body["result"]
-
     with windows_blender.client() as http:
         opened = rpc(http, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
                                           "clientInfo": {"name": "windows-test", "version": "0"}}, 1)

@@ -15,6 +15,7 @@ import pytest
 
 from tests.windows import wine
 from tests.windows.conftest import WindowsServer, WindowsServers
+from tests.windows.mcp_rpc import MCP_HEADERS, rpc
 
 # The first test to run may set up Wine, the Pythons and their packages (minutes, on a fresh
 # machine) before its own work.
@@ -134,22 +135,13 @@ def test_windows_unsafe_names_are_400(windows_server: WindowsServer, name: str) 
 
 
 def test_mcp_initialize_list_and_call(windows_server: WindowsServer) -> None:
-    headers = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-06-18"}
-
-    def rpc(http: httpx.Client, method: str, params: dict[str, Any], id_: int) -> dict[str, Any]:
-        answer = http.post("/mcp", json={"jsonrpc": "2.0", "id": id_, "method": method, "params": params},
-                           headers=headers)
-        assert answer.status_code == 200, answer.text
-        body: dict[str, Any] = answer.json()
-        assert body["id"] == id_ and "error" not in body, body
-        return body["result"]
 
     with windows_server.client() as http:
         opened = rpc(http, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
                                           "clientInfo": {"name": "windows-test", "version": "0"}}, 1)
         assert opened["serverInfo"]["name"] == "blender-http", opened
         noted = http.post("/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"},
-                          headers=headers)
+                          headers=MCP_HEADERS)
         assert noted.status_code == 202
         tools = {tool["name"] for tool in rpc(http, "tools/list", {}, 2)["tools"]}
         assert "exec_python" in tools, tools

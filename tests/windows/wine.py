@@ -51,6 +51,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from blender_http.local.processes import alive
+
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("BLENDER_HTTP_TEST_CACHE") or Path.home() / ".cache" / "blender-http-tests")
 WINE_CACHE = CACHE / "wine"
@@ -261,21 +263,11 @@ def _reap_sessions() -> None:
         return
     for folder in sessions.iterdir():
         pid = folder.name.split("-")[0]
-        if pid.isdigit() and _alive(int(pid)):
+        if pid.isdigit() and alive(int(pid)):
             continue
         subprocess.run(["wineserver", "-k"], env=wine_env(folder), stdin=subprocess.DEVNULL,
                        capture_output=True, timeout=60, check=False)
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _session_prefix(prefix: Path) -> Path:
