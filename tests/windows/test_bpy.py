@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from tests.windows import wine
-from tests.windows.mcp_rpc import MCP_HEADERS, rpc
+from tests.windows.mcp_rpc import open_session, rpc
 
 # The first test to run may set up Wine, the Pythons and their packages (minutes, on a fresh
 # machine) before its own work.
@@ -163,13 +163,7 @@ def test_serve_renders_with_cycles(windows_blender: WindowsBlender) -> None:
 
 def test_serve_mcp(windows_blender: WindowsBlender) -> None:
     with windows_blender.client() as http:
-        opened = rpc(http, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
-                                          "clientInfo": {"name": "windows-test", "version": "0"}}, 1)
-        assert opened["serverInfo"]["name"] == "blender-http", opened
-        noted = http.post("/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"},
-                          headers=MCP_HEADERS)
-        assert noted.status_code == 202
-        tools = {tool["name"] for tool in rpc(http, "tools/list", {}, 2)["tools"]}
+        tools = open_session(http)
         assert {"exec_python", "get_scene", "render"} <= tools, tools
         called = rpc(http, "tools/call", {"name": "exec_python", "arguments": {
             "code": "import sys\nprint('hi')\n[sys.platform, bpy.app.version_string[:3]]"}}, 3)

@@ -15,7 +15,7 @@ import pytest
 
 from tests.windows import wine
 from tests.windows.conftest import WindowsServer, WindowsServers
-from tests.windows.mcp_rpc import MCP_HEADERS, rpc
+from tests.windows.mcp_rpc import open_session, rpc
 
 # The first test to run may set up Wine, the Pythons and their packages (minutes, on a fresh
 # machine) before its own work.
@@ -135,15 +135,8 @@ def test_windows_unsafe_names_are_400(windows_server: WindowsServer, name: str) 
 
 
 def test_mcp_initialize_list_and_call(windows_server: WindowsServer) -> None:
-
     with windows_server.client() as http:
-        opened = rpc(http, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
-                                          "clientInfo": {"name": "windows-test", "version": "0"}}, 1)
-        assert opened["serverInfo"]["name"] == "blender-http", opened
-        noted = http.post("/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"},
-                          headers=MCP_HEADERS)
-        assert noted.status_code == 202
-        tools = {tool["name"] for tool in rpc(http, "tools/list", {}, 2)["tools"]}
+        tools = open_session(http)
         assert "exec_python" in tools, tools
         called = rpc(http, "tools/call", {"name": "exec_python",
                                           "arguments": {"code": "import sys\nprint('hi')\nsys.platform"}}, 3)
