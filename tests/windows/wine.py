@@ -12,6 +12,8 @@ under a lock and reused by every later run and checkout (the recipe of /work/win
     deps3.11/, deps3.13/   win_amd64 wheels (`pip install --target --platform win_amd64`) of
                       the client's dependencies (pyproject) and of the inner pytest run
     bpy3.11/          bpy 4.2 + NumPy 1.26.4 for Windows (test_bpy: the probe, `serve`, `start`)
+    gateway3.11/      the client's dependencies and the `[gateway]` extra's (markers read as
+                      win32: no uvloop) for Windows (test_gateway; made when first asked)
     sessions/         one hard-linked copy of prefix/ per test session, removed at its end
 
 The project itself is installed per session from a wheel of the checkout under test
@@ -60,6 +62,7 @@ WINE_CACHE = CACHE / "wine"
 VERSIONS = ("3.11", "3.13")
 BPY_VERSION = "3.11"
 BPY_REQUIREMENTS = ("bpy==4.2.*", "numpy==1.26.4")
+GATEWAY_VERSION = "3.11"
 # What the add-on's pure tests (tests/addon_http) import besides the add-on and the client's
 # dependencies, pinned to this Python's versions so both runs use the same tools.
 TEST_TOOLS = ("pytest", "hypothesis", "pytest-timeout", "python-multipart")
@@ -229,6 +232,27 @@ def _client_dependencies() -> list[str]:
     return list(project["dependencies"])
 
 
+def _extra(name: str, version: str) -> list[str]:
+    """The requirements of the project's extra `name` as pip would install them on Windows
+    CPython `version`: pip reads markers for the Python it runs on (Linux here), so those that
+    do not hold on win32 (uvloop's) are dropped here, and `blender-http[...]` is expanded."""
+    from packaging.requirements import Requirement
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    windows = _windows_markers(version, name)
+    found: list[str] = []
+    for line in extras[name]:
+        requirement = Requirement(line)
+        if requirement.marker is not None and not requirement.marker.evaluate(windows):
+            continue
+        if requirement.name == "blender-http":
+            found += [r for inner in sorted(requirement.extras) for r in _extra(inner, version)]
+        else:
+            requirement.marker = None
+            found.append(str(requirement))
+    return found
+
+
 def _pinned(name: str) -> str:
     try:
         return f"{name}=={metadata.version(name)}"
@@ -248,6 +272,63 @@ def _target(folder: Path, version: str, requirements: Sequence[str]) -> Path:
                 "--no-compile", *requirements), env=_pip_env(), what="pip install --target")
     _stamp(folder, spec)
     return folder
+
+
+def _windows_markers(version: str, extra: str = "") -> dict[str, str]:
+    return {"sys_platform": "win32", "platform_system": "Windows", "os_name": "nt",
+            "python_version": version, "python_full_version": f"{version}.0",
+            "implementation_name": "cpython", "platform_python_implementation": "CPython",
+            "platform_machine": "AMD64", "extra": extra}
+
+
+def _missing_on_windows(folder: Path, version: str) -> list[str]:
+    """What the distributions in folder require on Windows only and pip (which reads markers
+    for the Python it runs on) left out: pywin32 for mcp, say."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    installed = {canonicalize_name(d.name.split("-")[0]) for d in folder.glob("*.dist-info")}
+    found: dict[str, str] = {}
+    for info in folder.glob("*.dist-info/METADATA"):
+        message = info.read_text(encoding="utf-8", errors="replace")
+        for line in message.splitlines():
+            if not line.startswith("Requires-Dist:"):
+                continue
+            requirement = Requirement(line.partition(":")[2].strip())
+            name = canonicalize_name(requirement.name)
+            if (requirement.marker is None or name in installed
+                    or not requirement.marker.evaluate(_windows_markers(version))):
+                continue
+            requirement.marker = None
+            found[name] = str(requirement)
+    return sorted(found.values())
+
+
+def _target_windows(folder: Path, version: str, requirements: Sequence[str]) -> Path:
+    """_target, then again with what the packages require on Windows only (once)."""
+    spec = f"{version}\n" + "\n".join(requirements)
+    if _stamped(folder, spec + "\n(windows-only)"):
+        return folder
+    first = _target(folder, version, requirements)
+    extra = _missing_on_windows(first, version)
+    if extra:
+        _target(folder, version, [*requirements, *extra])
+    _stamp(folder, spec + "\n(windows-only)")
+    return folder
+
+
+def _with_pth(folder: Path) -> list[Path]:
+    """folder and the folders its .pth files name (pywin32's win32, win32\\lib, ...): a
+    --target folder put on sys.path by sitecustomize is no site folder, its .pth files are
+    not read. (Their `import` lines are not run: pywin32_bootstrap only finds its DLLs,
+    which pywintypes finds itself.)"""
+    folders = [folder]
+    for pth in sorted(folder.glob("*.pth")):
+        for line in pth.read_text(encoding="utf-8", errors="replace").splitlines():
+            line = line.strip()
+            if line and not line.startswith(("#", "import ")) and (folder / line.replace("\\", "/")).is_dir():
+                folders.append(folder / line.replace("\\", "/"))
+    return folders
 
 
 def _deps(version: str) -> Path:
@@ -297,6 +378,48 @@ def build_wheel(folder: Path) -> Path:
                 str(source)), env=_pip_env(), timeout=300, what="pip wheel")
     (wheel,) = wheels.glob("blender_http-*.whl")
     return wheel
+
+
+def forwarding_dll(name: str, exports: Mapping[str, str]) -> bytes:
+    """A 64-bit Windows DLL `name` of forwarded exports only ({"Export": "dll.Function"}): no
+    code, no imports, nothing to relocate (there is no compiler for Windows here).
+    ProcessPrng(PBYTE, SIZE_T) -> BOOL forwarded to RtlGenRandom (advapi32.SystemFunction036,
+    (PVOID, ULONG) -> BOOLEAN) fills the buffer the same way; Rust ignores what it returns."""
+    import struct
+
+    rva = 0x1000  # the one section's, right after the headers
+    names = sorted(exports)
+    count = len(names)
+    strings = bytearray()
+    offsets: dict[str, int] = {}
+    for text in [name, *names, *(exports[n] for n in names)]:
+        if text not in offsets:
+            offsets[text] = len(strings)
+            strings += text.encode("ascii") + b"\0"
+    functions = 40  # after the export directory: address, name and ordinal tables, then strings
+    name_table = functions + 4 * count
+    ordinal_table = name_table + 4 * count
+    text_at = ordinal_table + 2 * count
+
+    def at(text: str) -> int:
+        return rva + text_at + offsets[text]
+
+    data = struct.pack("<IIHHIIIIIII", 0, 0, 0, 0, at(name), 1, count, count, rva + functions,
+                       rva + name_table, rva + ordinal_table)
+    data += b"".join(struct.pack("<I", at(exports[n])) for n in names)  # inside the directory: forwarders
+    data += b"".join(struct.pack("<I", at(n)) for n in names)
+    data += b"".join(struct.pack("<H", i) for i in range(count)) + bytes(strings)
+    raw = (len(data) + 0x1FF) & ~0x1FF
+    size_of_image = rva + ((len(data) + 0xFFF) & ~0xFFF)
+    dos = b"MZ" + bytes(0x3A) + struct.pack("<I", 0x40)
+    coff = struct.pack("<HHIIIHH", 0x8664, 1, 0, 0, 0, 240, 0x2022)  # EXECUTABLE | LARGE_ADDRESS | DLL
+    optional = struct.pack("<HBBIIIIIQIIHHHHHHIIIIHHQQQQII", 0x20B, 14, 0, 0, raw, 0, 0, 0, 0x6F0000000,
+                           0x1000, 0x200, 6, 0, 0, 0, 6, 0, 0, size_of_image, 0x200, 0, 2, 0x0100,
+                           0x100000, 0x1000, 0x100000, 0x1000, 0, 16)
+    optional += struct.pack("<II", rva, len(data)) + bytes(8 * 15)  # the export directory
+    section = struct.pack("<8sIIIIIIHHI", b".edata", len(data), rva, raw, 0x200, 0, 0, 0, 0, 0x40000040)
+    headers = dos + b"PE\0\0" + coff + optional + section
+    return headers.ljust(0x200, b"\0") + data.ljust(raw, b"\0")
 
 
 # -- a session ----------------------------------------------------------------------------
@@ -385,6 +508,21 @@ class Session:
             self.close()
             raise
         self.setup_seconds = time.monotonic() - started
+
+    def gateway(self) -> list[Path]:
+        """The gateway's dependencies (the `[gateway]` extra, with the client's) for Windows
+        CPython 3.11, wheels only (made when first asked): the folders to put first on the
+        path (see _target_windows)."""
+        requirements = [*_client_dependencies(), *_extra("gateway", GATEWAY_VERSION)]
+        with _locked():
+            folder = _target_windows(WINE_CACHE / f"gateway{GATEWAY_VERSION}", GATEWAY_VERSION, requirements)
+        # pydantic-core, rpds-py and cryptography are Rust (std >= 1.78), which imports
+        # bcryptprimitives.dll's ProcessPrng (Windows 10+); wine 8.0 has no such DLL.
+        system32 = self.drive_c("C:\\windows\\system32")
+        if not (system32 / "bcryptprimitives.dll").exists():
+            (system32 / "bcryptprimitives.dll").write_bytes(forwarding_dll(
+                "bcryptprimitives.dll", {"ProcessPrng": "advapi32.SystemFunction036"}))
+        return _with_pth(folder)
 
     def bpy(self) -> Path:
         """bpy 4.2 and NumPy 1.26.4 for Windows CPython 3.11 (300 MB; made when first asked)."""
