@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.blender import servers
 from tests.conftest import missing
 from tests.windows import wine
 
@@ -49,6 +51,21 @@ def wine_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[wine.Sess
         yield session
     finally:
         wine.close_session()
+
+
+@pytest.fixture(scope="module")
+def linux_server(wine_session: wine.Session,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.Running]:
+    """A real Linux module-mode server with a token, for Windows clients to talk to."""
+    try:
+        running = servers.start("module", tmp_path_factory.mktemp("linux-server"),
+                                env={"BLENDER_HTTP_TOKEN": secrets.token_hex(16)})
+    except RuntimeError as exc:
+        pytest.fail(f"the Linux module-mode server did not start: {exc}", pytrace=False)
+    try:
+        yield running
+    finally:
+        running.stop()
 
 
 @pytest.fixture(scope="session", params=wine.VERSIONS, ids=lambda v: f"win-py{v}")

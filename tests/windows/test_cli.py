@@ -9,10 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
 import socket
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,20 +30,6 @@ CLEAN_ENV = {"BLENDER_HTTP_URL": "", "BLENDER_HTTP_TOKEN": "", "BLENDER_HTTP_TOK
              "BLENDER_HTTP_STATE_DIR": ""}
 
 Done = subprocess.CompletedProcess[str]
-
-
-@pytest.fixture(scope="module")
-def linux_server(wine_session: wine.Session,
-                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.Running]:
-    folder = tmp_path_factory.mktemp("linux-server")
-    try:
-        running = servers.start("module", folder, env={"BLENDER_HTTP_TOKEN": secrets.token_hex(16)})
-    except RuntimeError as exc:
-        pytest.fail(f"the Linux module-mode server did not start: {exc}", pytrace=False)
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def cli(server: servers.Running | None, *args: str, env: dict[str, str] | None = None,

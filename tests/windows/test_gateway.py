@@ -10,7 +10,6 @@ import re
 import secrets
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -28,20 +27,6 @@ pytestmark = pytest.mark.timeout(1200)
 START_TIMEOUT = 120.0
 # uvicorn's line once it listens; with --port 0 it names the port it was given.
 LISTENING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
-
-
-@pytest.fixture(scope="module")
-def linux_server(wine_session: wine.Session,
-                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.Running]:
-    folder = tmp_path_factory.mktemp("linux-worker")
-    try:
-        running = servers.start("module", folder, env={"BLENDER_HTTP_TOKEN": secrets.token_hex(16)})
-    except RuntimeError as exc:
-        pytest.fail(f"the Linux module-mode server did not start: {exc}", pytrace=False)
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def start_gateway(session: wine.Session, backend: servers.Running, key: str,

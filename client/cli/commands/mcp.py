@@ -159,7 +159,6 @@ def mcp_command(url: str | None, token: str | None, spawn: str | None, blender_p
     """Serve the MCP tools over stdio, forwarding to a running Blender (or one it starts)."""
     offered = _offered(read_only, only, exclude)
     try:
-        import anyio
         import mcp  # noqa: F401
     except ImportError as exc:
         raise click.UsageError(f"the MCP SDK is not installed ({exc}): pip install 'blender-http[mcp]'") \
