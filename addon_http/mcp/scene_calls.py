@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ..api.outcome import run_task
 from ..errors import HttpError
 from ..files import scratch
-from ..protocol import MAX_RENDER_SAMPLES, MAX_RENDER_SIZE, MAX_SCENE_PAGE
+from ..protocol import MAX_RENDER_SAMPLES, MAX_RENDER_SIZE, MAX_SCENE_PAGE, MAX_TIMEOUT_S
 from ..scene import exchange_formats
 from ..scene.render_options import RenderOptions
 from . import budget, results, tools
@@ -103,16 +103,17 @@ def render(service: Service, args: Arguments) -> dict[str, Any]:
             done = rendering.render_job_file(options, str(root), job)
             small = agent.fit_png({**done, "max_size": max_size}, str(root / done["path"]),
                                   str(folder / "small.png"), tools.MAX_IMAGE_BYTES)
-            return {**small, "path": done["path"], "width": done["width"], "height": done["height"],
-                    "size": done["size"]}
+            return {**small, **done}
         return dict(_task(service, args, "render", work))
 
     return _image_in_scratch(service, capture)
 
 
 def _task(service: Service, args: Arguments, name: str, fn: Callable[[Any], Any]) -> Any:
-    """run_task, on this very thread when the call is served on the main thread."""
-    return run_task(service, name, fn, inline=args.inline)
+    """run_task, on this very thread when the call is served on the main thread, with the
+    call's `timeout` (the tools whose work can be long take one)."""
+    return run_task(service, name, fn, timeout=args.number("timeout", None, 1e-3, MAX_TIMEOUT_S),
+                    inline=args.inline)
 
 
 def _max_size(args: Arguments) -> int:

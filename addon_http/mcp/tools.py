@@ -58,6 +58,11 @@ _SESSION = {"type": "string", "pattern": r"^[A-Za-z0-9_.\-]{1,64}$",
                            "talks to the same Blender."}
 _TIMEOUT = {"type": "number", "exclusiveMinimum": 0,
             "description": "Seconds before the code is interrupted (default: the server's)."}
+_WORK_TIMEOUT = {"type": "number", "exclusiveMinimum": 0,
+                 "description": "Seconds this call may keep Blender busy (default: no limit). Python "
+                                "work stops there; a Cycles render stops sampling there and answers "
+                                "what it has; an export or import is one Blender call that ends when "
+                                "done, and the answer is then a timeout error."}
 _MAX_SIZE = {"type": "integer", "minimum": 16, "maximum": MAX_IMAGE_SIZE,
              "default": DEFAULT_IMAGE_SIZE,
              "description": "Longest side of the returned image in pixels."}
@@ -139,7 +144,7 @@ TOOLS: tuple[dict[str, Any], ...] = (
     _tool("screenshot", "Screenshot of the viewport",
           "A PNG of the 3D viewport as the user sees it (in a Blender with a window); elsewhere a "
           "quick Workbench render from the active camera. Use it to check your work.",
-          _schema({"max_size": _MAX_SIZE}), read_only=True, idempotent=True),
+          _schema({"max_size": _MAX_SIZE, "timeout": _WORK_TIMEOUT}), read_only=True, idempotent=True),
     _tool("render", "Render the scene",
           "Render the scene with its camera and return the image (scaled to max_size). The full "
           "PNG stays in the work folder at the returned path (read_file fetches it). Unset options "
@@ -153,7 +158,7 @@ TOOLS: tuple[dict[str, Any], ...] = (
                    "samples": {"type": "integer", "minimum": 1, "description": "Render samples."},
                    "camera": {"type": "string", "description": "Camera object to render from."},
                    "frame": {"type": "integer", "description": "Frame to render."},
-                   "max_size": _MAX_SIZE}),
+                   "max_size": _MAX_SIZE, "timeout": _WORK_TIMEOUT}),
           read_only=False, idempotent=True),
     _tool("export_scene", "Export to a file",
           "Export the scene (or some objects) to a file in the work folder: glb, gltf, obj, fbx, "
@@ -163,14 +168,15 @@ TOOLS: tuple[dict[str, Any], ...] = (
                    "objects": {"type": "array", "items": {"type": "string"},
                                "description": "Object names to export (default: all)."},
                    "path": {**_PATH, "description": "Where to write it in the work folder (default "
-                                                    "exports/scene.<format>)."}}, ("format",)),
+                                                    "exports/scene.<format>)."},
+                   "timeout": _WORK_TIMEOUT}, ("format",)),
           read_only=False, idempotent=True),
     _tool("import_file", "Import a file",
           "Import a model file from the work folder (upload it first with write_file): glb, gltf, "
           "obj, fbx, stl or usd. Answers the names of the new objects.",
           _schema({"path": _PATH, "format": {"type": "string", "description": "File format (default: "
-                                                                              "from the extension)."}},
-                  ("path",)),
+                                                                              "from the extension)."},
+                   "timeout": _WORK_TIMEOUT}, ("path",)),
           read_only=False),
     _tool("list_files", "List the work folder",
           "Every file in the work folder (the folder Blender and you share) with sizes.",
