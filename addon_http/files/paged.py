@@ -60,11 +60,14 @@ class _Walk:
         for name in names:
             if bound is not None and name < bound:
                 continue
-            if self.left <= 0:
-                raise _Full
-            self.left -= 1
             parts = (*prefix, name)
-            self.last = parts
+            # The name on the way to where the last page ended is walked again, not counted
+            # (a file there was listed already): each page gets past it.
+            if name != bound:
+                if self.left <= 0:
+                    raise _Full
+                self.left -= 1
+                self.last = parts
             entry = folder.lstat(name)
             if entry is None:
                 continue
@@ -77,7 +80,7 @@ class _Walk:
                     continue
                 with inner:
                     self.folder(inner, parts)
-            elif stat.S_ISREG(entry.st_mode) and not name.startswith(UPLOAD_PREFIX) and name != bound:
+            elif name != bound and stat.S_ISREG(entry.st_mode) and not name.startswith(UPLOAD_PREFIX):
                 self.out.files.append({"path": "/".join(parts), "size": entry.st_size,
                                        "modified": entry.st_mtime})
                 if len(self.out.files) >= self.limit:
