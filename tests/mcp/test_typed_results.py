@@ -15,9 +15,9 @@ import httpx
 import jsonschema  # type: ignore[import-untyped]
 from mcp import Client
 
+from benchmarks import fixture_scenes as scenes
 from blender_http_addon.mcp import jsonrpc, tools
 from tests.blender import servers
-from tests.mcp import scenes
 from tests.mcp.conftest import TOKEN
 from tests.mcp.sdk import http_client, run, text_of
 
@@ -79,8 +79,8 @@ def test_every_typed_answer_fits_its_schema_on_every_fixture_scene(module_server
                 assert sorted(o["type"] for o in whole["get_scene"]["objects"]) == ["CAMERA", "LIGHT", "MESH"]
                 assert whole["get_scene"]["camera"] == "Camera" and whole["get_scene"]["next_offset"] is None
             elif name.endswith("objects"):
-                assert whole["get_scene"]["total"] == 1000 and whole["get_context"]["active_object"] == \
-                    "Object.0999"
+                assert whole["get_scene"]["total"] == 1001 and whole["get_context"]["active_object"] == \
+                    "Object.0999"  # and the camera
                 # the page of 1000 is cut short to fit, and says where the next one starts
                 assert 0 < count < 1000 and whole["get_scene_all"]["next_offset"] == count
                 assert len(whole["get_context"]["selected_objects"]) == 1000

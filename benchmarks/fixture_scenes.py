@@ -1,5 +1,6 @@
 """Fixture scenes for MCP answers, built in a live Blender by exec_python code: empty, a
-default one (cube, camera, light), many objects, and one mesh of many vertices."""
+default one (cube, camera, light), many objects, and one mesh of many vertices (these two
+with a camera, so that they render)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,19 @@ for mesh in list(D.meshes):
         D.meshes.remove(mesh)
 """
 
-DEFAULT = CLEAR + """
+CAMERA = """
+camera = D.objects.new('Camera', D.cameras.new('Camera'))
+camera.location, camera.rotation_euler = (7.4, -6.5, 5.3), (1.11, 0, 0.81)
+C.scene.collection.objects.link(camera)
+C.scene.camera = camera
+"""
+
+DEFAULT = CLEAR + CAMERA + """
 bpy.ops.mesh.primitive_cube_add()
-bpy.ops.object.camera_add(location=(7.4, -6.5, 5.3), rotation=(1.11, 0, 0.81))
-C.scene.camera = C.active_object
 bpy.ops.object.light_add(type='POINT', location=(4.1, 1.0, 5.9))
 """
 
-MANY = CLEAR + """
+MANY = CLEAR + CAMERA + """
 mesh = D.meshes.new('Shared')
 mesh.from_pydata([(0, 0, 0), (1, 0, 0), (0, 1, 0)], [], [(0, 1, 2)])
 for i in range(args['count']):
@@ -29,7 +35,7 @@ for i in range(args['count']):
 C.view_layer.objects.active = obj
 """
 
-DENSE = CLEAR + """
+DENSE = CLEAR + CAMERA + """
 import numpy as np
 mesh = D.meshes.new('Dense')
 mesh.vertices.add(args['vertices'])
