@@ -96,6 +96,18 @@ def test_every_typed_answer_fits_its_schema_on_every_fixture_scene(module_server
     _run(module_server, check)
 
 
+def test_typed_answers_fit_their_schemas_in_every_mode(mcp_server: servers.Running) -> None:
+    async def check(client: Client) -> None:
+        schemas = {tool.name: tool.output_schema for tool in (await client.list_tools()).tools
+                   if tool.output_schema}
+        whole = await _typed_answers(client, schemas, tools.DEFAULT_MAX_CHARS)
+        await _typed_answers(client, schemas, tools.MIN_MAX_CHARS)
+        assert whole["blender_info"]["mode"] == mcp_server.mode
+        assert whole["blender_info"]["background"] is (mcp_server.mode != "gui")  # bpy has no window
+        assert whole["get_context"]["scene"] == whole["get_scene"]["name"] == whole["blender_info"]["scene"]
+    _run(mcp_server, check)
+
+
 def test_a_cut_typed_answer_links_the_whole_which_resources_read_returns(
         module_server: servers.Running) -> None:
     async def check(client: Client) -> None:
