@@ -187,7 +187,9 @@ def markdown(sizes: list[Size], listing: dict[str, int], command: str) -> str:
         table(["tool call", *scenes], rows),
         "Characters of `structuredContent` (the typed tools: the same JSON as their text):",
         table(["tool call", *scenes], typed),
-        "Bytes of the whole JSON-RPC answer (text, structuredContent, images as base64, links):",
+        "Bytes of the whole JSON-RPC answer (text, structuredContent, images as base64, links); a "
+        "typed answer carries its JSON twice, as text and as `structuredContent`, so its answer is "
+        "about twice its text:",
         table(["tool call", *scenes], answers),
         f"`tools/list`: {listing[jsonrpc.LATEST]:,} bytes for a {jsonrpc.LATEST} client (with "
         f"`outputSchema`), {listing['2025-03-26']:,} for a 2025-03-26 one; {len(tools.TOOLS)} tools, the "
