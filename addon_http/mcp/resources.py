@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import HttpError
 from ..files import paged
-from . import resource_uris
+from . import resource_uris, tools
 
 if TYPE_CHECKING:
     from ..files.folder import WorkFolder
@@ -24,8 +24,10 @@ if TYPE_CHECKING:
 METHODS = frozenset({"resources/list", "resources/templates/list", "resources/read"})
 PAGE = 100
 SCAN = 10_000
-# A render of 4096 x 4096 pixels as PNG fits; base64 makes it a third larger.
-MAX_READ_BYTES = 16 * 1024 * 1024
+# As much as one read_file page. /mcp is answered on Blender's main thread in module and
+# background mode (pumps/parked.py): reading, base64 and JSON of 1 MB took 12-25 ms on the
+# build machine, of 16 MiB 250-400 ms, which every other request would wait for.
+MAX_READ_BYTES = tools.MAX_MAX_CHARS
 INVALID_PARAMS = -32602
 METHOD_NOT_FOUND = -32601
 # Resource not found: -32002 until 2025-11-25; later revisions say -32602 (SEP-2164).
