@@ -54,13 +54,13 @@ def finish(result: dict[str, Any], max_chars: int, keep: budget.Keep, *, typed: 
     (images are left as they are: they have their own cap). An answer over its budget also
     links the file that holds it whole. typed: a successful answer's JSON is also its
     structuredContent (the very JSON of its text, cut or not: output_schemas.py admits both)."""
-    kept: list[tuple[str, int]] = []
+    kept: list[tuple[str, int]] = []  # the files of whole answers, to link
 
-    def keep_and_link(text: str) -> tuple[str, int]:
+    def keeping(text: str) -> tuple[str, int]:
         kept.append(keep(text))
         return kept[-1]
 
-    _write_texts(result, max_chars, keep_and_link)
+    _write_texts(result, max_chars, keeping)
     texts = [item["text"] for item in result["content"] if item.get("type") == "text"]
     if typed and not result.get("isError") and len(texts) == 1:
         result["structuredContent"] = json.loads(texts[0])
