@@ -43,7 +43,8 @@ def post_mcp(service: Service, req: Request) -> Response:
     answer = jsonrpc.handle(req.body(), req.headers,
                             lambda name, arguments: calls.call_tool(service, name, arguments,
                                                                     inline=req.inline),
-                            server_version=service.health()["addon"], offered=service.mcp_tools)
+                            server_version=service.health()["addon"], offered=service.mcp_tools,
+                            files=service.files)
     if answer is None:
         return Response(status=202)
     return Response(body=json_text.utf8(answer, default=str), content_type=JSON)

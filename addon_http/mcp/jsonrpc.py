@@ -12,9 +12,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import tools
+from . import resources, tools, typed
+
+if TYPE_CHECKING:
+    from ..files.folder import WorkFolder
 
 log = logging.getLogger("blender_http")
 
@@ -42,9 +45,12 @@ class RpcError(Exception):
 
 
 def handle(body: bytes, headers: Mapping[str, str], call_tool: CallTool, *,
-           server_version: str, offered: tools.Selection = _ALL) -> dict[str, Any] | list[Any] | None:
+           server_version: str, offered: tools.Selection = _ALL,
+           files: WorkFolder | None = None) -> dict[str, Any] | list[Any] | None:
     """The answer to one POST body: a response, a batch of them, or None (202, no body).
-    tools/list lists the tools offered; call_tool refuses the others (calls.call_tool)."""
+    tools/list lists the tools offered; call_tool refuses the others (calls.call_tool).
+    files: the work folder that resources/* serve."""
+    version = headers.get("MCP-Protocol-Version") or typed.UNNAMED
     try:
         message = _parse(body)
     except TooLong as exc:
@@ -53,7 +59,6 @@ def handle(body: bytes, headers: Mapping[str, str], call_tool: CallTool, *,
     except (ValueError, RecursionError) as exc:
         return _error(None, PARSE_ERROR, f"the body is not valid JSON: {exc}")
     if isinstance(message, list):
-        version = headers.get("MCP-Protocol-Version") or "2025-03-26"
         if version not in BATCH_VERSIONS:
             return _error(None, INVALID_REQUEST, f"protocol version {version} does not allow batches; "
                                                  "send one JSON-RPC message per request")
@@ -62,9 +67,10 @@ def handle(body: bytes, headers: Mapping[str, str], call_tool: CallTool, *,
         if len(message) > MAX_BATCH:
             return _error(None, INVALID_REQUEST, f"a batch of {len(message)} messages; at most {MAX_BATCH} "
                                                  "per request")
-        answers = [a for a in (_one(m, call_tool, server_version, offered) for m in message) if a is not None]
+        answers = [a for a in (_one(m, call_tool, server_version, offered, version, files) for m in message)
+                   if a is not None]
         return answers or None
-    return _one(message, call_tool, server_version, offered)
+    return _one(message, call_tool, server_version, offered, version, files)
 
 
 class TooLong(ValueError):
@@ -113,7 +119,7 @@ def _skip(text: str, at: int) -> int:
 
 
 def _one(message: Any, call_tool: CallTool, server_version: str,
-         offered: tools.Selection) -> dict[str, Any] | None:
+         offered: tools.Selection, version: str, files: WorkFolder | None) -> dict[str, Any] | None:
     if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
         return _error(_id_of(message), INVALID_REQUEST, 'not a JSON-RPC 2.0 message (need "jsonrpc": "2.0")')
     method = message.get("method")
@@ -132,9 +138,9 @@ def _one(message: Any, call_tool: CallTool, server_version: str,
     if not isinstance(params, dict):
         return _error(request_id, INVALID_PARAMS, '"params" must be an object')
     try:
-        return {"jsonrpc": "2.0", "id": request_id, "result": _dispatch(method, params, call_tool,
-                                                                        server_version, offered)}
-    except RpcError as exc:
+        return {"jsonrpc": "2.0", "id": request_id,
+                "result": _dispatch(method, params, call_tool, server_version, offered, version, files)}
+    except (RpcError, resources.Refused) as exc:
         return _error(request_id, exc.code, exc.message)
     except Exception as exc:  # a bug in a tool must reach the client as an error, not a 500
         log.exception("MCP %s", method)
@@ -142,13 +148,14 @@ def _one(message: Any, call_tool: CallTool, server_version: str,
 
 
 def _dispatch(method: str, params: dict[str, Any], call_tool: CallTool,
-              server_version: str, offered: tools.Selection) -> dict[str, Any]:
+              server_version: str, offered: tools.Selection, version: str,
+              files: WorkFolder | None) -> dict[str, Any]:
     if method == "initialize":
         return initialize_result(params.get("protocolVersion"), server_version)
     if method == "ping":
         return {}
     if method == "tools/list":
-        return {"tools": list(offered.tools)}
+        return {"tools": typed.listed(offered.tools, version)}
     if method == "tools/call":
         name = params.get("name")
         if not isinstance(name, str) or name not in tools.BY_NAME:
@@ -160,7 +167,9 @@ def _dispatch(method: str, params: dict[str, Any], call_tool: CallTool,
             arguments = {}
         if not isinstance(arguments, dict):
             raise RpcError(INVALID_PARAMS, '"arguments" must be an object')
-        return call_tool(name, arguments)
+        return typed.for_version(call_tool(name, arguments), version)
+    if method in resources.METHODS:
+        return resources.answer(method, params, files, version)
     raise RpcError(METHOD_NOT_FOUND, f"method {echo(method)} is not supported")
 
 
@@ -174,7 +183,8 @@ def initialize_result(requested: Any, server_version: str) -> dict[str, Any]:
     """The answer to initialize: the client's version when we speak it, else our newest."""
     version = requested if requested in VERSIONS else LATEST
     return {"protocolVersion": version,
-            "capabilities": {"tools": {"listChanged": False}},
+            "capabilities": {"tools": {"listChanged": False},
+                             "resources": {"subscribe": False, "listChanged": False}},
             "serverInfo": {"name": tools.SERVER_NAME, "title": "Blender", "version": server_version},
             "instructions": tools.INSTRUCTIONS}
 

@@ -106,7 +106,7 @@ def render(service: Service, args: Arguments) -> dict[str, Any]:
             return {**small, **done}
         return dict(_task(service, args, "render", work))
 
-    return _image_in_scratch(service, capture)
+    return _image_in_scratch(service, capture, kept="the full render (PNG)")
 
 
 def _task(service: Service, args: Arguments, name: str, fn: Callable[[Any], Any]) -> Any:
@@ -121,15 +121,19 @@ def _max_size(args: Arguments) -> int:
         or tools.DEFAULT_IMAGE_SIZE
 
 
-def _image_in_scratch(service: Service, capture: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
-    """Image content from a PNG a task wrote into a scratch folder (removed afterwards)."""
+def _image_in_scratch(service: Service, capture: Callable[[Path], dict[str, Any]],
+                      kept: str | None = None) -> dict[str, Any]:
+    """Image content from a PNG a task wrote into a scratch folder (removed afterwards);
+    kept: what the work-folder file the task also wrote (its path, size) is, to link it."""
     folder = scratch.create(service.files.root)
     try:
         done = capture(folder)
         png = Path(done.pop("image")).read_bytes()
     finally:
         scratch.remove(folder)
-    return results.image(png, done)
+    if kept is None:
+        return results.image(png, done)
+    return results.with_file(results.image(png, done), done["path"], done["size"], kept)
 
 
 def export_scene(service: Service, args: Arguments) -> dict[str, Any]:
@@ -153,8 +157,9 @@ def export_scene(service: Service, args: Arguments) -> dict[str, Any]:
         path, size, _ = service.files.write(relative, _chunks(written))
     finally:
         scratch.remove(folder)
-    return results.data({"path": path.relative_to(service.files.root).as_posix(), "size": size,
-                         "format": fmt.name})
+    relative = path.relative_to(service.files.root).as_posix()
+    return results.with_file(results.data({"path": relative, "size": size, "format": fmt.name}),
+                             relative, size, f"the exported {fmt.name} file")
 
 
 def import_file(service: Service, args: Arguments) -> dict[str, Any]:

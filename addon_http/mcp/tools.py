@@ -8,6 +8,7 @@ import dataclasses
 from typing import Any
 
 from ..protocol import MAX_LONG_POLL_S, MAX_RENDER_SIZE, MAX_SCENE_PAGE
+from . import output_schemas
 
 SERVER_NAME = "blender-http"
 # Image content is shrunk until its PNG fits this many bytes, so one picture never floods
@@ -94,10 +95,15 @@ def _hints(*, read_only: bool, destructive: bool = False, idempotent: bool = Fal
             "idempotentHint": idempotent, "openWorldHint": False}
 
 
-def _tool(name: str, title: str, description: str, schema: dict[str, Any], **hints: bool) -> dict[str, Any]:
+def _tool(name: str, title: str, description: str, schema: dict[str, Any], *,
+          output: dict[str, Any] | None = None, **hints: bool) -> dict[str, Any]:
+    """A tool's definition; one with an output schema answers structuredContent too."""
     schema["properties"] = {**schema["properties"], "max_chars": _MAX_CHARS}
-    return {"name": name, "title": title, "description": description, "inputSchema": schema,
+    tool = {"name": name, "title": title, "description": description, "inputSchema": schema,
             "annotations": _hints(title=title, **hints)}
+    if output is not None:
+        tool["outputSchema"] = output
+    return tool
 
 
 _CODE_PROPERTIES = {
@@ -119,7 +125,7 @@ TOOLS: tuple[dict[str, Any], ...] = (
     _tool("blender_info", "Blender version and state",
           "Blender version, how it runs (gui, background, module), the current mode, the open "
           "file and whether it has unsaved changes, render engines and render settings.",
-          _schema(), read_only=True, idempotent=True),
+          _schema(), output=output_schemas.BLENDER_INFO, read_only=True, idempotent=True),
     _tool("get_scene", "List the scene",
           "The scene's frame range, render settings, camera and one page of its objects (name, type, "
           "transform, parent, collections, materials), sorted by name. A page holds `limit` objects, "
@@ -131,16 +137,16 @@ TOOLS: tuple[dict[str, Any], ...] = (
                               "description": "Objects to skip."},
                    "type": {"type": "string", "description": "Only objects of this type, e.g. MESH, "
                                                              "CAMERA, LIGHT."}}),
-          read_only=True, idempotent=True),
+          output=output_schemas.GET_SCENE, read_only=True, idempotent=True),
     _tool("get_object", "Describe one object",
           "One object in detail: transform, parent and children, modifiers, materials, mesh counts "
           "and custom properties. An unknown name answers the closest names.",
           _schema({"name": {"type": "string", "description": "The object's name."}}, ("name",)),
-          read_only=True, idempotent=True),
+          output=output_schemas.GET_OBJECT, read_only=True, idempotent=True),
     _tool("get_context", "What the user is looking at",
           "The current mode (OBJECT, EDIT_MESH, ...), active object, selected objects, active "
           "camera, current frame and scene: what `C` refers to in exec_python.",
-          _schema(), read_only=True, idempotent=True),
+          _schema(), output=output_schemas.GET_CONTEXT, read_only=True, idempotent=True),
     _tool("screenshot", "Screenshot of the viewport",
           "A PNG of the 3D viewport as the user sees it (in a Blender with a window); elsewhere a "
           "quick Workbench render from the active camera. Use it to check your work.",
@@ -211,7 +217,7 @@ TOOLS: tuple[dict[str, Any], ...] = (
           _schema({"job_id": {"type": "string", "description": "The id submit_job answered."},
                    "wait": {"type": "number", "minimum": 0, "maximum": MAX_LONG_POLL_S, "default": 0,
                             "description": "Seconds to wait for the job to finish."}}, ("job_id",)),
-          read_only=True, idempotent=True),
+          output=output_schemas.GET_JOB, read_only=True, idempotent=True),
     _tool("cancel_job", "Cancel a job",
           "Drop a queued job or interrupt a running one.",
           _schema({"job_id": {"type": "string", "description": "The job's id."}}, ("job_id",)),

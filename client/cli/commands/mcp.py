@@ -22,7 +22,7 @@ import anyio
 import click
 import httpx
 
-from blender_http_addon.mcp import tools
+from blender_http_addon.mcp import jsonrpc, tools
 
 from ... import settings
 from ...local import launcher, mcp_spawn
@@ -70,7 +70,11 @@ class Upstream:
         self._next_id += 1
         message = {"jsonrpc": "2.0", "id": self._next_id, "method": "tools/call",
                    "params": {"name": name, "arguments": arguments}}
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        # The newest version the add-on speaks, so it answers structuredContent and
+        # resource_link as the tools listed here (with their outputSchema) promise.
+        headers = {"MCP-Protocol-Version": jsonrpc.LATEST}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
         try:
             response = await http.post(self.url.rstrip("/") + "/mcp", json=message, headers=headers)
         except httpx.HTTPError as exc:
