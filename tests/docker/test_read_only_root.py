@@ -31,7 +31,8 @@ WORKER_MANIFEST = dockerfiles.DOCKER / "k8s" / "worker.yaml"
 
 
 def statefulset() -> dict[str, Any]:
-    (found,) = [d for d in yaml.safe_load_all(WORKER_MANIFEST.read_text()) if d and d["kind"] == "StatefulSet"]
+    documents = yaml.safe_load_all(WORKER_MANIFEST.read_text())
+    (found,) = [d for d in documents if d and d["kind"] == "StatefulSet"]
     return found
 
 
