@@ -130,3 +130,13 @@ def test_a_terminating_worker_stays_in_dns_while_it_drains(rendered: Rendered) -
     worker = one(objects, "StatefulSet", "worker")
     assert "lifecycle" not in container(worker), "SIGTERM itself starts the drain"
     assert pod_spec(worker)["terminationGracePeriodSeconds"] >= 300
+
+
+def test_every_generated_secret_comes_from_a_folder_git_ignores() -> None:
+    ignored = (k8s_render.K8S.parent / ".gitignore").read_text().splitlines()
+    files = k8s_render.secret_files(k8s_render.K8S)
+    assert {path.relative_to(k8s_render.K8S).as_posix() for path in files} == {
+        "secrets/token", "secrets/api-keys", "components/metrics/secrets/metrics-key"}
+    # "secrets/" without a leading slash: a folder of that name at any depth.
+    assert "secrets/" in ignored
+    assert all(path.parent.name == "secrets" for path in files)
