@@ -140,3 +140,10 @@ def test_every_generated_secret_comes_from_a_folder_git_ignores() -> None:
     # "secrets/" without a leading slash: a folder of that name at any depth.
     assert "secrets/" in ignored
     assert all(path.parent.name == "secrets" for path in files)
+
+
+@pytest.mark.parametrize("overlay", ["keda", "hpa"])
+def test_the_autoscaler_owns_the_worker_count(rendered: Rendered, overlay: str) -> None:
+    # With replicas in the manifest, every `kubectl apply` would undo the autoscaler's count.
+    assert "replicas" not in one(rendered[overlay], "StatefulSet", "worker")["spec"]
+    assert one(rendered["base"], "StatefulSet", "worker")["spec"]["replicas"] == 2
