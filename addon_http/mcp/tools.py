@@ -38,6 +38,13 @@ MAX_DESCRIPTION_BYTES = 2048
 # Left out by read-only mode (BLENDER_HTTP_MCP_READ_ONLY, `blender-http mcp --read-only`): the
 # tools that run code or change the scene. A name not defined (yet) is left out when it comes.
 READ_ONLY_LEFT_OUT = ("exec_python", "write_file", "import_file", "submit_job", "restore_checkpoint")
+# A request to /mcp carrying this header with READ_ONLY_VALUE is served the read-only tool set,
+# whatever the server's own settings: the gateway marks the requests of its read-only API keys
+# so. It only narrows, so whoever may call /mcp at all may send it (docs/SECURITY.md).
+READ_ONLY_HEADER = "Blender-Http-Read-Only"
+READ_ONLY_VALUE = "1"
+SERVER_READ_ONLY = "this server is read-only (BLENDER_HTTP_MCP_READ_ONLY, --read-only)"
+CALLER_READ_ONLY = f"this caller is read-only (a read-only API key of the gateway, {READ_ONLY_HEADER})"
 
 INSTRUCTIONS = """Tools for a live Blender. exec_python runs Python inside Blender on its main
 thread: bpy, C (bpy.context), D (bpy.data) and args are bound; the value of the last expression is
@@ -261,6 +268,8 @@ class Selection:
     read_only: bool = False
     only: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    # Who made it read-only, as a refusal says it.
+    read_only_by: str = SERVER_READ_ONLY
 
     def __post_init__(self) -> None:
         wrong = unknown(self.only + self.exclude)
@@ -274,8 +283,8 @@ class Selection:
     def refusal(self, name: str) -> str | None:
         """Why the tool is not offered, or None when it is."""
         if self.read_only and name in READ_ONLY_LEFT_OUT:
-            return (f"{name} is not offered: this server is read-only (BLENDER_HTTP_MCP_READ_ONLY, "
-                    f"--read-only), which leaves out {', '.join(READ_ONLY_LEFT_OUT)}")
+            return (f"{name} is not offered: {self.read_only_by}, which leaves out "
+                    f"{', '.join(READ_ONLY_LEFT_OUT)}")
         if self.only and name not in self.only:
             return (f"{name} is not offered: this server offers only {', '.join(self.only)} "
                     "(BLENDER_HTTP_MCP_TOOLS, --tools)")
