@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 import httpx
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 import numpy as np
 import pytest
 from PIL import Image
@@ -204,3 +204,36 @@ def test_views_and_area_are_checked(mcp_server: servers.Running) -> None:
 def _difference(one: Image.Image, other: Image.Image) -> float:
     """The mean absolute difference of two pictures' pixels (0-255)."""
     return float(np.abs(np.asarray(one, dtype=float) - np.asarray(other, dtype=float)).mean())
+
+
+AREAS = "w = C.window_manager.windows[0]\n[w.width, w.height, [[a.type, a.width, a.height] for a in w.screen.areas]]"
+
+
+def test_area_screenshots_in_the_gui(gui_server: servers.Running) -> None:
+    width, height, areas = run(gui_server, AREAS)
+    sizes = {kind: (w, h) for kind, w, h in areas}
+    largest = max(areas, key=lambda area: area[1] * area[2])
+    assert "NODE_EDITOR" not in sizes and "OUTLINER" in sizes and largest[0] == "VIEW_3D"
+
+    outliner = call(gui_server, "screenshot", {"area": "OUTLINER", "max_size": 4096})
+    assert not outliner["isError"], outliner
+    assert image(outliner).size == sizes["OUTLINER"]
+    assert value(outliner)["area"] == "OUTLINER" and value(outliner)["shown_for_the_picture"] is False
+
+    viewport = image(call(gui_server, "screenshot", {"area": "view_3d", "max_size": 4096}))
+    # An editor not on screen is shown in the largest area for the picture, then put back.
+    nodes = call(gui_server, "screenshot", {"area": "NODE_EDITOR", "max_size": 4096})
+    assert not nodes["isError"], nodes
+    assert value(nodes)["shown_for_the_picture"] is True
+    node_picture = image(nodes)
+    assert node_picture.size == viewport.size == sizes["VIEW_3D"]
+    assert _difference(node_picture, viewport) > 2.0
+    assert run(gui_server, AREAS)[2] == areas
+
+    window = call(gui_server, "screenshot", {"area": "WINDOW", "max_size": 4096})
+    assert image(window).size == (width, height)
+    shrunk = call(gui_server, "screenshot", {"area": "WINDOW", "max_size": 640})
+    assert max(image(shrunk).size) == 640
+
+    unknown = call(gui_server, "screenshot", {"area": "NOPE_EDITOR"})
+    assert unknown["isError"] and "NODE_EDITOR" in value(unknown)["error"]["message"]
