@@ -19,7 +19,6 @@ from PIL import Image
 
 from blender_http_addon.mcp import tools
 from tests.blender import servers
-from tests.mcp.conftest import TOKEN
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -55,9 +54,10 @@ def call(server: servers.Running, name: str, arguments: dict[str, Any]) -> dict[
     """The CallToolResult of one tools/call."""
     message = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
                "params": {"name": name, "arguments": arguments}}
-    answer = httpx.post(server.url + "/mcp", json=message, timeout=240,
-                        headers={"Authorization": f"Bearer {TOKEN}",
-                                 "Accept": "application/json, text/event-stream"})
+    headers = {"Accept": "application/json, text/event-stream"}
+    if server.token:
+        headers["Authorization"] = f"Bearer {server.token}"
+    answer = httpx.post(server.url + "/mcp", json=message, timeout=240, headers=headers)
     assert answer.status_code == 200, answer.text
     result: dict[str, Any] = answer.json()["result"]
     return result
@@ -149,7 +149,6 @@ def test_checkpoint_and_restore(mcp_server: servers.Running) -> None:
     assert sub == [[1.5, 2.5, 3.5], "kept", 2]
     # The server goes on serving after the file load, over HTTP and MCP alike.
     with mcp_server.client() as client:
-        client.headers["Authorization"] = f"Bearer {TOKEN}"
         assert client.post("/exec", json={"code": "6 * 7"}).json()["result"] == 42
     assert value(call(mcp_server, "inspect", {"objects": ["CheckSub"]}))["objects"][0]["evaluated"][
         "polygons"] == 96
@@ -237,3 +236,15 @@ def test_area_screenshots_in_the_gui(gui_server: servers.Running) -> None:
 
     unknown = call(gui_server, "screenshot", {"area": "NOPE_EDITOR"})
     assert unknown["isError"] and "NODE_EDITOR" in value(unknown)["error"]["message"]
+
+
+def test_undo_works_after_a_restore_in_the_gui(gui_server: servers.Running) -> None:
+    assert value(call(gui_server, "checkpoint", {"name": "gui-undo"}))["name"] == "gui-undo"
+    assert not call(gui_server, "restore_checkpoint", {"name": "gui-undo"})["isError"]
+    for name in ("AfterRestoreA", "AfterRestoreB"):
+        run(gui_server, f"bpy.ops.mesh.primitive_cube_add()\nC.active_object.name = {name!r}")
+    run(gui_server, "win = bpy.context.window_manager.windows[0]\n"
+                    "with bpy.context.temp_override(window=win, screen=win.screen):\n"
+                    "    bpy.ops.ed.undo()\n")
+    assert run(gui_server, "sorted(o.name for o in D.objects if o.name.startswith('AfterRestore'))") == [
+        "AfterRestoreA"]
