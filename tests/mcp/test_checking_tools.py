@@ -205,7 +205,8 @@ def _difference(one: Image.Image, other: Image.Image) -> float:
     return float(np.abs(np.asarray(one, dtype=float) - np.asarray(other, dtype=float)).mean())
 
 
-AREAS = "w = C.window_manager.windows[0]\n[w.width, w.height, [[a.type, a.width, a.height] for a in w.screen.areas]]"
+AREAS = ("w = C.window_manager.windows[0]\n"
+         "[w.width, w.height, [[a.type, a.width, a.height] for a in w.screen.areas]]")
 
 
 def test_area_screenshots_in_the_gui(gui_server: servers.Running) -> None:
