@@ -106,11 +106,11 @@ variables between calls. Look up the API of the Blender in use with search_api /
 before guessing names (they changed between 3.x, 4.x and 5.x). See your work with screenshot (the
 viewport; views for several sides on one image) or render, check it with inspect, and checkpoint
 before a risky change (restore_checkpoint goes back). Long work: submit_job, then
-get_job(wait=...) or cancel_job. Files move through the work folder: write_file / import_file
-in, export_scene / read_file out. In a Blender with a window, each call that changes the scene is one undo step named "HTTP: ...", so the user
-can undo it with Ctrl-Z. A tool answers at most max_chars characters of text (default 20000);
-past that it is cut, with a marker naming a work-folder file that holds the whole, which
-read_file pages (offset, limit)."""
+get_job(wait=...) or cancel_job. Files move through the work folder: write_file / import_file in,
+export_scene / read_file out. In a Blender with a window, each call that changes the scene is one
+undo step named "HTTP: ...", so the user can undo it with Ctrl-Z. A tool answers at most max_chars
+characters of text (default 20000); past that it is cut, with a marker naming a work-folder file
+that holds the whole, which read_file pages (offset, limit)."""
 
 _SESSION = {"type": "string", "pattern": r"^[A-Za-z0-9_.\-]{1,64}$",
             "description": "Name of a session whose variables persist between calls (a new name "
