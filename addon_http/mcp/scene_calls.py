@@ -183,8 +183,9 @@ def restore_checkpoint(service: Service, args: Arguments) -> dict[str, Any]:
 
 def _checkpoint_name(args: Arguments) -> str | None:
     name = args.text("name")
-    if name is not None and not SESSION_NAME_PATTERN.fullmatch(name):
-        raise HttpError(400, f"{args.tool}: 'name' must be {SESSION_NAME_RULE}")
+    # A leading dot is left out: the folder's hidden files are checkpoints being written.
+    if name is not None and (not SESSION_NAME_PATTERN.fullmatch(name) or name.startswith(".")):
+        raise HttpError(400, f"{args.tool}: 'name' must be {SESSION_NAME_RULE}, not starting with '.'")
     return name
 
 

@@ -132,8 +132,9 @@ _FULL = {"type": "boolean", "default": False,
                         f"{SUMMARY_ITEMS} elements or a list of more than {SUMMARY_ITEMS} items comes "
                         f"back summarised (shape, dtype, min/max, first rows; a list's length and "
                         f"first items)."}
-_CHECKPOINT_NAME = {"type": "string", "pattern": f"^{SESSION_NAME}$",
-                    "description": "The checkpoint's name: letters, digits, '_', '-', '.'."}
+_CHECKPOINT_NAME = {"type": "string", "pattern": f"^(?!\\.){SESSION_NAME}$",
+                    "description": "The checkpoint's name: letters, digits, '_', '-', '.' (not "
+                                   "first)."}
 _PATH = {"type": "string", "description": "A relative path inside the work folder, e.g. "
                                           "'models/chair.glb' (no '..')."}
 

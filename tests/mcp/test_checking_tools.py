@@ -120,6 +120,16 @@ def test_inspect_pages_and_refuses_unknown_names(mcp_server: servers.Running) ->
     page = value(call(mcp_server, "inspect", {"type": "MESH", "limit": 1}))
     assert page["objects"][0]["type"] == "MESH" and page["next_offset"] == 1
     assert page["total"] == run(mcp_server, "sum(1 for o in C.scene.objects if o.type == 'MESH')")
+    # A page is cut short where more objects would pass the budget, and says where to go on.
+    run(mcp_server, "for i in range(30):\n    bpy.ops.mesh.primitive_cube_add(location=(i, 0, 3))\n"
+                    "    C.active_object.name = f'CheckMany{i:02d}'")
+    small = call(mcp_server, "inspect", {"limit": 1000, "max_chars": 3000})
+    text = small["content"][0]["text"]
+    short = json.loads(text)
+    assert len(text) <= 3000 and 1 <= len(short["objects"]) < short["total"]
+    assert short["next_offset"] == len(short["objects"])
+    run(mcp_server, "for o in [o for o in D.objects if o.name.startswith('CheckMany')]:\n"
+                    "    D.objects.remove(o)")
     wrong = call(mcp_server, "inspect", {"objects": ["CheckSubb"]})
     assert wrong["isError"]
     error = value(wrong)["error"]
@@ -155,8 +165,9 @@ def test_checkpoint_and_restore(mcp_server: servers.Running) -> None:
 
     unknown = call(mcp_server, "restore_checkpoint", {"name": "check-befor"})
     assert unknown["isError"] and value(unknown)["error"]["close_matches"] == ["check-before"]
-    bad = call(mcp_server, "checkpoint", {"name": "../escape"})
-    assert bad["isError"] and value(bad)["error"]["status"] == 400
+    for bad_name in ("../escape", ".hidden"):
+        bad = call(mcp_server, "checkpoint", {"name": bad_name})
+        assert bad["isError"] and value(bad)["error"]["status"] == 400
 
 
 # 4 views on a sheet of longest side 512: 2 x 2 cells of 253 pixels, 2 pixels apart.
