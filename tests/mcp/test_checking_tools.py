@@ -260,3 +260,36 @@ def test_undo_works_after_a_restore_in_the_gui(gui_server: servers.Running) -> N
                     "    bpy.ops.ed.undo()\n")
     assert run(gui_server, "sorted(o.name for o in D.objects if o.name.startswith('AfterRestore'))") == [
         "AfterRestoreA"]
+
+
+LINK = """
+import os, tempfile
+for obj in [o for o in D.objects if o.name.startswith('CheckLinked')]:
+    D.objects.remove(obj)
+for library in list(D.libraries):
+    D.libraries.remove(library)
+bpy.ops.mesh.primitive_cube_add(location=(0, 0, 7))
+C.active_object.name = 'CheckLinkedBox'
+path = os.path.join(tempfile.mkdtemp(), 'parts.blend')
+D.libraries.write(path, {C.active_object})
+D.objects.remove(D.objects['CheckLinkedBox'])
+with D.libraries.load(path, link=True) as (source, target):
+    target.objects = ['CheckLinkedBox']
+C.scene.collection.objects.link(target.objects[0])
+path
+"""
+
+
+def test_inspect_lists_linked_libraries_and_missing_ones(mcp_server: servers.Running) -> None:
+    path = run(mcp_server, LINK)
+    found = value(call(mcp_server, "inspect", {"objects": ["CheckLinkedBox"]}))
+    assert found["libraries"] == [{"name": "parts.blend", "path": path, "missing": False, "objects": 1}]
+    assert found["objects"][0]["evaluated"]["polygons"] == 6
+    assert not [entry for entry in found["missing_files"] if entry["type"] == "library"]
+    run(mcp_server, f"import os\nos.remove({path!r})")
+    gone = value(call(mcp_server, "inspect", {"objects": ["CheckLinkedBox"]}))
+    assert gone["libraries"][0]["missing"] is True
+    assert [entry for entry in gone["missing_files"] if entry["type"] == "library"] == [
+        {"type": "library", "name": "parts.blend", "path": path, "absolute": path}]
+    run(mcp_server, "C.scene.collection.objects.unlink(D.objects['CheckLinkedBox'])\n"
+                    "for library in list(D.libraries):\n    D.libraries.remove(library)")
