@@ -76,8 +76,8 @@ def read_only_refusal(method: str, path: str) -> str | None:
             for allowed, prefix in READ_ONLY_ALLOWED_UNDER):
         return None
     return (f"this API key is read-only: it may not {method} {path} (a read-only key reads, "
-            "renders, exports and cancels jobs, and gets the read-only MCP tools; it runs no code "
-            "and changes neither the scene nor the work folder)")
+            "renders, exports and cancels jobs, and gets the read-only MCP tools; it runs no code, "
+            "changes no scene, and neither uploads nor deletes files)")
 
 
 def mark_read_only(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
