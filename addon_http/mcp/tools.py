@@ -90,7 +90,7 @@ INSPECT_OUTPUT: dict[str, Any] = {
                          "properties": {"vertices": _COUNT, "edges": _COUNT, "polygons": _COUNT}},
                 "evaluated": {"type": ["object", "null"], "description": "After modifiers.",
                               "properties": {"vertices": _COUNT, "edges": _COUNT, "polygons": _COUNT,
-                                             "triangles": _MAYBE_COUNT,
+                                             "triangles": _COUNT,
                                              "non_manifold_edges": _MAYBE_COUNT,
                                              "zero_area_faces": _MAYBE_COUNT,
                                              "not_checked": {"type": "string"}}},

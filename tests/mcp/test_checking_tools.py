@@ -93,6 +93,7 @@ def test_inspect_counts_after_modifiers_and_finds_problems(mcp_server: servers.R
     sub = objects["CheckSub"]
     assert sub["mesh"]["polygons"] == 6
     assert (sub["evaluated"]["polygons"], sub["evaluated"]["vertices"]) == (96, 98)
+    assert sub["evaluated"]["triangles"] == 192
     assert (sub["evaluated"]["non_manifold_edges"], sub["evaluated"]["zero_area_faces"]) == (0, 0)
     assert sub["modifiers"] == ["SUBSURF"] and sub["issues"] == []
 

@@ -17,6 +17,7 @@ def test_inspect_checkpoint_and_views(server: servers.Running) -> None:
     found = value(call(server, "inspect", {"objects": ["CheckSub", "CheckHole"]}))
     counts = {obj["name"]: obj["evaluated"] for obj in found["objects"]}
     assert counts["CheckSub"]["polygons"] == 96 and counts["CheckHole"]["non_manifold_edges"] == 4
+    assert counts["CheckSub"]["triangles"] == 192
 
     assert value(call(server, "checkpoint", {"name": "matrix"}))["name"] == "matrix"
     run(server, "D.objects.remove(D.objects['CheckSub'])\nlen(D.objects)")
