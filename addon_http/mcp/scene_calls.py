@@ -165,7 +165,7 @@ def inspect(service: Service, args: Arguments) -> dict[str, Any]:
 def checkpoint(service: Service, args: Arguments) -> dict[str, Any]:
     from ..scene import checkpoints
 
-    name = _checkpoint_name(args) or checkpoints.new_name()
+    name = _checkpoint_name(args, required=False) or checkpoints.new_name()
     root = str(service.files.root)
     return results.data(_task(service, args, "checkpoint", lambda job: checkpoints.save(root, name)))
 
@@ -173,16 +173,15 @@ def checkpoint(service: Service, args: Arguments) -> dict[str, Any]:
 def restore_checkpoint(service: Service, args: Arguments) -> dict[str, Any]:
     from ..scene import checkpoints
 
-    name = _checkpoint_name(args)
-    if name is None:
-        raise HttpError(400, "restore_checkpoint needs the argument 'name'")
+    name = _checkpoint_name(args, required=True)
+    assert name is not None
     root = str(service.files.root)
     return results.data(_task(service, args, "restore_checkpoint",
                               lambda job: checkpoints.restore(root, name)))
 
 
-def _checkpoint_name(args: Arguments) -> str | None:
-    name = args.text("name")
+def _checkpoint_name(args: Arguments, *, required: bool) -> str | None:
+    name = args.text("name", required=required)
     # A leading dot is left out: the folder's hidden files are checkpoints being written.
     if name is not None and (not SESSION_NAME_PATTERN.fullmatch(name) or name.startswith(".")):
         raise HttpError(400, f"{args.tool}: 'name' must be {SESSION_NAME_RULE}, not starting with '.'")
