@@ -159,3 +159,34 @@ def test_the_read_only_rule() -> None:
                ("POST", "/shutdown"), ("PATCH", "/scene"), ("DELETE", "/jobs")]
     assert [read_only_refusal(method, path) for method, path in allowed] == [None] * len(allowed)
     assert all(read_only_refusal(method, path) for method, path in refused)
+
+
+def _scope(method: str, path: str, key: str, *extra: tuple[bytes, bytes]) -> dict[str, Any]:
+    return {"type": "http", "method": method, "path": path, "client": ("10.0.0.9", 5000),
+            "server": ("127.0.0.1", 8000),
+            "headers": [(b"host", b"127.0.0.1:8000"), (b"authorization", f"Bearer {key}".encode()),
+                        *extra]}
+
+
+def test_the_edge_refuses_and_marks_even_while_the_address_is_throttled() -> None:
+    from blender_http_gateway.edge.browser import BrowserCheck
+    from blender_http_gateway.edge.middleware import Edge
+    from blender_http_gateway.edge.throttle import Throttle
+    from blender_http_gateway.metrics import Metrics
+
+    edge = Edge(None, keys=KeyCheck([FULL, READER], read_only=[READER]),  # type: ignore[arg-type]
+                browsers=BrowserCheck(open_gateway=False), metrics=Metrics(), log_access=False,
+                throttle=Throttle(burst=1))
+    marked = _scope("POST", "/mcp", READER, (tools.READ_ONLY_HEADER.lower().encode(), b"0"))
+    assert edge._refusal(marked) is None
+    header = tools.READ_ONLY_HEADER.lower().encode()
+    assert [v for k, v in marked["headers"] if k == header] == [b"1"]
+    full = _scope("POST", "/exec", FULL)
+    assert edge._refusal(full) is None and not [k for k, _ in full["headers"] if k == header]
+    # A wrong key throttles the address; the keys it proved still pass, as what they are.
+    assert edge._refusal(_scope("GET", "/scene", "wrong-key-0123456789"))[0] == 401  # type: ignore[index]
+    assert edge._refusal(_scope("GET", "/scene", "wrong-key-0123456789"))[0] == 429  # type: ignore[index]
+    refused = edge._refusal(_scope("POST", "/exec", READER))
+    assert refused is not None and refused[:2] == (403, "Forbidden")
+    assert edge._refusal(_scope("GET", "/scene", READER)) is None
+    assert edge._refusal(_scope("POST", "/exec", FULL)) is None
