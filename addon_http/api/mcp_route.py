@@ -11,7 +11,7 @@ from ..config import Config, ConfigError
 from ..errors import HttpError
 from ..http.request import Request
 from ..http.response import Response
-from ..mcp import calls, jsonrpc, tools
+from ..mcp import calls, jsonrpc, profile, tools
 from ..protocol import JSON
 from .exec_request import media_type
 
@@ -40,10 +40,11 @@ def post_mcp(service: Service, req: Request) -> Response:
     accept = req.headers.get("Accept", "")
     if accept and not any(t in accept for t in (JSON, "*/*", "application/*")):
         raise HttpError(406, "/mcp answers application/json; accept it", type="NotAcceptable")
+    offered = profile.for_request(service.mcp_tools, req.headers)
     answer = jsonrpc.handle(req.body(), req.headers,
                             lambda name, arguments: calls.call_tool(service, name, arguments,
-                                                                    inline=req.inline),
-                            server_version=service.health()["addon"], offered=service.mcp_tools,
+                                                                    inline=req.inline, offered=offered),
+                            server_version=service.health()["addon"], offered=offered,
                             files=service.files)
     if answer is None:
         return Response(status=202)
