@@ -277,8 +277,8 @@ TOOLS: tuple[dict[str, Any], ...] = (
           read_only=True, idempotent=True),
     _tool("write_file", "Write a file",
           "Store a file in the work folder (replacing one of the same path); binary content as "
-          "base64. Then import_file or use it from exec_python (the work folder is the current "
-          "directory there).",
+          "base64. Then import_file or use it from exec_python, where WORKDIR is the work folder's "
+          "path: os.path.join(WORKDIR, path).",
           _schema({"path": _PATH, "content": {"type": "string", "description": "The file's content."},
                    "encoding": {"type": "string", "enum": ["utf-8", "base64"], "default": "utf-8",
                                 "description": "How content is encoded."}}, ("path", "content")),
