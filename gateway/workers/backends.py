@@ -77,9 +77,20 @@ class Backend:
         # Our own open requests are known at once; busy/queued also show other gateways' work.
         return max(self.inflight, int(self.busy) + self.queued)
 
+    @property
+    def running(self) -> int:
+        """Jobs it runs now: Blender runs one at a time, on its main thread."""
+        return min(self.load, 1)
+
+    @property
+    def waiting(self) -> int:
+        """Work sent to it that waits for the running job to end."""
+        return self.load - self.running
+
     def view(self) -> dict[str, Any]:
         return {"key": self.key, "url": self.url, "healthy": self.healthy, "busy": self.busy,
                 "queued": self.queued, "max_queue": self.max_queue, "inflight": self.inflight,
+                "waiting": self.waiting, "running": self.running,
                 "mode": self.mode, "blender": self.blender, "pid": self.pid, "stopping": self.stopping,
                 "error": None if self.healthy else self.last_error}
 
@@ -137,6 +148,7 @@ class BackendPool:
     def add(self, backend: Backend) -> Backend:
         self.backends[backend.key] = backend
         self._metrics.track_inflight(backend.key, lambda: backend.inflight)
+        self._metrics.track_work(backend.key, lambda: backend.waiting, lambda: backend.running)
         return backend
 
     def get(self, key: str) -> Backend | None:
