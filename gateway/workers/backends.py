@@ -17,14 +17,15 @@ from blender_http_addon.protocol import HEALTH, JOBS
 
 from ..forwarding.wire import upstream
 from ..metrics import Metrics
-from . import stuck
+from . import progress, stuck
 
 log = logging.getLogger("blender_http_gateway.backends")
 
 # Refused health checks in a row before a backend counts as lost (its requests end with 502).
 LOST_AFTER_FAILURES = 2
-# A backend that accepts connections but does not answer /health (a long C operator can hold the
-# GIL in module mode) is only unhealthy; lost once it has been silent this long.
+# A backend that accepts connections but does not answer /health (a long C call can hold
+# Python's lock) is only unhealthy; lost once it has been silent this long, unless it is a
+# spawned worker: the stuck rule watches its process, and replaces it if it hangs.
 LOST_AFTER_SILENT_S = 60.0
 HEALTH_TIMEOUT_S = 2.0
 HEALTH_ERRORS: tuple[type[BaseException], ...] = (*upstream.CONNECT_ERRORS, *upstream.TRANSPORT_ERRORS,
@@ -69,6 +70,8 @@ class Backend:
     overdue_job: str | None = None
     # Why it is routed around although it answers (a job that will not stop), or None.
     stuck: str | None = None
+    # How long its process has used no CPU while it does not answer (spawned workers).
+    stall: progress.Stall = dataclasses.field(default_factory=progress.Stall)
     # Resolved when the worker is lost; requests waiting on it end at once.
     _lost: asyncio.Future[Loss] | None = dataclasses.field(default=None, repr=False)
 
@@ -105,6 +108,8 @@ class Backend:
         self.url = url
         self.failures = 0
         self.stopping, self.stuck, self.overdue_since, self.overdue_job = False, None, None, None
+        self.silent_since = None
+        self.stall.reset()
         self.revive()
 
     def revive(self) -> None:
@@ -240,7 +245,7 @@ class BackendPool:
             log.warning("backend %s failed its health check: %s", backend.key, error)
         backend.healthy = False
         if backend.silent_since is not None:
-            if now - backend.silent_since > LOST_AFTER_SILENT_S:
+            if backend.pid is None and now - backend.silent_since > LOST_AFTER_SILENT_S:
                 backend.mark_lost(f"backend {backend.key} has not answered /health for "
                                   f"{now - backend.silent_since:.0f} s")
         elif backend.failures >= LOST_AFTER_FAILURES:
