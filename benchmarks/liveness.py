@@ -60,7 +60,7 @@ CALLS = [
          "[0.5] * 10_000_000"),
     Call("numpy `np.sort`, 30 M floats", "import numpy as np\na = np.random.rand(30_000_000)\n",
          "np.sort(a); None"),
-    Call("numpy `a @ a`, 3000×3000", "import numpy as np\na = np.random.rand(3000, 3000)\n",
+    Call("numpy `a @ a`, 3000x3000", "import numpy as np\na = np.random.rand(3000, 3000)\n",
          "a @ a; None"),
     Call("`bpy.ops.wm.open_mainfile`, a 20 M-vertex .blend", BIG_FILE,
          "bpy.ops.wm.open_mainfile(filepath=path)"),
@@ -72,7 +72,7 @@ CALLS = [
          "bpy.ops.object.modifier_apply(modifier='subsurf')"),
     Call("cloth simulation bake: `bpy.ops.ptcache.bake_all`, 60 frames", CLOTH,
          "bpy.ops.ptcache.bake_all(bake=True)"),
-    Call("Cycles render: `bpy.ops.render.render`, 480×360, 64 samples", CYCLES,
+    Call("Cycles render: `bpy.ops.render.render`, 480x360, 64 samples", CYCLES,
          "bpy.ops.render.render()\nNone"),
 ]
 

@@ -4,7 +4,7 @@ Blender calls found (benchmarks/liveness.py) and a long Cycles render all comple
 worker that began them; a worker frozen with SIGSTOP, busy or idle, is killed and replaced.
 
 The issue behind this asks for a 3-minute render with `--kill-after 30`; a `--kill-after` of
-3 s against jobs of 15–20 s is the same proof (the job outlasts the limit several times over)
+3 s against jobs of 15 to 20 s is the same proof (the job outlasts the limit several times over)
 at a tenth of the cost."""
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ def _spawn(mode: str, folder: object) -> gateways.Gateway:
 
 
 @pytest.fixture(scope="module", params=["module", "background"])
-def spawned(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[gateways.Gateway]:
+def spawned(request: pytest.FixtureRequest,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[gateways.Gateway]:
     running = _spawn(request.param, tmp_path_factory.mktemp(f"liveness-{request.param}"))
     yield running
     running.stop()
@@ -64,7 +65,8 @@ def ready(client: httpx.Client) -> int:
     return int(worker(client)["pid"])  # type: ignore[call-overload]
 
 
-def run_watching(client: httpx.Client, body: dict[str, object]) -> tuple[httpx.Response, list[dict[str, object]]]:
+def run_watching(client: httpx.Client,
+                 body: dict[str, object]) -> tuple[httpx.Response, list[dict[str, object]]]:
     """POST /exec body, and the gateway's view of its worker every 0.2 s while it runs."""
     outcome: dict[str, httpx.Response] = {}
     thread = threading.Thread(target=lambda: outcome.update(answer=client.post("/exec", json=body,
