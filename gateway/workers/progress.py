@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 
 # Scheduling states (proc(5)) of a process that cannot run: stopped by a signal, stopped by
 # a tracer, a zombie, dead.
@@ -31,6 +32,8 @@ class Sample:
 
 def sample(pid: int) -> Sample | None:
     """The process's state and CPU time now; None where /proc cannot tell (not Linux, gone)."""
+    if not sys.platform.startswith("linux"):
+        return None
     try:
         with open(f"/proc/{pid}/stat", "rb") as stat:
             text = stat.read()
