@@ -32,12 +32,8 @@ class Sample:
 
 def sample(pid: int) -> Sample | None:
     """The process's state and CPU time now; None where /proc cannot tell (not Linux, gone)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            text = stat.read()
-    except OSError:
+    text = _stat(pid)
+    if text is None:
         return None
     # The command name (field 2) may hold spaces and parentheses: the fields follow its last ')'.
     fields = text[text.rindex(b")") + 2:].split()
@@ -66,3 +62,13 @@ class Stall:
 
     def reset(self) -> None:
         self.cpu = self.since = None
+
+
+def _stat(pid: int) -> bytes | None:
+    if sys.platform.startswith("linux"):
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as stat:
+                return stat.read()
+        except OSError:
+            pass
+    return None
