@@ -65,6 +65,9 @@ class Backend:
     # Its /health says "stopping": it finishes what it has (job routes still reach it), takes
     # nothing new, and is not lost for it.
     stopping: bool = False
+    # Its address left DNS (scaled in) while requests were open on it: they finish, nothing
+    # new is sent, and it is dropped once they have.
+    left_dns: bool = False
     # When the gateway first saw its running job asked to stop (timeout, cancel), and that job.
     overdue_since: float | None = None
     overdue_job: str | None = None
@@ -176,10 +179,21 @@ class BackendPool:
                 log.warning("cannot resolve %s (keeping the last answer): %s", url, exc)
             for expanded in self._expanded.get(url, [url]):
                 wanted.add(expanded)
-                if expanded not in self.backends:
+                if expanded in self.backends:
+                    self.backends[expanded].left_dns = False
+                else:
                     log.info("backend %s added", expanded)
                     self.add(Backend(key=expanded, url=expanded))
         for key in [k for k, b in self.backends.items() if b.key.startswith("http") and k not in wanted]:
+            backend = self.backends[key]
+            if backend.inflight:
+                # Scaled in while it works: its callers get their answers (the worker drains on
+                # SIGTERM); the next look-up after they have drops it.
+                if not backend.left_dns:
+                    log.info("backend %s left DNS: nothing new is sent, its %d open requests finish",
+                             key, backend.inflight)
+                backend.left_dns, backend.healthy = True, False
+                continue
             log.info("backend %s no longer in DNS, removed", key)
             self.backends.pop(key).mark_lost("the backend left DNS")
             self._metrics.forget(key)
@@ -259,8 +273,9 @@ class BackendPool:
         elif not stopping and not backend.healthy and backend.stuck is None:
             log.info("backend %s is healthy", backend.key)
         backend.stopping, backend.failures = stopping, 0
-        backend.healthy = not stopping and backend.stuck is None
+        backend.healthy = not stopping and backend.stuck is None and not backend.left_dns
         backend.last_error = ("stopping: finishing its open requests" if stopping
+                              else "left DNS: finishing its open requests" if backend.left_dns
                               else backend.stuck)
         backend.busy, backend.queued = bool(data.get("busy")), int(data.get("queued") or 0)
         backend.max_queue = int(data.get("max_queue") or backend.max_queue or 0)

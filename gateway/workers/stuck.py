@@ -33,7 +33,7 @@ def watch(backend: Backend, running: dict[str, Any] | None, kill_after: float,
     it spawned) or route around it (the others); a worker no longer stuck is used again."""
     why = reason(backend, running, time.monotonic(), kill_after)
     if why is None:
-        if backend.stuck is not None and backend.failures == 0 and not backend.stopping:
+        if backend.stuck is not None and backend.failures == 0 and not (backend.stopping or backend.left_dns):
             log.info("backend %s is no longer stuck", backend.key)
             backend.stuck, backend.healthy = None, True
         return

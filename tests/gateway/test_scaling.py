@@ -14,9 +14,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from blender_http import Blender
@@ -88,11 +90,7 @@ def test_a_worker_added_mid_batch_runs_items_of_it(workers: tuple[int, list[serv
     port, running = workers
     hosts = tmp_path / "hosts"
     _write_hosts(hosts, ADDRESSES[:2])
-    mount = 'mount --bind "$0" /etc/hosts && exec "$@"'
-    gateway = gateways.start(
-        tmp_path / "gateway", "--backend", f"http://{NAME}:{port}", key=KEY,
-        env={"BLENDER_HTTP_TOKEN": WORKER_TOKEN, "BLENDER_HTTP_GATEWAY_DNS_INTERVAL": "0.5"},
-        command=("unshare", "-m", "sh", "-c", mount, str(hosts), *gateways.GATEWAY_COMMAND))
+    gateway = _named_gateway(tmp_path, hosts, port)
     log = tmp_path / "runs.log"
     log.touch()
     try:
@@ -130,6 +128,48 @@ def test_a_worker_added_mid_batch_runs_items_of_it(workers: tuple[int, list[serv
     assert _most_at_once(results.values()) == 3
 
 
+def test_a_worker_leaving_dns_mid_request_finishes_it(workers: tuple[int, list[servers.Running]],
+                                                      tmp_path: Path) -> None:
+    port, running = workers
+    hosts = tmp_path / "hosts"
+    _write_hosts(hosts, ADDRESSES)
+    gateway = _named_gateway(tmp_path, hosts, port)
+    try:
+        with gateway.client() as client:
+            outcome: dict[str, httpx.Response] = {}
+            code = "import os, time\ntime.sleep(4)\nos.getpid()"
+            thread = threading.Thread(
+                target=lambda: outcome.update(answer=client.post("/exec", content=code)))
+            thread.start()
+            health = _wait_for(client, lambda h: h["running"] == 1)
+            busy = next(b["url"] for b in health["backends"] if b["inflight"])
+            _write_hosts(hosts, tuple(a for a in ADDRESSES if a not in busy))  # scaled in
+            health = _wait_for(client, lambda h: any(b["url"] == busy and not b["healthy"]
+                                                     for b in h["backends"]))
+            # Nothing new goes to it meanwhile.
+            others = {client.post("/exec", content="import os\nos.getpid()").json()["result"]
+                      for _ in range(6)}
+            thread.join(DEADLINE_S)
+            answer = outcome["answer"]
+            assert answer.status_code == 200, answer.text
+            pid = answer.json()["result"]
+            assert pid == {r.url: r.proc.pid for r in running}[busy]
+            assert pid not in others and others <= {r.proc.pid for r in running}
+            # Once its request has ended, the next look-up drops it.
+            _wait_for(client, lambda h: busy not in [b["url"] for b in h["backends"]])
+    finally:
+        gateway.stop()
+
+
+def _named_gateway(tmp_path: Path, hosts: Path, port: int) -> gateways.Gateway:
+    """A gateway whose one backend is NAME, resolved from hosts in a mount namespace of its own."""
+    mount = 'mount --bind "$0" /etc/hosts && exec "$@"'
+    return gateways.start(
+        tmp_path / "gateway", "--backend", f"http://{NAME}:{port}", key=KEY,
+        env={"BLENDER_HTTP_TOKEN": WORKER_TOKEN, "BLENDER_HTTP_GATEWAY_DNS_INTERVAL": "0.5"},
+        command=("unshare", "-m", "sh", "-c", mount, str(hosts), *gateways.GATEWAY_COMMAND))
+
+
 def _most_at_once(values: object) -> int:
     """The most items whose runs overlapped in time, from each run's start and end."""
     edges = sorted(edge for _, _, start, end in values  # type: ignore[attr-defined]
@@ -141,11 +181,11 @@ def _most_at_once(values: object) -> int:
     return most
 
 
-def _wait_for(client: object, condition: object) -> dict[str, object]:
+def _wait_for(client: httpx.Client, condition: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
     deadline = time.monotonic() + DEADLINE_S
     while True:
-        health = client.get("/health").json()  # type: ignore[attr-defined]
-        if condition(health):  # type: ignore[operator]
+        health = client.get("/health").json()
+        if condition(health):
             return dict(health)
         assert time.monotonic() < deadline, health
         time.sleep(0.05)
@@ -166,7 +206,7 @@ def test_work_waiting_and_running_are_exported(tmp_path: Path) -> None:
                 thread.start()
             health = _wait_for(client, lambda h: h["waiting"] == 2)
             assert (health["running"], health["waiting"]) == (1, 2)
-            assert [(b["running"], b["waiting"]) for b in health["backends"]] == [(1, 2)]  # type: ignore[attr-defined]
+            assert [(b["running"], b["waiting"]) for b in health["backends"]] == [(1, 2)]
             metrics = client.get("/metrics").text
             assert f'blender_http_gateway_work_running{{worker="{running.url}"}} 1.0' in metrics
             assert f'blender_http_gateway_work_waiting{{worker="{running.url}"}} 2.0' in metrics
