@@ -29,6 +29,8 @@ class JoinedWrites:
         self._held: bytes | None = None
 
     def write(self, data: bytes) -> None:
+        if not data:
+            return
         held = self._held
         if held is not None:
             self._held = None
