@@ -95,7 +95,8 @@ class Blender:
             retries: int = 0, on_result: batching.OnResult | None = None,
             ordered: bool = True, timeout: float | None = None,
             batch_key: str | None = None,
-            indexes: batching.Indexes | None = None) -> Iterator[ItemResult]:
+            indexes: batching.Indexes | None = None,
+            on: str | None = None) -> Iterator[ItemResult]:
         """Run code once per item (a dict item is its `args`, another value is args["item"]),
         up to `concurrency` at a time (default: a quarter of what /health says the server or
         the gateway's workers can queue); yields an ItemResult per item, in input order or, with
@@ -109,18 +110,32 @@ class Blender:
         or another timeout, those items fail with a 422 BadRequest instead). An item's key
         names its index and its args, so an item is only ever answered with its own result.
         indexes numbers the items (default 0, 1, 2…; ItemResult.index and the keys use it):
-        a rerun over the items an earlier run left gives their original numbers."""
-        if concurrency is None:
+        a rerun over the items an earlier run left gives their original numbers.
+        on="ray://HOST:PORT" (a Ray Client address) or "ray://auto" runs the items on a Ray
+        cluster's Blender workers instead of this client's server (the [ray] extra; docs/RAY.md)."""
+        pool = None
+        if on is not None:
+            from ..ray.pool import RayPool  # the [ray] extra: loaded only when asked for
+
+            pool = RayPool.connect(on)
+            concurrency = concurrency or pool.concurrency
+        elif concurrency is None:
             concurrency = batching.default_concurrency(self.health())
 
         def send(args: dict[str, Any], key: str) -> ExecResult:
+            if pool is not None:
+                return pool.exec(code, args, timeout, key)
             return self.exec(code, args=args, timeout=timeout, idempotency_key=key)
 
         runner = batch_runner.Runner(send, concurrency=concurrency, retries=retries, batch=batch_key)
-        for result in runner.run(items, ordered=ordered, indexes=indexes):
-            if on_result is not None:
-                on_result(result)
-            yield result
+        try:
+            for result in runner.run(items, ordered=ordered, indexes=indexes):
+                if on_result is not None:
+                    on_result(result)
+                yield result
+        finally:
+            if pool is not None:
+                pool.close()
 
     def exec_array(self, code: str, *, args: dict[str, Any] | None = None,
                    session: str | None = None, timeout: float | None = None) -> numpy.ndarray:
