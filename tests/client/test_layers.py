@@ -40,7 +40,7 @@ ALLOWED: dict[str, set[str]] = {
     "local": set(),
     "ray": CORE | {"local"},
     "ext": CORE | TWINS,
-    "cli": CORE | TWINS | {"local"},
+    "cli": CORE | TWINS | {"local", "ray"},  # ray/target.py: --on checked before Ray loads
     "__init__": CORE | TWINS | {"ext"},  # ext only lazily, in load_ipython_extension
     "__main__": {"cli"},
 }
