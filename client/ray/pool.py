@@ -15,6 +15,7 @@ on worker threads for AsyncBlender.map."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
@@ -40,6 +41,8 @@ NO_WORKER_S = 10.0
 MIN_IN_FLIGHT = 32
 # After a worker failed to start, the next start waits this long, doubling up to the cap.
 MAX_START_BACKOFF_S = 30.0
+# How long close() lets idle workers stop their Blenders before it kills them.
+STOP_WAIT_S = 15.0
 MISSING = ("running items on Ray needs the ray package: pip install 'blender-http[ray]' "
            "(the same Ray version as the cluster's)")
 # Failures a worker reports by name: the client's own transport errors.
@@ -130,11 +133,16 @@ class RayPool:
         """Kill every worker (their Blenders stop with them); disconnect if connect() connected."""
         with self._cond:
             self._closed = True
+            idle = list(self._idle)
             actors = [*self._idle, *self._busy, *self._starting.values()]
             self._idle.clear()
             self._busy.clear()
             self._starting.clear()
             self._cond.notify_all()
+        # The idle ones stop their Blenders and clear their folders first; then every one goes.
+        with contextlib.suppress(self._ray.exceptions.RayError):
+            stopping = [actor.stop.remote() for actor in idle]
+            self._ray.wait(stopping, num_returns=len(stopping), timeout=STOP_WAIT_S)
         for actor in actors:
             try:
                 self._ray.kill(actor, no_restart=True)

@@ -12,6 +12,7 @@ than the message)."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -40,6 +41,8 @@ STOP_GRACE_S = 10.0
 # Sends of one item to a Blender that was found dead before the item reached it (nothing ran):
 # each starts a new Blender first.
 STARTS_PER_ITEM = 2
+# How long a Blender whose connection broke may take to exit before it counts as alive.
+SETTLE_S = 5.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,11 +95,20 @@ class BlenderWorker:
             except ConnectError:
                 continue  # it died before the item reached it: nothing ran; start another
             except TransportError as exc:
+                self._settle()
                 return Reply(self._node, failure=type(exc).__name__, message=str(exc))
             return Reply(self._node, status=response.status_code,
                          headers=tuple(response.headers.multi_items()), content=response.content)
         return Reply(self._node, failure="ConnectError",
                      message=f"the Blender on Ray node {self._node} keeps dying before it runs anything")
+
+    def _settle(self) -> None:
+        """After a broken connection: give a dying Blender the moment it takes to exit (its
+        sockets close before it does), so the next item finds it dead and starts another
+        instead of reaching a socket about to go."""
+        if self._proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._proc.wait(SETTLE_S)
 
     def stop(self) -> None:
         """Ask the Blender to finish and exit; kill it after a grace period."""
