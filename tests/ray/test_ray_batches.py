@@ -25,6 +25,8 @@ import pytest
 
 from blender_http import Blender, ConnectionLost
 from blender_http.batching import ItemResult
+from tests.blender import servers
+from tests.conftest import missing
 from tests.ray.conftest import RayCluster, wait_gone
 
 pytestmark = [pytest.mark.blender, pytest.mark.timeout(600)]
@@ -88,6 +90,20 @@ def test_a_worker_asks_for_its_gpu_and_restarts_its_blender_when_it_dies(
     assert not psutil.pid_exists(first.value["pid"]) or \
         psutil.Process(first.value["pid"]).status() == psutil.STATUS_ZOMBIE
     assert runs(tmp_path) == {0: 1, 1: 1, 2: 1, 3: 1}
+
+
+def test_background_mode_workers_run_blender_b(ray_cluster: RayCluster, tmp_path: Path) -> None:
+    why = servers.availability("background")
+    if why:
+        missing(why)
+    code = ("import os, bpy\n"
+            "(os.environ['BLENDER_HTTP_RAY_NODE'], os.getpid(), os.path.basename(bpy.app.binary_path))")
+    with Blender("http://127.0.0.1:9") as blender:
+        results = list(blender.map(code, range(3), on="ray://auto?mode=background&gpus=1&resource="))
+    assert [(r.value[0], r.value[2]) for r in results] == [(ray_cluster.gpu_node, "blender")] * 3
+    pids = {r.value[1] for r in results}
+    assert len(pids) == 1  # one worker, one Blender, all three items
+    assert wait_gone(list(pids)) == []  # the batch is over: its Blender is gone
 
 
 def _remove_mid_batch(ray_cluster: RayCluster, runs_folder: Path,
