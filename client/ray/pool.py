@@ -27,7 +27,7 @@ import httpx
 
 from .. import calls, errors
 from ..envelope import ExecResult
-from ..errors import ConnectError, ConnectionLost
+from ..errors import ConnectError, ConnectionLost, ServerError
 from .target import RayTarget, parse
 from .worker import BlenderWorker, Reply
 
@@ -41,6 +41,8 @@ NO_WORKER_S = 10.0
 MIN_IN_FLIGHT = 32
 # After a worker failed to start, the next start waits this long, doubling up to the cap.
 MAX_START_BACKOFF_S = 30.0
+# Workers that failed to start in a row, after which items stop waiting for the next one.
+FAILED_STARTS = 2
 # How long close() lets idle workers stop their Blenders before it kills them.
 STOP_WAIT_S = 15.0
 MISSING = ("running items on Ray needs the ray package: pip install 'blender-http[ray]' "
@@ -164,16 +166,26 @@ class RayPool:
                     actor = self._idle.pop()
                     self._busy.add(actor)
                     return actor
-                if self._busy or self._starting:
+                # Workers that keep failing to start are no hope: their items end.
+                hopeful = self._starting and self._start_failures < FAILED_STARTS
+                if self._busy or hopeful:
                     lonely_since = None
                 else:
                     now = time.monotonic()
                     lonely_since = now if lonely_since is None else lonely_since
                     if now - lonely_since > NO_WORKER_S:
-                        why = f"; the last start failed: {self._start_error}" if self._start_error else ""
-                        raise ConnectError(f"no Blender worker is alive on the Ray cluster "
-                                           f"({self._slots} slot(s) for {self._demand()}){why}")
+                        self._no_worker()
                 self._cond.wait(min(REFRESH_S, 0.2))
+
+    def _no_worker(self) -> None:
+        """Why no worker is there. Workers that fail to start fail the item (sending it again
+        would only wait again); no slot at all (nodes gone) is a ConnectError: nothing ran,
+        and map sends it again, in case nodes come back."""
+        if self._start_error:
+            raise ServerError(502, "WorkerStartFailed", f"no Blender worker could start on the Ray "
+                              f"cluster; the last one: {self._start_error}")
+        raise ConnectError(f"no Blender worker is alive on the Ray cluster ({self._slots} slot(s) "
+                           f"for {self._demand()})")
 
     def _tend(self) -> None:
         """Start workers for new slots; move the started ones to idle."""
@@ -196,11 +208,14 @@ class RayPool:
                     self._start_failed(actor, exc)
                     continue
                 self._start_failures = 0
+                self._start_error = ""
                 self._idle.append(actor)
                 self._cond.notify()
 
     def _start_failed(self, actor: Any, exc: Exception) -> None:
-        self._start_error = f"{type(exc).__name__}: {str(exc)[:500]}"
+        # Ray's message ends with the worker's own exception (a traceback before it).
+        lines = str(exc).strip().splitlines()
+        self._start_error = f"{type(exc).__name__}: {lines[-1] if lines else ''}"
         self._start_failures += 1
         self._next_start = time.monotonic() + min(MAX_START_BACKOFF_S, 2.0 ** self._start_failures)
         try:

@@ -149,14 +149,16 @@ class BlenderWorker:
             time.sleep(0.02)
         self._url = json.loads(ready.read_text())["url"]
         self._http.base_url = httpx.URL(self._url)
+        # Blender read it at start: on disk no longer than that (a killed worker leaves no token).
+        (self._folder / "token").unlink(missing_ok=True)
 
     def _token_file(self) -> Path:
         """The token in a file only this user may read, not in the Blender's environment."""
         path = self._folder / "token"
-        if not path.exists():
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as out:
-                out.write(self._token)
+        path.unlink(missing_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(self._token)
         return path
 
     def _command(self, ready: Path) -> list[str]:

@@ -23,7 +23,7 @@ from typing import Any
 import psutil
 import pytest
 
-from blender_http import Blender, ConnectionLost
+from blender_http import Blender, ConnectionLost, ServerError
 from blender_http.batching import ItemResult
 from tests.blender import servers
 from tests.conftest import missing
@@ -106,6 +106,16 @@ def test_background_mode_workers_run_blender_b(ray_cluster: RayCluster, tmp_path
     assert wait_gone(list(pids)) == []  # the batch is over: its Blender is gone
 
 
+def test_a_worker_that_cannot_start_fails_the_items_with_the_reason(ray_cluster: RayCluster) -> None:
+    on = "ray://auto?mode=background&blender=/nowhere/blender&gpus=1&resource="
+    with Blender("http://127.0.0.1:9") as blender:
+        results = list(blender.map("1", range(2), on=on))
+    for result in results:
+        assert isinstance(result.error, ServerError) and result.error.type == "WorkerStartFailed"
+        assert "/nowhere/blender is not an executable file" in result.error.message
+        assert result.attempts == 1
+
+
 def _remove_mid_batch(ray_cluster: RayCluster, runs_folder: Path,
                       retries: int) -> tuple[str, list[ItemResult]]:
     """Run items of 2 s until every node ran one, then remove a node (never the GPU one)
@@ -178,7 +188,9 @@ def test_with_retries_an_item_whose_node_was_removed_runs_again_elsewhere(
     assert retried, "the removed node was running an item"
     assert victim not in {r.value["node"] for r in retried}
     started = runs(tmp_path)
-    assert {r.index: started[r.index] for r in results} == {r.index: r.attempts for r in results}
+    assert {started[r.index] for r in results if r.attempts == 1} == {1}
+    # The removed node may have taken the item without starting it yet: once or twice, never more.
+    assert {started[r.index] for r in retried} <= {1, 2}
 
 
 def _cli(folder: Path, on: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
