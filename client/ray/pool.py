@@ -67,6 +67,7 @@ class RayPool:
         self._idle: list[Any] = []
         self._busy: set[Any] = set()
         self._starting: dict[Any, Any] = {}  # ready ref -> actor
+        self._actors: list[Any] = []  # every worker started, for close()
         self._nodes: dict[Any, str] = {}  # actor -> its node
         self._slots = 0
         self._refreshed = -math.inf
@@ -106,15 +107,6 @@ class RayPool:
         """Items in flight: twice the slots, and never fewer than MIN_IN_FLIGHT."""
         return max(MIN_IN_FLIGHT, 2 * self._slots)
 
-    def nodes(self) -> dict[str, int]:
-        """The nodes the live workers run on, with how many each."""
-        with self._cond:
-            live = [*self._idle, *self._busy]
-            counts: dict[str, int] = {}
-            for actor in live:
-                counts[self._nodes[actor]] = counts.get(self._nodes[actor], 0) + 1
-            return counts
-
     def exec(self, code: str, args: dict[str, Any], timeout: float | None, key: str) -> ExecResult:
         """Run one item on an idle worker (waiting for one); its result, or the client's error."""
         actor = self._take()
@@ -136,7 +128,7 @@ class RayPool:
         with self._cond:
             self._closed = True
             idle = list(self._idle)
-            actors = [*self._idle, *self._busy, *self._starting.values()]
+            actors = list(self._actors)
             self._idle.clear()
             self._busy.clear()
             self._starting.clear()
@@ -146,10 +138,7 @@ class RayPool:
             stopping = [actor.stop.remote() for actor in idle]
             self._ray.wait(stopping, num_returns=len(stopping), timeout=STOP_WAIT_S)
         for actor in actors:
-            try:
-                self._ray.kill(actor, no_restart=True)
-            except (ValueError, self._ray.exceptions.RayError):
-                pass  # already gone
+            self._kill(actor)
         if self._owns_connection:
             self._ray.shutdown()
 
@@ -197,6 +186,7 @@ class RayPool:
             if missing > 0 and now >= self._next_start:
                 for _ in range(missing):
                     actor = self._worker.remote(self.target.mode, self.target.blender)
+                    self._actors.append(actor)
                     self._starting[actor.info.remote()] = actor
         if self._starting:
             ready, _ = self._ray.wait(list(self._starting), num_returns=len(self._starting), timeout=0)
@@ -218,10 +208,7 @@ class RayPool:
         self._start_error = f"{type(exc).__name__}: {lines[-1] if lines else ''}"
         self._start_failures += 1
         self._next_start = time.monotonic() + min(MAX_START_BACKOFF_S, 2.0 ** self._start_failures)
-        try:
-            self._ray.kill(actor, no_restart=True)
-        except (ValueError, self._ray.exceptions.RayError):
-            pass
+        self._kill(actor)
 
     def _give_back(self, actor: Any) -> None:
         with self._cond:
@@ -231,10 +218,17 @@ class RayPool:
                 self._cond.notify()
 
     def _drop(self, actor: Any) -> str:
+        """Forget a worker Ray lost an item of (and end it, should it still run)."""
         with self._cond:
             self._busy.discard(actor)
             self._refreshed = -math.inf  # its node may be gone: count the slots again
-            return self._nodes.pop(actor, "?")
+            node = self._nodes.pop(actor, "?")
+        self._kill(actor)
+        return node
+
+    def _kill(self, actor: Any) -> None:
+        with contextlib.suppress(ValueError, self._ray.exceptions.RayError):
+            self._ray.kill(actor, no_restart=True)
 
     def _demand(self) -> str:
         return ", ".join(f"{name} {amount:g}" for name, amount in self.target.demand().items())
