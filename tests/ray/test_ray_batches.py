@@ -231,11 +231,16 @@ def test_batch_through_a_ray_client_address_keeps_its_results_file_and_resumes(
     assert runs(folder / "runs") == {0: 1, 1: 1, 2: 1, 3: 2, 4: 2, 5: 2}
 
 
-def test_when_the_driver_dies_its_workers_and_their_blenders_go(ray_cluster: RayCluster,
-                                                                tmp_path: Path) -> None:
+@pytest.mark.parametrize("through", ["driver", "ray client"])
+def test_when_the_driver_dies_its_workers_and_their_blenders_go(ray_cluster: RayCluster, tmp_path: Path,
+                                                                through: str) -> None:
     folder = _batch_folder(tmp_path, 2, 600.0)
     before = set(ray_cluster.blenders())
-    driver = _cli(folder, "ray://auto", {"RAY_ADDRESS": ray_cluster.address})
+    if through == "driver":
+        driver = _cli(folder, "ray://auto", {"RAY_ADDRESS": ray_cluster.address})
+    else:  # Ray ends a client's session once its reconnect grace period (30 s by default) is over
+        driver = _cli(folder, f"ray://127.0.0.1:{ray_cluster.client_port}",
+                      {"RAY_CLIENT_RECONNECT_GRACE_PERIOD": "2"})
     try:
         deadline = time.monotonic() + 180
         while not any((folder / "runs").iterdir()):  # an item runs in a Blender
