@@ -29,7 +29,7 @@ from .. import calls, errors
 from ..envelope import ExecResult
 from ..errors import ConnectError, ConnectionLost, ServerError
 from .target import RayTarget, parse
-from .worker import BlenderWorker, Reply
+from .worker import START_TIMEOUT_S, BlenderWorker, Reply
 
 # How often waiting items look at the cluster's resources again (new nodes, lost ones).
 REFRESH_S = 1.0
@@ -41,6 +41,8 @@ NO_WORKER_S = 10.0
 MIN_IN_FLIGHT = 32
 # After a worker failed to start, the next start waits this long, doubling up to the cap.
 MAX_START_BACKOFF_S = 30.0
+# A worker not placed on a node and started by then counts as failed to start.
+PLACE_TIMEOUT_S = START_TIMEOUT_S + 60.0
 # Workers that failed to start in a row, after which items stop waiting for the next one.
 FAILED_STARTS = 2
 # How long close() lets idle workers stop their Blenders before it kills them.
@@ -67,6 +69,7 @@ class RayPool:
         self._idle: list[Any] = []
         self._busy: set[Any] = set()
         self._starting: dict[Any, Any] = {}  # ready ref -> actor
+        self._started_at: dict[Any, float] = {}  # ready ref -> when its actor was asked for
         self._actors: list[Any] = []  # every worker started, for close()
         self._nodes: dict[Any, str] = {}  # actor -> its node
         self._slots = 0
@@ -132,6 +135,7 @@ class RayPool:
             self._idle.clear()
             self._busy.clear()
             self._starting.clear()
+            self._started_at.clear()
             self._cond.notify_all()
         # The idle ones stop their Blenders and clear their folders first; then every one goes.
         with contextlib.suppress(self._ray.exceptions.RayError):
@@ -187,11 +191,20 @@ class RayPool:
                 for _ in range(missing):
                     actor = self._worker.remote(self.target.mode, self.target.blender)
                     self._actors.append(actor)
-                    self._starting[actor.info.remote()] = actor
+                    ref = actor.info.remote()
+                    self._starting[ref] = actor
+                    self._started_at[ref] = now
+        for ref, asked in list(self._started_at.items()):
+            # A worker asked for just as its node went may never be placed: stop waiting for it.
+            if ref in self._starting and now - asked > PLACE_TIMEOUT_S:
+                self._start_failed(self._starting.pop(ref), TimeoutError(
+                    f"not placed and started within {PLACE_TIMEOUT_S:g} s"))
+                del self._started_at[ref]
         if self._starting:
             ready, _ = self._ray.wait(list(self._starting), num_returns=len(self._starting), timeout=0)
             for ref in ready:
                 actor = self._starting.pop(ref)
+                self._started_at.pop(ref, None)
                 try:
                     self._nodes[actor] = self._ray.get(ref)["node"]
                 except self._ray.exceptions.RayError as exc:
