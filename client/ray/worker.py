@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import getpass
 import json
 import os
 import secrets
@@ -58,6 +59,21 @@ class Reply:
     message: str = ""
 
 
+def _own_folder() -> Path:
+    """This worker's folder (its Blender's log, the token until read), named by its pid. A
+    worker Ray killed leaves its folder behind: the next worker on the node removes those
+    whose process is gone."""
+    parent = Path(tempfile.gettempdir()) / f"blender-http-ray-{getpass.getuser()}"
+    parent.mkdir(mode=0o700, exist_ok=True)
+    for old in parent.iterdir():
+        if old.name.isdigit() and not processes.alive(int(old.name)):
+            shutil.rmtree(old, ignore_errors=True)
+    folder = parent / str(os.getpid())
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(mode=0o700)
+    return folder
+
+
 class BlenderWorker:
     """One Blender on this node (module mode: `blender-http serve`; or `blender -b`)."""
 
@@ -67,7 +83,7 @@ class BlenderWorker:
         self._node: str = ray.get_runtime_context().get_node_id()
         self._blender = find_blender(blender) if mode == "background" else None
         self._token = secrets.token_urlsafe(32)
-        self._folder = Path(tempfile.mkdtemp(prefix="blender-http-ray-"))
+        self._folder = _own_folder()
         self._proc: subprocess.Popen[bytes] | None = None
         self._url = ""
         self._http = httpx.Client(headers=calls.auth_headers(self._token), trust_env=False)

@@ -9,11 +9,13 @@ The tests share one cluster and run in this order: the removals leave fewer node
 from __future__ import annotations
 
 import collections
+import getpass
 import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -39,7 +41,7 @@ pathlib.Path(args['runs'], f"{args['n']}-{uuid.uuid4().hex}").touch()
 if args.get('die'):
     os._exit(7)
 time.sleep(args.get('sleep', 0))
-{"n": args["n"], "node": os.environ["BLENDER_HTTP_RAY_NODE"], "pid": os.getpid(),
+{"n": args["n"], "node": os.environ["BLENDER_HTTP_RAY_NODE"], "pid": os.getpid(), "worker": os.getppid(),
  "gpus": os.environ.get("CUDA_VISIBLE_DEVICES")}
 """
 # Items a test hands out while it waits for something to happen, at most.
@@ -74,6 +76,8 @@ def test_items_spread_over_three_nodes_and_the_blenders_end_with_the_batch(
     assert [r.index for r in results] == list(range(len(results)))  # in input order
     assert set(runs(tmp_path).values()) == {1}
     assert wait_gone(ray_cluster.blenders()) == []
+    folders = Path(tempfile.gettempdir()) / f"blender-http-ray-{getpass.getuser()}"
+    assert [str(r.value["worker"]) for r in results if (folders / str(r.value["worker"])).exists()] == []
 
 
 def test_a_worker_asks_for_its_gpu_and_restarts_its_blender_when_it_dies(
