@@ -3,6 +3,7 @@ and the clear errors of a wrong address or a missing [ray] extra (map and `batch
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -104,3 +105,12 @@ def test_batch_refuses_a_wrong_on_as_a_usage_error(tmp_path: Path, extra: list[s
     code, output = _batch(tmp_path, *extra)
     assert code == EXIT_USAGE, output
     assert says in output
+
+
+def test_the_client_and_the_cli_never_load_ray_unless_asked() -> None:
+    probe = ("import sys, blender_http, blender_http.cli.main, blender_http.cli.commands.batch\n"
+             "from blender_http import Blender\n"
+             "print(sorted(m for m in sys.modules\n"
+             "             if m == 'ray' or m.startswith(('ray.', 'blender_http.ray.'))))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "['blender_http.ray.target']"  # --on's check: the standard library only
