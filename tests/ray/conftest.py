@@ -46,7 +46,14 @@ class RayCluster:
         return str(node.node_id)
 
     def remove(self, node_id: str) -> None:
+        """Remove a node, and wait until Ray counts it dead (the next test starts on what is left)."""
+        import ray
+
         self.cluster.remove_node(self.nodes.pop(node_id))
+        deadline = time.monotonic() + GONE_WITHIN_S
+        while any(node["NodeID"] == node_id and node["Alive"] for node in ray.nodes()):
+            assert time.monotonic() < deadline, f"Ray still counts node {node_id} alive"
+            time.sleep(0.2)
 
     def blenders(self) -> list[int]:
         """The pids of the workers' Blenders that run now."""
