@@ -94,7 +94,8 @@ class AsyncBlender:
                   retries: int = 0, on_result: batching.OnResult | None = None,
                   ordered: bool = True, timeout: float | None = None,
                   batch_key: str | None = None,
-                  indexes: batching.Indexes | None = None) -> AsyncIterator[ItemResult]:
+                  indexes: batching.Indexes | None = None,
+                  on: str | None = None) -> AsyncIterator[ItemResult]:
         """Run code once per item (a dict item is its `args`, another value is args["item"]),
         up to `concurrency` at a time (default: a quarter of what /health says the server or
         the gateway's workers can queue, re-read every few seconds while the batch runs, so
@@ -109,21 +110,36 @@ class AsyncBlender:
         or another timeout, those items fail with a 422 BadRequest instead). An item's key
         names its index and its args, so an item is only ever answered with its own result.
         indexes numbers the items (default 0, 1, 2…; ItemResult.index and the keys use it):
-        a rerun over the items an earlier run left gives their original numbers."""
+        a rerun over the items an earlier run left gives their original numbers.
+        on="ray://HOST:PORT" (a Ray Client address) or "ray://auto" runs the items on a Ray
+        cluster's Blender workers instead of this client's server (the [ray] extra; docs/RAY.md)."""
+        pool = None
+        capacity = self._capacity
+        if on is not None:
+            from ..ray.pool import AsyncRayPool  # the [ray] extra: loaded only when asked for
+
+            pool = await AsyncRayPool.connect(on)
+            capacity = pool.capacity  # grows as nodes join the cluster
         # Without a fixed concurrency the capacity is re-read while the batch runs.
-        reread = self._capacity if concurrency is None else None
+        reread = capacity if concurrency is None else None
         if concurrency is None:
-            concurrency = await self._capacity()
+            concurrency = await capacity()
 
         async def send(args: dict[str, Any], key: str) -> ExecResult:
+            if pool is not None:
+                return await pool.exec(code, args, timeout, key)
             return await self.exec(code, args=args, timeout=timeout, idempotency_key=key)
 
         runner = batch_runner.AsyncRunner(send, concurrency=concurrency, retries=retries, batch=batch_key,
                                           capacity=reread)
-        async for result in runner.run(items, ordered=ordered, indexes=indexes):
-            if on_result is not None:
-                on_result(result)
-            yield result
+        try:
+            async for result in runner.run(items, ordered=ordered, indexes=indexes):
+                if on_result is not None:
+                    on_result(result)
+                yield result
+        finally:
+            if pool is not None:
+                await pool.aclose()
 
     async def _capacity(self) -> int:
         """How many items map keeps in flight: from /health (the gateway's healthy workers)."""

@@ -95,7 +95,8 @@ class Blender:
             retries: int = 0, on_result: batching.OnResult | None = None,
             ordered: bool = True, timeout: float | None = None,
             batch_key: str | None = None,
-            indexes: batching.Indexes | None = None) -> Iterator[ItemResult]:
+            indexes: batching.Indexes | None = None,
+            on: str | None = None) -> Iterator[ItemResult]:
         """Run code once per item (a dict item is its `args`, another value is args["item"]),
         up to `concurrency` at a time (default: a quarter of what /health says the server or
         the gateway's workers can queue, re-read every few seconds while the batch runs, so
@@ -110,21 +111,36 @@ class Blender:
         or another timeout, those items fail with a 422 BadRequest instead). An item's key
         names its index and its args, so an item is only ever answered with its own result.
         indexes numbers the items (default 0, 1, 2…; ItemResult.index and the keys use it):
-        a rerun over the items an earlier run left gives their original numbers."""
+        a rerun over the items an earlier run left gives their original numbers.
+        on="ray://HOST:PORT" (a Ray Client address) or "ray://auto" runs the items on a Ray
+        cluster's Blender workers instead of this client's server (the [ray] extra; docs/RAY.md)."""
+        pool = None
+        capacity = self._capacity
+        if on is not None:
+            from ..ray.pool import RayPool  # the [ray] extra: loaded only when asked for
+
+            pool = RayPool.connect(on)
+            capacity = pool.capacity  # grows as nodes join the cluster
         # Without a fixed concurrency the capacity is re-read while the batch runs.
-        reread = self._capacity if concurrency is None else None
+        reread = capacity if concurrency is None else None
         if concurrency is None:
-            concurrency = self._capacity()
+            concurrency = capacity()
 
         def send(args: dict[str, Any], key: str) -> ExecResult:
+            if pool is not None:
+                return pool.exec(code, args, timeout, key)
             return self.exec(code, args=args, timeout=timeout, idempotency_key=key)
 
         runner = batch_runner.Runner(send, concurrency=concurrency, retries=retries, batch=batch_key,
                                      capacity=reread)
-        for result in runner.run(items, ordered=ordered, indexes=indexes):
-            if on_result is not None:
-                on_result(result)
-            yield result
+        try:
+            for result in runner.run(items, ordered=ordered, indexes=indexes):
+                if on_result is not None:
+                    on_result(result)
+                yield result
+        finally:
+            if pool is not None:
+                pool.close()
 
     def _capacity(self) -> int:
         """How many items map keeps in flight: from /health (the gateway's healthy workers)."""

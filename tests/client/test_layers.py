@@ -6,6 +6,7 @@ circle, and the third-party libraries each layer may use.
     _async/, _sync/            the client twins, which only send (_sync/ generated from _async/)
     local/                     finding, installing, starting Blender on this machine
     ext/                       the IPython extension
+    ray/                       map and batch on a Ray cluster's Blender workers (the [ray] extra)
     cli/                       the `blender-http` command: only __main__ and the entry point use it
 
 Imports are read from the source (tests/layers.py), so the test runs anywhere.
@@ -33,11 +34,13 @@ ALLOWED: dict[str, set[str]] = {
     # settings picks the server by the records this machine keeps (local/state.py, standard
     # library only): the one rule of the CLI, Blender() and the notebook.
     "settings": CORE | {"local"},
-    "_async": CORE,
-    "_sync": CORE,
+    # The twins reach ray/ only inside map, when on= names a Ray cluster.
+    "_async": CORE | {"ray"},
+    "_sync": CORE | {"ray"},
     "local": set(),
+    "ray": CORE | {"local"},
     "ext": CORE | TWINS,
-    "cli": CORE | TWINS | {"local"},
+    "cli": CORE | TWINS | {"local", "ray"},  # ray/target.py: --on checked before Ray loads
     "__init__": CORE | TWINS | {"ext"},  # ext only lazily, in load_ipython_extension
     "__main__": {"cli"},
 }
@@ -50,6 +53,7 @@ EXTERNAL: dict[str, set[str]] = {
     "_sync": HTTP,
     "local": {"blender_http_addon", "bpy"},  # bpy: in embedded.py only (module mode)
     "ext": {"IPython"},
+    "ray": HTTP | {"ray"},
     "__init__": set(),
     "__main__": set(),
 }
@@ -120,5 +124,7 @@ def test_the_rules_see_imports() -> None:
     assert "local/state" in IMPORTS["settings"].own  # imported inside a function
     assert "local/mcp_spawn" in IMPORTS["cli/commands/mcp"].own  # imported inside a method
     assert "ext/notebook" in IMPORTS["__init__"].own  # imported inside a function
+    assert "ray/pool" in IMPORTS["_async/client"].own  # imported inside map
+    assert "ray" in IMPORTS["ray/pool"].external  # imported inside connect
     assert "httpx" in IMPORTS["errors"].external and "click" in IMPORTS["cli/terminal"].external
     assert "_async/client" not in IMPORTS["_async/handles"].own  # under TYPE_CHECKING only

@@ -14,6 +14,7 @@ import click
 from ... import settings
 from ..._async.client import AsyncBlender
 from ...batching import ItemResult, default_concurrency
+from ...ray import target
 from .. import batch_files
 from ..exit_codes import EXIT_FAILED, EXIT_INTERRUPTED
 from ..support import client_errors, client_options
@@ -21,6 +22,16 @@ from ..terminal import Quiet
 
 # Piped output: one progress line at most this often.
 PLAIN_EVERY_S = 2.0
+
+
+def _ray_address(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--on, checked before anything runs (Ray itself loads only once the batch starts)."""
+    if value is not None:
+        try:
+            target.parse(value)
+        except target.BadTarget as exc:
+            raise click.BadParameter(str(exc)) from exc
+    return value
 
 
 @click.command()
@@ -38,10 +49,16 @@ PLAIN_EVERY_S = 2.0
               help="Times an item whose worker died runs again (only for scripts safe to repeat).")
 @click.option("--timeout", type=float, default=None, help="Seconds before the server interrupts an item.")
 @click.option("--retry-failed", is_flag=True, help="Run the items that failed in an earlier run again.")
+@click.option("--on", default=None, metavar="ray://HOST:PORT|ray://auto", callback=_ray_address,
+              help="Run the items on a Ray cluster's Blender workers instead of one server "
+                   "(the [ray] extra; docs/RAY.md).")
 @client_options
 def batch(script: Path, items_path: Path, out: Path, concurrency: int | None, retries: int,
-          timeout: float | None, retry_failed: bool, url: str | None, token: str | None) -> None:
+          timeout: float | None, retry_failed: bool, on: str | None, url: str | None,
+          token: str | None) -> None:
     """Run SCRIPT once per item of --items, results to --out (exit 0 only if all succeeded)."""
+    if on is not None and url is not None:
+        raise click.UsageError("--on and --url both say where the items run: give one")
     code = script.read_text(encoding="utf-8")
     try:
         items = batch_files.read_items(items_path)
@@ -59,7 +76,7 @@ def batch(script: Path, items_path: Path, out: Path, concurrency: int | None, re
     tally = Tally(total=len(items), earlier_ok=earlier_ok, earlier_failed=len(items) - len(todo) - earlier_ok)
     key = batch_files.batch_key(code, items_path, out, timeout)
     try:
-        anyio.run(_run, code, todo, results, tally, url, token, concurrency, retries, timeout, key)
+        anyio.run(_run, code, todo, results, tally, url, token, concurrency, retries, timeout, key, on)
     except KeyboardInterrupt:
         click.echo(f"\nblender-http batch: interrupted; {tally.summary()}; rerun the same command "
                    "to resume", err=True)
@@ -73,21 +90,27 @@ def batch(script: Path, items_path: Path, out: Path, concurrency: int | None, re
 
 async def _run(code: str, todo: list[tuple[int, Any]], results: batch_files.ResultsFile, tally: Tally,
                url: str | None, token: str | None, concurrency: int | None, retries: int,
-               timeout: float | None, key: str) -> None:
-    try:
-        chosen_url, chosen_token = settings.choose(url, token)
-    except settings.AmbiguousServer as exc:
-        raise click.UsageError(str(exc)) from exc
+               timeout: float | None, key: str, on: str | None) -> None:
+    if on is None:
+        try:
+            chosen_url, chosen_token = settings.choose(url, token)
+        except settings.AmbiguousServer as exc:
+            raise click.UsageError(str(exc)) from exc
+    else:  # the items go to the Ray cluster's workers: this client's server is never asked
+        chosen_url, chosen_token = settings.DEFAULT_URL, None
     async with AsyncBlender(chosen_url, token=chosen_token) as blender:
-        with client_errors():
-            tally.concurrency = concurrency or default_concurrency(await blender.health())
-        with Progress(tally) as progress:
+        if on is None:
+            with client_errors():
+                tally.concurrency = concurrency or default_concurrency(await blender.health())
+        else:  # the pool's size is known once it is connected, inside map
+            tally.concurrency = concurrency or len(todo)
+        with Progress(tally) as progress, client_errors():
             # Each item keeps its line number in the items file: its result line and its
             # idempotency key name it, however many items an earlier run already did.
             # concurrency None: map re-reads the capacity as it runs (workers added meanwhile).
             async for outcome in blender.map(code, [item for _, item in todo], concurrency=concurrency,
                                              retries=retries, ordered=False, timeout=timeout,
-                                             batch_key=key, indexes=[i for i, _ in todo]):
+                                             batch_key=key, indexes=[i for i, _ in todo], on=on):
                 results.write(outcome)
                 tally.add(outcome)
                 progress.update()
