@@ -22,7 +22,7 @@ from typing import Any
 from . import lifeline
 from .api.app import App
 from .api.guard import Guard
-from .api.mcp_route import offered
+from .api.mcp_route import offered, running_calls
 from .config import Config
 from .errors import HttpError
 from .files.folder import WorkFolder
@@ -51,6 +51,7 @@ class Service:
         self.config = config
         # The MCP tools offered (read-only, filters); an unknown tool name stops the start here.
         self.mcp_tools = offered(config)
+        self.mcp_calls = running_calls()  # MCP tool calls running now, for a client's cancel
         self.mode = mode
         self.blender_version = blender_version
         self.queue = JobQueue(config.max_queue)

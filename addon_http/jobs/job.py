@@ -128,6 +128,10 @@ class Job:
         """Report how far a task got, as a "progress" event ({"fraction": ..} or {"stage": ..})."""
         self._add_event("progress", data)
 
+    def events_since(self, start: int) -> list[tuple[str, Any]]:
+        """The (kind, data) events from index start on, without waiting for more."""
+        return self._events[start:]
+
     def _condition(self) -> threading.Condition:
         if self._changed is None:
             with _CREATE:

@@ -26,6 +26,7 @@ from .arguments import Arguments
 
 if TYPE_CHECKING:
     from ..service import Service
+    from .watch import Call
 
 Handler = Callable[["Service", Arguments], dict[str, Any]]
 
@@ -34,16 +35,18 @@ KEPT_RESULTS = 50
 
 
 def call_tool(service: Service, name: str, arguments: dict[str, Any], *,
-              inline: bool = False) -> dict[str, Any]:
+              inline: bool = False, call: Call | None = None) -> dict[str, Any]:
     """The CallToolResult of one call, its text within the call's budget (max_chars); a
     failure is a tool error, never an exception. A tool the server does not offer
-    (read-only, BLENDER_HTTP_MCP_TOOLS, ...) is refused with a tool error."""
+    (read-only, BLENDER_HTTP_MCP_TOOLS, ...) is refused with a tool error. call: the
+    running call (watch.py) that follows and cancels the jobs this one submits."""
     max_chars = tools.DEFAULT_MAX_CHARS
     try:
         refusal = service.mcp_tools.refusal(name)
         if refusal is not None:
             raise HttpError(403, refusal)
-        args = Arguments(name, arguments, tools.BY_NAME[name]["inputSchema"], inline=inline)
+        args = Arguments(name, arguments, tools.BY_NAME[name]["inputSchema"], inline=inline, call=call,
+                         cancel=service.cancel)
         max_chars = args.budget()
         result = HANDLERS[name](service, args)
     except HttpError as exc:
@@ -117,13 +120,17 @@ def _submit(service: Service, args: Arguments, *, keep_result: bool, inline: boo
     timeout = args.number("timeout", None, 1e-3, MAX_TIMEOUT_S)
     work = Code(code, args=args.mapping("args"), session=args.session(),
                 summarise=None if args.flag("full") else tools.SUMMARY_ITEMS)
-    return service.submit(work, timeout=timeout, keep_result=keep_result, inline=inline)
+    job = service.submit(work, timeout=timeout, keep_result=keep_result, inline=inline)
+    if not keep_result:  # submit_job's job outlives its call: only a cancel_job stops it
+        args.submitted(job)
+    return job
 
 
 def get_job(service: Service, args: Arguments) -> dict[str, Any]:
     job = service.get_job(args.required_text("job_id"))
     wait = args.number("wait", 0.0, 0.0, MAX_LONG_POLL_S)
     if wait:
+        args.waiting_for(job)
         _wait_for(service, job, wait, args.inline)
     return results.data(job.view())
 

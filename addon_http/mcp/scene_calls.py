@@ -112,7 +112,7 @@ def render(service: Service, args: Arguments) -> dict[str, Any]:
 
 def _task(service: Service, args: Arguments, name: str, fn: Callable[[Any], Any]) -> Any:
     """run_task, on this very thread when the call is served on the main thread."""
-    return run_task(service, name, fn, inline=args.inline)
+    return run_task(service, name, fn, inline=args.inline, on_submit=args.submitted)
 
 
 def _max_size(args: Arguments) -> int:

@@ -1,0 +1,111 @@
+"""Following a tool call while it runs, on the connection's own thread (never Blender's
+main thread): notifications/progress for a client that sent a progressToken, on an SSE
+answer that ends with the call's response; and, whatever the answer's form, a client that
+hangs up cancels the call's Blender jobs (protocol 2026-07-28 cancels that way).
+
+What progress says: the call's jobs as they go (queued, running, a render's stages from
+Blender's render handlers: preparing, rendering, writing) and, at least every
+PROGRESS_EVERY_S, the time elapsed. `progress` is seconds since the call began, so it
+only grows, as the protocol wants; there is no `total`, since neither a Python loop nor
+a blocking render tells how much is left."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from .. import json_text
+from ..jobs import job as jobs
+from .watch import Call
+
+PROGRESS_EVERY_S = 1.0
+# How often the connection's thread looks at the call's jobs and at the client's socket.
+POLL_S = 0.05
+EVENT_STREAM = "text/event-stream"
+SSE_HEADERS = {"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"}
+
+PeerGone = Callable[[], bool]
+
+
+def wait(call: Call, peer_gone: PeerGone) -> None:
+    """Block until the call answered; cancel its jobs if the client hangs up meanwhile."""
+    while not call.wait(POLL_S):
+        if call.cancelled is None and peer_gone():
+            call.cancel("the client closed the connection")
+
+
+def sse(call: Call, token: Any, request_id: Any, peer_gone: PeerGone) -> Iterator[bytes]:
+    """The SSE answer of a call with a progress token: progress notifications while it runs,
+    then its response. A write that fails (the client left) ends the stream, and the
+    generator's close cancels the call's jobs."""
+    notes = _Notes(call, token)
+    try:
+        first = notes.next("started")
+        if first:
+            yield first
+        while not call.wait(POLL_S):
+            if call.cancelled is None and peer_gone():
+                call.cancel("the client closed the connection")
+            yield from notes.changes()
+        yield event(call.answer if call.answer is not None else _no_answer(request_id))
+    finally:
+        if not call.over:
+            call.cancel("the client closed the connection")
+
+
+def event(message: Any) -> bytes:
+    """One JSON-RPC message as an SSE event."""
+    return b"event: message\ndata: " + json_text.utf8(message, default=str) + b"\n\n"
+
+
+class _Notes:
+    """The progress notifications of one call: what changed in its jobs, and the time."""
+
+    def __init__(self, call: Call, token: Any) -> None:
+        self.call = call
+        self.token = token
+        self.last = -1.0
+        self.sent_at = 0.0
+        self.seen: dict[str, tuple[str, int]] = {}  # job id -> (status, events read)
+
+    def changes(self) -> Iterator[bytes]:
+        for job in list(self.call.jobs):
+            status, read = self.seen.get(job.id, ("", 0))
+            fresh = job.events_since(read)
+            stages = [data.get("stage") for kind, data in fresh
+                      if kind == "progress" and isinstance(data, dict) and data.get("stage")]
+            self.seen[job.id] = (job.status, read + len(fresh))
+            if job.status != status or stages:
+                note = self.next(_describe(job, stages[-1] if stages else None))
+                if note:
+                    yield note
+        if time.monotonic() - self.sent_at >= PROGRESS_EVERY_S:
+            running = [job for job in self.call.jobs if not job.finished]
+            note = self.next(_describe(running[-1], None) if running else "working")
+            if note:
+                yield note
+
+    def next(self, message: str) -> bytes | None:
+        """A notification at the time elapsed; None when no time passed since the last one
+        (progress must grow)."""
+        elapsed = round(time.monotonic() - self.call.started, 3)
+        if elapsed <= self.last:
+            return None
+        self.last = elapsed
+        self.sent_at = time.monotonic()
+        return event({"jsonrpc": "2.0", "method": "notifications/progress", "params": {
+            "progressToken": self.token, "progress": elapsed,
+            "message": f"{message} ({elapsed:.1f} s)"}})
+
+
+def _describe(job: jobs.Job, stage: str | None) -> str:
+    what = job.task_name or "code"
+    if job.status == jobs.RUNNING and stage:
+        return f"{what}: {stage}"
+    return f"{what}: {job.status}"
+
+
+def _no_answer(request_id: Any) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": request_id,
+            "error": {"code": -32603, "message": "the call ended without an answer"}}

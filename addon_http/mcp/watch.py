@@ -1,0 +1,98 @@
+"""Tool calls while they run: the Blender jobs each one submitted, so that a client's
+cancel reaches them, and so that whoever streams a call's progress can follow them.
+
+A client names the call it cancels by its JSON-RPC request id, which is only unique per
+client: calls are kept under (caller, request id), the caller being the MCP session
+(Mcp-Session-Id) the request came with, so one client cannot cancel another's call that
+happens to carry the same id."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ..jobs.job import Job
+
+Cancel = Callable[[Job], None]
+
+
+class Call:
+    """One tools/call: its jobs, whether it was cancelled, and its answer once there."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.jobs: list[Job] = []
+        self.cancelled: str | None = None  # why, once cancelled
+        self.answer: Any = None
+        self._owned: list[tuple[Job, Cancel]] = []
+        self._over = threading.Event()
+
+    @property
+    def over(self) -> bool:
+        return self._over.is_set()
+
+    def add(self, job: Job, cancel: Cancel | None) -> None:
+        """A job the call follows: one it submitted (cancel stops it; a job submitted after
+        a cancel is stopped at once), or one it only waits for (cancel None: get_job)."""
+        self.jobs.append(job)
+        if cancel is None:
+            return
+        self._owned.append((job, cancel))
+        if self.cancelled is not None:
+            cancel(job)
+
+    def cancel(self, reason: str) -> None:
+        """Stop every job of the call (a queued one is dropped, a running one interrupted)."""
+        if self.cancelled is not None:
+            return
+        self.cancelled = reason
+        for job, cancel in list(self._owned):
+            cancel(job)
+
+    def finish(self, answer: Any) -> None:
+        self.answer = answer
+        self._over.set()
+
+    def wait(self, timeout: float) -> bool:
+        """True once the call answered; waits at most timeout seconds."""
+        return self._over.wait(timeout)
+
+
+class Running:
+    """The calls running now, by (caller, request id)."""
+
+    def __init__(self) -> None:
+        self._calls: dict[tuple[str, Any], Call] = {}
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def tracking(self, caller: str, request_id: Any, call: Call | None = None) -> Iterator[Call]:
+        """call (or a new one) registered under (caller, request_id) while the block runs."""
+        call = call or Call()
+        key = (caller, _id_key(request_id))
+        with self._lock:
+            self._calls[key] = call
+        try:
+            yield call
+        finally:
+            with self._lock:
+                if self._calls.get(key) is call:
+                    del self._calls[key]
+
+    def cancel(self, caller: str, request_id: Any, reason: str) -> bool:
+        """Cancel the caller's call of that id; False when there is none (it ended, or
+        it is another caller's)."""
+        with self._lock:
+            call = self._calls.get((caller, _id_key(request_id)))
+        if call is None:
+            return False
+        call.cancel(reason)
+        return True
+
+
+def _id_key(request_id: Any) -> tuple[str, Any]:
+    # 1 and "1" are different ids in JSON-RPC.
+    return (type(request_id).__name__, request_id)
