@@ -21,7 +21,7 @@ from ..errors import HttpError
 from ..jobs import job as jobs
 from ..jobs.work import Code
 from ..protocol import MAX_LONG_POLL_S, MAX_TIMEOUT_S
-from . import budget, results, scene_calls, tools
+from . import budget, handles, results, scene_calls, tools
 from .arguments import Arguments
 
 if TYPE_CHECKING:
@@ -235,5 +235,6 @@ HANDLERS: dict[str, Handler] = {
     "list_files": list_files,
     "read_file": read_file,
     "write_file": write_file,
+    "open_session": handles.open_session,
     **scene_calls.HANDLERS,
 }

@@ -41,13 +41,12 @@ def sse(call: Call, token: Any, request_id: Any, peer_gone: PeerGone) -> Iterato
     generator's close cancels the call's jobs."""
     notes = _Notes(call, token)
     try:
-        first = notes.next("started")
-        if first:
-            yield first
+        yield notes.next("started")
         while not call.wait(POLL_S):
             if call.cancelled is None and peer_gone():
                 call.cancel("the client closed the connection")
             yield from notes.changes()
+        yield from notes.changes()  # the end: the jobs' last states
         yield event(call.answer if call.answer is not None else _no_answer(request_id))
     finally:
         if not call.over:
@@ -65,33 +64,29 @@ class _Notes:
     def __init__(self, call: Call, token: Any) -> None:
         self.call = call
         self.token = token
-        self.last = -1.0
+        self.last = -0.001
         self.sent_at = 0.0
         self.seen: dict[str, tuple[str, int]] = {}  # job id -> (status, events read)
 
     def changes(self) -> Iterator[bytes]:
         for job in list(self.call.jobs):
             status, read = self.seen.get(job.id, ("", 0))
-            fresh = job.events_since(read)
-            stages = [data.get("stage") for kind, data in fresh
-                      if kind == "progress" and isinstance(data, dict) and data.get("stage")]
+            fresh = self.call.logs[job.id][read:]
             self.seen[job.id] = (job.status, read + len(fresh))
-            if job.status != status or stages:
-                note = self.next(_describe(job, stages[-1] if stages else None))
-                if note:
-                    yield note
+            stages = [data["stage"] for kind, data in fresh
+                      if kind == "progress" and isinstance(data, dict) and isinstance(data.get("stage"), str)]
+            for stage in stages:
+                yield self.next(f"{_what(job)}: {stage}")
+            if job.status != status and not (stages and job.status == jobs.RUNNING):
+                yield self.next(f"{_what(job)}: {job.status}")
         if time.monotonic() - self.sent_at >= PROGRESS_EVERY_S:
             running = [job for job in self.call.jobs if not job.finished]
-            note = self.next(_describe(running[-1], None) if running else "working")
-            if note:
-                yield note
+            yield self.next(f"{_what(running[-1])}: {running[-1].status}" if running else "working")
 
-    def next(self, message: str) -> bytes | None:
-        """A notification at the time elapsed; None when no time passed since the last one
-        (progress must grow)."""
-        elapsed = round(time.monotonic() - self.call.started, 3)
-        if elapsed <= self.last:
-            return None
+    def next(self, message: str) -> bytes:
+        """A notification at the time elapsed (a little more than the last one's when no
+        time passed: progress must grow)."""
+        elapsed = max(round(time.monotonic() - self.call.started, 3), round(self.last + 0.001, 3))
         self.last = elapsed
         self.sent_at = time.monotonic()
         return event({"jsonrpc": "2.0", "method": "notifications/progress", "params": {
@@ -99,11 +94,8 @@ class _Notes:
             "message": f"{message} ({elapsed:.1f} s)"}})
 
 
-def _describe(job: jobs.Job, stage: str | None) -> str:
-    what = job.task_name or "code"
-    if job.status == jobs.RUNNING and stage:
-        return f"{what}: {stage}"
-    return f"{what}: {job.status}"
+def _what(job: jobs.Job) -> str:
+    return job.task_name or "code"
 
 
 def _no_answer(request_id: Any) -> dict[str, Any]:

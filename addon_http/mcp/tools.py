@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from ..protocol import MAX_LONG_POLL_S, MAX_RENDER_SIZE, MAX_SCENE_PAGE
+from ..protocol import MAX_LONG_POLL_S, MAX_RENDER_SIZE, MAX_SCENE_PAGE, SESSION_NAME_PATTERN
 
 SERVER_NAME = "blender-http"
 # Image content is shrunk until its PNG fits this many bytes, so one picture never floods
@@ -51,11 +51,17 @@ can undo it with Ctrl-Z. A tool answers at most max_chars characters of text (de
 past that it is cut, with a marker naming a work-folder file that holds the whole, which
 read_file pages (offset, limit)."""
 
-_SESSION = {"type": "string", "pattern": r"^[A-Za-z0-9_.\-]{1,64}$",
-            "description": "Name of a session whose variables persist between calls (a new name "
-                           "starts an empty one). Omit for a fresh namespace each call. Sessions "
-                           "live in one Blender; through a gateway, one MCP connection always "
-                           "talks to the same Blender."}
+# JSON Schema's form of the session names exec sessions take (protocol.SESSION_NAME_PATTERN).
+SESSION_PATTERN = f"^{SESSION_NAME_PATTERN.pattern}$"
+_SESSION = {"type": "string", "pattern": SESSION_PATTERN,
+            "description": "A session: open_session's handle (or a name of your own). exec_python keeps "
+                           "its variables in it between calls (a new one starts empty); through a "
+                           "gateway every call that carries it reaches the same Blender. Omit for a "
+                           "fresh namespace each call."}
+# Every other tool takes the session too: it only routes the call (gateway/routes/mcp.py).
+_HANDLE = {"type": "string", "pattern": SESSION_PATTERN,
+           "description": "open_session's handle: through a gateway, keeps the call on the session's "
+                          "Blender."}
 _TIMEOUT = {"type": "number", "exclusiveMinimum": 0,
             "description": "Seconds before the code is interrupted (default: the server's)."}
 _MAX_SIZE = {"type": "integer", "minimum": 16, "maximum": MAX_IMAGE_SIZE,
@@ -90,7 +96,7 @@ def _hints(*, read_only: bool, destructive: bool = False, idempotent: bool = Fal
 
 
 def _tool(name: str, title: str, description: str, schema: dict[str, Any], **hints: bool) -> dict[str, Any]:
-    schema["properties"] = {**schema["properties"], "max_chars": _MAX_CHARS}
+    schema["properties"] = {"session": _HANDLE, **schema["properties"], "max_chars": _MAX_CHARS}
     return {"name": name, "title": title, "description": description, "inputSchema": schema,
             "annotations": _hints(title=title, **hints)}
 
@@ -111,6 +117,12 @@ TOOLS: tuple[dict[str, Any], ...] = (
           "bound. Pass inputs in `args` instead of formatting them into the code. On an exception "
           "the call fails with its type, message, line and traceback; changes made before it stay.",
           _schema(_CODE_PROPERTIES, ("code",)), read_only=False, destructive=True),
+    _tool("open_session", "Open a session",
+          "A new session handle. Pass it as `session` to every later call: exec_python keeps its "
+          "variables in it, and through a gateway with many Blenders every call that carries it "
+          "reaches the same one, so you see your own changes. Open one first when you will make "
+          "changes over several calls.",
+          _schema(), read_only=True),
     _tool("blender_info", "Blender version and state",
           "Blender version, how it runs (gui, background, module), the current mode, the open "
           "file and whether it has unsaved changes, render engines and render settings.",

@@ -25,6 +25,9 @@ class Call:
     def __init__(self) -> None:
         self.started = time.monotonic()
         self.jobs: list[Job] = []
+        # Each job's events (Job.event_log), held from the start: a job that answered its
+        # caller forgets them, before whoever follows the call may have read them all.
+        self.logs: dict[str, list[tuple[str, Any]]] = {}
         self.cancelled: str | None = None  # why, once cancelled
         self.answer: Any = None
         self._owned: list[tuple[Job, Cancel]] = []
@@ -37,6 +40,7 @@ class Call:
     def add(self, job: Job, cancel: Cancel | None) -> None:
         """A job the call follows: one it submitted (cancel stops it; a job submitted after
         a cancel is stopped at once), or one it only waits for (cancel None: get_job)."""
+        self.logs[job.id] = job.event_log()
         self.jobs.append(job)
         if cancel is None:
             return

@@ -1,22 +1,30 @@
 """/mcp on the gateway: the add-on's own MCP endpoint, forwarded to a worker, so the tools
 (names, descriptions, schemas, annotations, behaviour) are the add-on's and never drift.
 
-One MCP session stays on one worker for its whole life, so an agent sees its own changes:
-`initialize` opens a session with a fresh Mcp-Session-Id, and every later request that
-carries it goes to the worker that id hashes to (the rendezvous routing of sessions, so any
-gateway replica agrees without shared state). A client that sends no session id (a
-stateless one) stays on the worker its API key hashes to. DELETE ends a session; there is
-nothing to clean up, as the add-on's /mcp keeps no state per session."""
+An agent sees its own changes: its calls reach one worker, by the rendezvous routing of
+sessions (so any gateway replica agrees without shared state), keyed on
+- the MCP session (up to 2025-11-25): `initialize` opens one with a fresh Mcp-Session-Id,
+  and every later request that carries it (a notifications/cancelled too) goes to the
+  worker that id hashes to;
+- else the session handle a tool call carries in its `session` argument (2026-07-28 has
+  no Mcp-Session-Id: the agent gets a handle from the open_session tool and passes it to
+  every call), routed exactly as `?session=` on /exec, so the exec session of that name
+  lives on the same worker;
+- else the API key, so a client that sends neither stays on one worker too.
+Answers stream through (a progress SSE answer too), and a client that hangs up closes the
+worker's connection, which cancels the call there. DELETE ends a session; there is nothing
+to clean up, as the add-on's /mcp keeps no state per session."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import secrets
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from blender_http_addon.protocol import MCP
+from blender_http_addon.protocol import MCP, SESSION_NAME_PATTERN
 
 from ..forwarding.forward import Forward
 from .deps import GatewayDep, read_body
@@ -42,7 +50,8 @@ async def post_mcp(request: Request, gateway: GatewayDep) -> Response:
     opening = isinstance(message, dict) and message.get("method") == "initialize"
     if opening or not session:
         session = secrets.token_urlsafe(24) if opening else None
-    key = f"mcp:{session}" if session else _caller_key(request)
+    handle = _handle(message)
+    key = f"mcp:{session}" if session else handle or _caller_key(request)
     response = await gateway.forward(Forward(request, MCP, body=body, session=key))
     if opening and session and response.status_code == 200:
         response.headers["Mcp-Session-Id"] = session
@@ -54,6 +63,16 @@ async def post_mcp(request: Request, gateway: GatewayDep) -> Response:
 async def end_mcp(request: Request) -> Response:
     """Nothing is kept per MCP session; ending one only tells the client it is over."""
     return Response(status_code=204)
+
+
+def _handle(message: Any) -> str | None:
+    """The session handle a tools/call carries (its `session` argument), if any."""
+    if not isinstance(message, dict) or message.get("method") != "tools/call":
+        return None
+    params = message.get("params")
+    arguments = params.get("arguments") if isinstance(params, dict) else None
+    handle = arguments.get("session") if isinstance(arguments, dict) else None
+    return handle if isinstance(handle, str) and SESSION_NAME_PATTERN.fullmatch(handle) else None
 
 
 def _caller_key(request: Request) -> str:
