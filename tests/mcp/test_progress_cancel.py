@@ -68,8 +68,8 @@ def test_exec_progress_reaches_sdk_clients_of_both_revisions(module_server: serv
                                                              mode: str) -> None:
     notes: list[tuple[float, str | None]] = []
 
-    async def heard(progress: float, total: float | None, text: str | None) -> None:
-        notes.append((progress, text))
+    async def heard(progress: float, total: float | None, message: str | None) -> None:
+        notes.append((progress, message))
 
     async def main() -> None:
         async with http_client(module_server.url + "/mcp", TOKEN, mode) as client:
