@@ -109,6 +109,7 @@ def test_the_typescript_sdk_calls_tools_on_the_gateway_and_the_add_on(
     bin_dir = typescript.install()
     if isinstance(bin_dir, str):
         missing(bin_dir)
+        return
     for url, token in ((gateway[0], KEY), (module_server.url, TOKEN)):
         out = typescript.run(bin_dir, url + "/mcp", token, [
             {"name": "exec_python", "arguments": {"code": "6 * 7"}},

@@ -51,7 +51,7 @@ def test_initialize_belongs_to_the_handshake_revisions() -> None:
     refused = _request("initialize", {"protocolVersion": VERSION})
     assert refused["error"]["code"] == jsonrpc.METHOD_NOT_FOUND
     assert modern.http_status(refused) == 404
-    old = jsonrpc.handle(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+    old: Any = jsonrpc.handle(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize",
                                      "params": {"protocolVersion": VERSION}}).encode(), {}, _call,
                          server_version="1.2.3")
     assert old["result"]["protocolVersion"] == "2025-11-25"  # countered with the newest handshake one
@@ -76,7 +76,7 @@ def test_the_envelope_is_checked_in_the_specs_order() -> None:
 def test_the_routing_headers_must_match_the_body() -> None:
     method = _request("tools/list", headers={"Mcp-Method": "tools/call"})
     assert method["error"]["code"] == jsonrpc.HEADER_MISMATCH and "Mcp-Method" in method["error"]["message"]
-    absent = jsonrpc.handle(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list",
+    absent: Any = jsonrpc.handle(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list",
                                         "params": {"_meta": META}}).encode(),
                             {"MCP-Protocol-Version": VERSION}, _call, server_version="1")
     assert absent["error"]["code"] == jsonrpc.HEADER_MISMATCH
@@ -89,7 +89,7 @@ def test_the_routing_headers_must_match_the_body() -> None:
 
 
 def test_a_handshake_request_answers_as_before() -> None:
-    answer = jsonrpc.handle(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).encode(),
+    answer: Any = jsonrpc.handle(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).encode(),
                             {"MCP-Protocol-Version": "2025-11-25"}, _call, server_version="1")
     assert "resultType" not in answer["result"] and "ttlMs" not in answer["result"]
 
