@@ -70,10 +70,9 @@ def run_task(service: Service, name: str, fn: Callable[[jobs.Job], Any], *,
     """Run fn on the main thread as a job, wait for it and return its value; a failure
     (its HttpError, a timeout, cancel or shutdown) is raised as the caller's answer.
     inline: the caller is the main thread (see Service.submit). on_submit: told of the job
-    once queued (an MCP call follows and cancels its jobs)."""
-    job = service.submit(Task(name, fn), timeout=timeout, keep_result=False, inline=inline)
-    if on_submit is not None:
-        on_submit(job)
+    before it runs (an MCP call follows and cancels its jobs)."""
+    job = service.submit(Task(name, fn), timeout=timeout, keep_result=False, inline=inline,
+                         on_submit=on_submit)
     if not wait(job):
         raise HttpError(504, _still_running_message(job), type="Timeout")
     try:

@@ -120,10 +120,9 @@ def _submit(service: Service, args: Arguments, *, keep_result: bool, inline: boo
     timeout = args.number("timeout", None, 1e-3, MAX_TIMEOUT_S)
     work = Code(code, args=args.mapping("args"), session=args.session(),
                 summarise=None if args.flag("full") else tools.SUMMARY_ITEMS)
-    job = service.submit(work, timeout=timeout, keep_result=keep_result, inline=inline)
-    if not keep_result:  # submit_job's job outlives its call: only a cancel_job stops it
-        args.submitted(job)
-    return job
+    # submit_job's job outlives its call: only a cancel_job stops it.
+    return service.submit(work, timeout=timeout, keep_result=keep_result, inline=inline,
+                          on_submit=None if keep_result else args.submitted)
 
 
 def get_job(service: Service, args: Arguments) -> dict[str, Any]:

@@ -124,13 +124,43 @@ def test_one_client_cannot_cancel_another_clients_call(module_server: servers.Ru
                           trust_env=False).status_code == 202
         caller.join(30)
     finally:
-        if caller.is_alive():  # the cancel did not land: stop the job so the server is free
+        stuck = caller.is_alive()
+        if stuck:  # the cancel did not land: stop the job another way, so the server is free
             httpx.delete(f"{module_server.url}/jobs/{job}", headers=AUTH, trust_env=False)
             caller.join(30)
+    assert not stuck, "notifications/cancelled did not stop the call"
     result = answered[0].json()["result"]
     assert result["isError"] and json.loads(result["content"][0]["text"])["error"]["type"] == "Cancelled"
     done = httpx.get(f"{module_server.url}/jobs/{job}", headers=AUTH, trust_env=False).json()
     assert done["status"] == "cancelled", done
+
+
+def test_a_call_answered_on_blenders_main_thread_is_cancelled_too(module_server: servers.Running) -> None:
+    """A client that takes JSON only, on a kept-alive connection, is answered by the main
+    loop itself in module mode (pumps/main_loop.py); its cancel comes on another connection."""
+    url = module_server.url + "/mcp"
+    mine = _session_id(url)
+    session = f"cancel-inline-{secrets.token_hex(4)}"
+    headers = {**AUTH, "Mcp-Session-Id": mine, "Accept": "application/json"}
+    answered: list[httpx.Response] = []
+    with httpx.Client(headers=headers, trust_env=False, timeout=120) as kept:
+        assert kept.post(url, json=_call(1, "blender_info", {})).status_code == 200  # then parked
+
+        caller = threading.Thread(target=lambda: answered.append(kept.post(
+            url, json=_call(2, "exec_python", {"code": LONG, "session": session}))))
+        caller.start()
+        job = _job_of_session(module_server, session)
+        cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 2}}
+        assert httpx.post(url, json=cancel, headers=headers, trust_env=False).status_code == 202
+        caller.join(30)
+        stuck = caller.is_alive()
+        if stuck:  # the cancel did not land: stop the job another way, so the server is free
+            httpx.delete(f"{module_server.url}/jobs/{job}", headers=AUTH, trust_env=False)
+            caller.join(30)
+    assert not stuck, "notifications/cancelled did not stop the call"
+    done = httpx.get(f"{module_server.url}/jobs/{job}", headers=AUTH, trust_env=False).json()
+    assert done["status"] == "cancelled", done
+    assert answered[0].json()["result"]["isError"]
 
 
 def test_a_render_streams_through_the_python_sdk_at_2026(module_server: servers.Running) -> None:
