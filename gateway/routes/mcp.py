@@ -17,9 +17,12 @@ to clean up, as the add-on's /mcp keeps no state per session."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import secrets
+from collections.abc import Awaitable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -30,6 +33,8 @@ from ..forwarding.forward import Forward
 from .deps import GatewayDep, read_body
 
 SESSION_HEADER = "mcp-session-id"
+# How often a tools/call waiting on its worker looks whether its client is still there.
+HANG_UP_POLL_S = 0.1
 PARSE_ERROR = -32700
 
 router = APIRouter(tags=["mcp"])
@@ -52,7 +57,9 @@ async def post_mcp(request: Request, gateway: GatewayDep) -> Response:
         session = secrets.token_urlsafe(24) if opening else None
     handle = _handle(message)
     key = f"mcp:{session}" if session else handle or _caller_key(request)
-    response = await gateway.forward(Forward(request, MCP, body=body, session=key))
+    forwarding = gateway.forward(Forward(request, MCP, body=body, session=key))
+    calling = isinstance(message, dict) and message.get("method") == "tools/call"
+    response = await (_unless_hung_up(request, forwarding) if calling else forwarding)
     if opening and session and response.status_code == 200:
         response.headers["Mcp-Session-Id"] = session
     return response
@@ -63,6 +70,21 @@ async def post_mcp(request: Request, gateway: GatewayDep) -> Response:
 async def end_mcp(request: Request) -> Response:
     """Nothing is kept per MCP session; ending one only tells the client it is over."""
     return Response(status_code=204)
+
+
+async def _unless_hung_up(request: Request, forwarding: Awaitable[Response]) -> Response:
+    """forwarding's response; if the client hangs up first, the forward is dropped, which
+    closes the worker's connection: the worker cancels the call (how a 2026-07-28 client
+    cancels, since it posts no notifications/cancelled)."""
+    task = asyncio.ensure_future(forwarding)
+    while not task.done():
+        await asyncio.wait({task}, timeout=HANG_UP_POLL_S)
+        if not task.done() and await request.is_disconnected():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            return Response(status_code=499)  # nobody reads it
+    return task.result()
 
 
 def _handle(message: Any) -> str | None:

@@ -7,12 +7,15 @@ tools through the gateway and on the add-on itself."""
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import pytest
+from mcp.shared.exceptions import MCPError
 
 from tests.blender import servers
 from tests.conftest import missing
@@ -20,6 +23,7 @@ from tests.gateway import gateways
 from tests.mcp import typescript
 from tests.mcp.conftest import TOKEN
 from tests.mcp.sdk import MODERN, SPEC_TOOLS, http_client, png_of, run, text_of
+from tests.mcp.test_progress_cancel import LONG
 
 KEY = "mcp-modern-key-5e1c"
 WORKER_TOKEN = "mcp-modern-worker-7a40"
@@ -87,6 +91,29 @@ def test_twelve_agents_with_session_handles_see_their_own_objects(gateway: tuple
     assert len(owners) == 2, f"{AGENTS} agents, all on one worker"
 
 
+@pytest.mark.parametrize("mode", ["legacy", MODERN])
+def test_a_call_cancelled_through_the_gateway_ends_its_job_cancelled(gateway: tuple[str, list[int]],
+                                                                    mode: str) -> None:
+    """legacy: notifications/cancelled reaches the worker of the MCP session; 2026-07-28: the
+    client hangs up, and the gateway drops its connection to the worker."""
+    url, _ = gateway
+    session = f"gw-cancel-{mode}-{secrets.token_hex(4)}"
+    states: list[dict[str, Any]] = []
+
+    async def main() -> None:
+        async with http_client(url + "/mcp", KEY, mode) as client:
+            with pytest.raises(MCPError):
+                await client.call_tool("exec_python", {"code": LONG, "session": session},
+                                       read_timeout_seconds=1.5)
+            async with httpx.AsyncClient(headers={"Authorization": f"Bearer {KEY}"}, trust_env=False,
+                                         timeout=30) as http:
+                job = await _find_job(http, url, session)
+                states.append((await http.get(f"{url}/jobs/{job}", params={"wait": 10})).json())
+
+    run(main)
+    assert states[0]["status"] == "cancelled", states
+
+
 def test_progress_streams_through_the_gateway(gateway: tuple[str, list[int]]) -> None:
     url, _ = gateway
     heard: list[str] = []
@@ -123,6 +150,16 @@ def test_the_typescript_sdk_calls_tools_on_the_gateway_and_the_add_on(
 
 def _json(result: dict[str, Any]) -> Any:
     return json.loads(result["content"][-1]["text"])
+
+
+async def _find_job(http: httpx.AsyncClient, url: str, session: str) -> str:
+    with anyio.fail_after(30):
+        while True:
+            listed = (await http.get(url + "/jobs")).json()["jobs"]
+            found = [job["id"] for job in listed if job["session"] == session]
+            if found:
+                return str(found[0])
+            await anyio.sleep(0.05)
 
 
 def _python_pids(worker_pids: list[int]) -> list[int]:
