@@ -42,7 +42,7 @@ def test_errors_carry_their_http_status(module_server: servers.Running) -> None:
     assert mismatch.status_code == 400 and mismatch.json()["error"]["code"] == -32020
     unknown = _post(module_server, "resources/templates/list-nothing")
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == -32601
-    newer = _post(module_server, "tools/list", **{"MCP-Protocol-Version": "2027-01-01"})
+    newer = _post(module_server, "tools/list", None, **{"MCP-Protocol-Version": "2027-01-01"})
     assert newer.status_code == 400
     assert newer.json()["error"]["data"]["supported"][-1] == MODERN
     note = httpx.post(module_server.url + "/mcp", json={"jsonrpc": "2.0", "method": "notifications/cancelled",
