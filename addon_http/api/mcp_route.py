@@ -149,7 +149,11 @@ class _Hooks:
     def __init__(self, service: Service, req: Request) -> None:
         self.service = service
         self.req = req
-        self.caller = req.headers.get(SESSION_HEADER) or ""
+        version = req.headers.get(modern.VERSION_HEADER)
+        # A 2026-07-28 call is cancelled by hanging up, never by a notification: kept under
+        # a caller no notification can name.
+        self.caller = (secrets.token_hex(8) if version is not None and version not in jsonrpc.VERSIONS
+                       else req.headers.get(SESSION_HEADER) or "")
         self.follow: Call | None = None
         self.minted: str | None = None
         self._current: Call | None = None

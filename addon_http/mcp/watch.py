@@ -32,6 +32,9 @@ class Call:
         self.answer: Any = None
         self._owned: list[tuple[Job, Cancel]] = []
         self._over = threading.Event()
+        # A job is added on the thread that submits it while a cancel may come on another:
+        # each owned job is stopped exactly once, whichever comes first.
+        self._lock = threading.Lock()
 
     @property
     def over(self) -> bool:
@@ -44,16 +47,20 @@ class Call:
         self.jobs.append(job)
         if cancel is None:
             return
-        self._owned.append((job, cancel))
-        if self.cancelled is not None:
+        with self._lock:
+            self._owned.append((job, cancel))
+            stop = self.cancelled is not None
+        if stop:
             cancel(job)
 
     def cancel(self, reason: str) -> None:
         """Stop every job of the call (a queued one is dropped, a running one interrupted)."""
-        if self.cancelled is not None:
-            return
-        self.cancelled = reason
-        for job, cancel in list(self._owned):
+        with self._lock:
+            if self.cancelled is not None:
+                return
+            self.cancelled = reason
+            owned = list(self._owned)
+        for job, cancel in owned:
             cancel(job)
 
     def finish(self, answer: Any) -> None:

@@ -45,9 +45,10 @@ def _progress(events: list[dict[str, Any]], token: Any) -> list[dict[str, Any]]:
     return notes
 
 
-def test_a_render_with_a_progress_token_streams_progress(module_server: servers.Running) -> None:
+def test_a_render_with_a_progress_token_streams_progress(mcp_server: servers.Running) -> None:
+    """In every mode: the GUI's timer pump, and the main loop of module and background mode."""
     arguments = {"engine": "BLENDER_WORKBENCH", "width": 64, "height": 48, "max_size": 32}
-    with httpx.stream("POST", module_server.url + "/mcp", json=_call(3, "render", arguments, "r-1"),
+    with httpx.stream("POST", mcp_server.url + "/mcp", json=_call(3, "render", arguments, "r-1"),
                       headers=STREAM, trust_env=False, timeout=60) as response:
         assert response.status_code == 200
         assert response.headers["content-type"] == "text/event-stream"
@@ -85,8 +86,10 @@ def test_exec_progress_reaches_sdk_clients_of_both_revisions(module_server: serv
 
 
 @pytest.mark.parametrize("mode", ["legacy", MODERN])
-def test_a_cancelled_call_ends_its_blender_job_cancelled(module_server: servers.Running, mode: str) -> None:
-    """legacy: the SDK sends notifications/cancelled; 2026-07-28: it closes the stream."""
+def test_a_cancelled_call_ends_its_blender_job_cancelled(mcp_server: servers.Running, mode: str) -> None:
+    """legacy: the SDK sends notifications/cancelled; 2026-07-28: it closes the stream. In
+    every mode."""
+    module_server = mcp_server
     session = f"cancel-{mode}-{secrets.token_hex(4)}"
     states: list[dict[str, Any]] = []
 
