@@ -24,6 +24,7 @@ from ..errors import HttpError
 from ..http.request import Request
 from ..http.response import Response
 from ..mcp import calls, jsonrpc, modern, progress, tools
+from ..mcp.errors import RpcError
 from ..mcp.watch import Call, Running
 from ..protocol import JSON
 from .exec_request import media_type
@@ -68,21 +69,35 @@ def post_mcp(service: Service, req: Request) -> Response:
     if not req.inline and req.accepts(progress.EVENT_STREAM):
         try:
             message = jsonrpc.parse(body)
-        except ValueError:  # TooLong too; handle() answers it
-            message = None
-        if _followed(message, req.headers):
-            return _follow(service, req, message, hooks)
+        except ValueError:  # TooLong too: handle() answers it below
+            pass
+        else:
+            if _followed(message, req.headers):
+                return _follow(service, req, message, hooks)
+            return _answer(jsonrpc.handle_message(message, req.headers, hooks.call_tool,
+                                                  server_version=_version(service), offered=service.mcp_tools,
+                                                  hooks=hooks), req, hooks)
     answer = jsonrpc.handle(body, req.headers, hooks.call_tool, server_version=_version(service),
                             offered=service.mcp_tools, hooks=hooks)
     return _answer(answer, req, hooks)
 
 
 def _followed(message: Any, headers: Mapping[str, str]) -> bool:
-    """A tools/call whose client may want its progress (it sent a token) or may cancel by
-    hanging up (2026-07-28)."""
+    """A call of a known tool whose client may want its progress (it sent a token) or may
+    cancel by hanging up (2026-07-28). A request that fails the 2026-07-28 checks is not
+    followed: its error is a plain JSON answer with its HTTP status."""
     if not isinstance(message, dict) or message.get("method") != "tools/call" or "id" not in message:
         return False
-    return _progress_token(message) is not None or modern.is_modern(message, headers)
+    params = message.get("params")
+    if not isinstance(params, dict) or params.get("name") not in tools.BY_NAME:
+        return False
+    is_modern = modern.is_modern(message, headers)
+    if is_modern:
+        try:
+            modern.envelope("tools/call", params, headers)
+        except RpcError:
+            return False
+    return _progress_token(message) is not None or is_modern
 
 
 def _follow(service: Service, req: Request, message: dict[str, Any], hooks: _Hooks) -> Response:

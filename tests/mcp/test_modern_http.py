@@ -40,6 +40,10 @@ def test_errors_carry_their_http_status(module_server: servers.Running) -> None:
     mismatch = _post(module_server, "tools/call", {"name": "get_scene", "arguments": {}},
                      **{"Mcp-Name": "exec_python"})
     assert mismatch.status_code == 400 and mismatch.json()["error"]["code"] == -32020
+    # The same from a client that takes a stream: an error before the call is plain JSON.
+    streamed = _post(module_server, "tools/call", {"name": "get_scene", "arguments": {}},
+                     **{"Mcp-Name": "exec_python", "Accept": "application/json, text/event-stream"})
+    assert streamed.status_code == 400 and streamed.headers["content-type"] == "application/json"
     unknown = _post(module_server, "resources/templates/list-nothing")
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == -32601
     newer = _post(module_server, "tools/list", None, **{"MCP-Protocol-Version": "2027-01-01"})
