@@ -5,7 +5,8 @@ code (target ≤ 1.5x exec), and the GUI screenshot as an MCP image at 1280 pixe
     .venv/bin/python -m benchmarks.mcp --quick --modes module --no-write
 
 Both paths run on one kept-alive connection each, in interleaved rounds. The figures go to
-benchmarks/RESULTS-mcp.md (benchmarks/RESULTS.md is rewritten whole by benchmarks.run).
+benchmarks/RESULTS-mcp.md (benchmarks/RESULTS.md is rewritten whole by benchmarks.run),
+keeping the result sizes benchmarks.sizes wrote there.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 import time
 from collections.abc import Callable
 
+from . import sizes
 from .report import HERE, table
 from .stats import summary
 from .targets import connection, server
@@ -129,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
             table(["mode", "image", "source", "KiB", "p50 ms", "max ms", "target"], shot_rows)])
     print(text)
     if not options.no_write:
-        (HERE / "RESULTS-mcp.md").write_text(text + "\n")
+        sizes_section = sizes.section()  # benchmarks.sizes writes that one
+        (HERE / "RESULTS-mcp.md").write_text(text + "\n" + (f"\n{sizes_section}\n" if sizes_section else ""))
     return 0
 
 

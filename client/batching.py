@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from .envelope import ExecResult
-from .errors import ConnectError, ConnectionLost, ServerError, Unavailable
+from .errors import ConnectError, ConnectionLost, ExecCancelled, ServerError, Unavailable
 
 # Resends of one item that nothing ran (503 queue full, worker restarting, refused): bounded
 # so a batch against a server that never comes back ends with errors instead of waiting forever.
@@ -138,7 +138,9 @@ class Attempts:
 
 def _never_ran(error: Exception) -> bool:
     return (isinstance(error, (Unavailable, ConnectError))
-            or (isinstance(error, ServerError) and error.type in UNREACHED_TYPES))
+            or (isinstance(error, ServerError) and error.type in UNREACHED_TYPES)
+            # A stopping worker's 503 for a job it dropped from its queue: it never started.
+            or (isinstance(error, ExecCancelled) and error.status == 503))
 
 
 def _may_have_run(error: Exception) -> bool:

@@ -76,9 +76,9 @@ def post_mcp(service: Service, req: Request) -> Response:
                 return _follow(service, req, message, hooks)
             return _answer(jsonrpc.handle_message(message, req.headers, hooks.call_tool,
                                                   server_version=_version(service), offered=service.mcp_tools,
-                                                  hooks=hooks), req, hooks)
+                                                  hooks=hooks, files=service.files), req, hooks)
     answer = jsonrpc.handle(body, req.headers, hooks.call_tool, server_version=_version(service),
-                            offered=service.mcp_tools, hooks=hooks)
+                            offered=service.mcp_tools, hooks=hooks, files=service.files)
     return _answer(answer, req, hooks)
 
 
@@ -110,7 +110,7 @@ def _follow(service: Service, req: Request, message: dict[str, Any], hooks: _Hoo
         try:
             answer = jsonrpc.handle_message(message, req.headers, hooks.call_tool,
                                             server_version=_version(service), offered=service.mcp_tools,
-                                            hooks=hooks)
+                                            hooks=hooks, files=service.files)
         finally:
             call.finish(answer)
 

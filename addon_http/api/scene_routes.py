@@ -83,7 +83,8 @@ def post_render(service: Service, req: Request) -> Response:
     folder = scratch.create(service.files.root)
     path = folder / "render.png"
     with scratch.removed_on_error(folder):
-        done = run_task(service, "render", lambda job: render.render_png(options, str(path), job.progress),
+        done = run_task(service, "render", lambda job: render.render_png(options, str(path), job.progress,
+                                                                           job.deadline),
                         timeout=timeout)
     return _scratch_file(path, folder, "image/png", {"X-Render-Engine": done["engine"],
                                                      "X-Render-Ms": str(done["render_ms"])})

@@ -51,7 +51,8 @@ def call_tool(service: Service, name: str, arguments: dict[str, Any], *,
         result = HANDLERS[name](service, args)
     except HttpError as exc:
         result = results.from_http_error(exc)
-    return results.finish(result, max_chars, lambda text: _keep(service, name, text))
+    return results.finish(result, max_chars, lambda text: _keep(service, name, text),
+                          typed="outputSchema" in tools.BY_NAME[name])
 
 
 def _keep(service: Service, tool: str, text: str) -> tuple[str, int]:

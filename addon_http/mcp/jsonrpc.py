@@ -19,9 +19,9 @@ import dataclasses
 import json
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from . import modern, tools
+from . import modern, resources, tools, typed
 from .errors import (
     HEADER_MISMATCH,
     INTERNAL_ERROR,
@@ -33,6 +33,9 @@ from .errors import (
     RpcError,
 )
 
+if TYPE_CHECKING:
+    from ..files.folder import WorkFolder
+
 log = logging.getLogger("blender_http")
 
 VERSIONS = modern.HANDSHAKE_VERSIONS  # what initialize negotiates
@@ -42,7 +45,7 @@ BATCH_VERSIONS = frozenset({"2024-11-05", "2025-03-26"})
 MAX_BATCH = 100
 # What of a client's method or tool name an error message repeats.
 ECHO_CHARS = 80
-CAPABILITIES = {"tools": {"listChanged": False}}
+CAPABILITIES = {"tools": {"listChanged": False}, "resources": {"subscribe": False, "listChanged": False}}
 
 __all__ = ["BATCH_VERSIONS", "ECHO_CHARS", "HEADER_MISMATCH", "INTERNAL_ERROR", "INVALID_PARAMS",
            "INVALID_REQUEST", "LATEST", "MAX_BATCH", "METHOD_NOT_FOUND", "PARSE_ERROR",
@@ -81,14 +84,19 @@ class _Context:
     offered: tools.Selection
     modern: bool
     hooks: Hooks
+    # The version the request speaks: what of typed results it knows (typed.py).
+    version: str
+    files: WorkFolder | None
     request_id: Any = None
+    method: str = ""
 
 
 def handle(body: bytes, headers: Mapping[str, str], call_tool: CallTool, *,
-           server_version: str, offered: tools.Selection = _ALL,
-           hooks: Hooks | None = None) -> dict[str, Any] | list[Any] | None:
+           server_version: str, offered: tools.Selection = _ALL, hooks: Hooks | None = None,
+           files: WorkFolder | None = None) -> dict[str, Any] | list[Any] | None:
     """The answer to one POST body: a response, a batch of them, or None (202, no body).
-    tools/list lists the tools offered; call_tool refuses the others (calls.call_tool)."""
+    tools/list lists the tools offered; call_tool refuses the others (calls.call_tool).
+    files: the work folder that resources/* serve."""
     try:
         message = parse(body)
     except TooLong as exc:
@@ -97,17 +105,18 @@ def handle(body: bytes, headers: Mapping[str, str], call_tool: CallTool, *,
     except (ValueError, RecursionError) as exc:
         return _error(None, PARSE_ERROR, f"the body is not valid JSON: {exc}")
     return handle_message(message, headers, call_tool, server_version=server_version, offered=offered,
-                          hooks=hooks)
+                          hooks=hooks, files=files)
 
 
 def handle_message(message: Any, headers: Mapping[str, str], call_tool: CallTool, *,
-                   server_version: str, offered: tools.Selection = _ALL,
-                   hooks: Hooks | None = None) -> dict[str, Any] | list[Any] | None:
+                   server_version: str, offered: tools.Selection = _ALL, hooks: Hooks | None = None,
+                   files: WorkFolder | None = None) -> dict[str, Any] | list[Any] | None:
     """handle() of a body already parsed."""
-    context = _Context(call_tool, server_version, offered, modern.is_modern(message, headers),
-                       hooks or _NoHooks())
+    is_modern = modern.is_modern(message, headers)
+    version = (modern.MODERN_VERSIONS[-1] if is_modern
+               else headers.get(modern.VERSION_HEADER) or typed.UNNAMED)
+    context = _Context(call_tool, server_version, offered, is_modern, hooks or _NoHooks(), version, files)
     if isinstance(message, list):
-        version = headers.get("MCP-Protocol-Version") or "2025-03-26"
         if version not in BATCH_VERSIONS:
             return _error(None, INVALID_REQUEST, f"protocol version {version} does not allow batches; "
                                                  "send one JSON-RPC message per request")
@@ -192,12 +201,14 @@ def _one(message: Any, headers: Mapping[str, str], context: _Context) -> dict[st
         handler = METHODS.get(method)
         if handler is None:
             raise RpcError(METHOD_NOT_FOUND, f"method {echo(method)} is not supported")
-        result = handler(params, dataclasses.replace(context, request_id=request_id))
+        result = handler(params, dataclasses.replace(context, request_id=request_id, method=method))
         if context.modern:
-            result = {**result, "resultType": "complete"}
+            result = {**result, **modern.cache_hints(method), "resultType": "complete"}
         return {"jsonrpc": "2.0", "id": request_id, "result": result}
     except RpcError as exc:
         return {"jsonrpc": "2.0", "id": request_id, "error": exc.error()}
+    except resources.Refused as exc:
+        return _error(request_id, exc.code, exc.message)
     except Exception as exc:  # a bug in a tool must reach the client as an error, not a 500
         log.exception("MCP %s", method)
         return _error(request_id, INTERNAL_ERROR, f"{type(exc).__name__}: {exc}")
@@ -220,10 +231,8 @@ def _ping(params: dict[str, Any], context: _Context) -> dict[str, Any]:
 
 
 def _list_tools(params: dict[str, Any], context: _Context) -> dict[str, Any]:
-    listed: dict[str, Any] = {"tools": list(context.offered.tools)}
-    if context.modern:  # the list is fixed while the server runs: the same order every time
-        listed.update(modern.cache_hints())
-    return listed
+    # The list is fixed while the server runs, in the same order every time (cacheable).
+    return {"tools": typed.listed(context.offered.tools, context.version)}
 
 
 def _call_tool(params: dict[str, Any], context: _Context) -> dict[str, Any]:
@@ -238,7 +247,11 @@ def _call_tool(params: dict[str, Any], context: _Context) -> dict[str, Any]:
     if not isinstance(arguments, dict):
         raise RpcError(INVALID_PARAMS, '"arguments" must be an object')
     with context.hooks.calling(context.request_id):
-        return context.call_tool(name, arguments)
+        return typed.for_version(context.call_tool(name, arguments), context.version)
+
+
+def _resources(params: dict[str, Any], context: _Context) -> dict[str, Any]:
+    return resources.answer(context.method, params, context.files, context.version)
 
 
 Method = Callable[[dict[str, Any], _Context], dict[str, Any]]
@@ -248,6 +261,7 @@ METHODS: dict[str, Method] = {
     "ping": _ping,
     "tools/list": _list_tools,
     "tools/call": _call_tool,
+    **{method: _resources for method in sorted(resources.METHODS)},
 }
 
 

@@ -36,10 +36,14 @@ VERSION_HEADER, METHOD_HEADER, NAME_HEADER = "MCP-Protocol-Version", "Mcp-Method
 # Methods whose params name a thing that Mcp-Name repeats.
 NAMED_BY = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
 
-# Cache hints of the cacheable results. The tool list is fixed while the server runs, but
-# the set offered depends on the server's (or, through a gateway, the key's) settings:
-# "private", so a shared cache never hands one caller's list to another.
+# Cache hints of the cacheable results: how long each stays fresh. The tool list and the
+# resource template are fixed while the server runs; the work folder's files change at any
+# time (0: stale at once). The set of tools offered depends on the server's (or, through a
+# gateway, the key's) settings: "private", so a shared cache never hands one caller's
+# answer to another.
 CACHE_TTL_MS = 5 * 60 * 1000
+CACHE_TTLS = {"server/discover": CACHE_TTL_MS, "tools/list": CACHE_TTL_MS, "prompts/list": CACHE_TTL_MS,
+              "resources/templates/list": CACHE_TTL_MS, "resources/list": 0, "resources/read": 0}
 CACHE_SCOPE = "private"
 
 # HTTP status of a 2026-07-28 request's error, by JSON-RPC code (the transport's table);
@@ -97,13 +101,15 @@ def unsupported(version: Any) -> RpcError:
 
 
 def discover(server_info: dict[str, Any], capabilities: dict[str, Any], instructions: str) -> dict[str, Any]:
-    """The answer to server/discover (it may be cached like tools/list)."""
+    """The answer to server/discover (cacheable, like tools/list)."""
     return {"supportedVersions": list(ALL_VERSIONS), "capabilities": capabilities,
-            "serverInfo": server_info, "instructions": instructions, **cache_hints()}
+            "serverInfo": server_info, "instructions": instructions}
 
 
-def cache_hints() -> dict[str, Any]:
-    return {"ttlMs": CACHE_TTL_MS, "cacheScope": CACHE_SCOPE}
+def cache_hints(method: str) -> dict[str, Any]:
+    """ttlMs and cacheScope for a cacheable method's result; nothing for the others."""
+    ttl = CACHE_TTLS.get(method)
+    return {} if ttl is None else {"ttlMs": ttl, "cacheScope": CACHE_SCOPE}
 
 
 def http_status(answer: Any) -> int:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ..api.outcome import run_task
 from ..errors import HttpError
 from ..files import scratch
-from ..protocol import MAX_RENDER_SAMPLES, MAX_RENDER_SIZE, MAX_SCENE_PAGE
+from ..protocol import MAX_RENDER_SAMPLES, MAX_RENDER_SIZE, MAX_SCENE_PAGE, MAX_TIMEOUT_S
 from ..scene import exchange_formats
 from ..scene.render_options import RenderOptions
 from . import budget, results, tools
@@ -103,16 +103,18 @@ def render(service: Service, args: Arguments) -> dict[str, Any]:
             done = rendering.render_job_file(options, str(root), job)
             small = agent.fit_png({**done, "max_size": max_size}, str(root / done["path"]),
                                   str(folder / "small.png"), tools.MAX_IMAGE_BYTES)
-            return {**small, "path": done["path"], "width": done["width"], "height": done["height"],
-                    "size": done["size"]}
+            return {**small, **done}
         return dict(_task(service, args, "render", work))
 
-    return _image_in_scratch(service, capture)
+    return _image_in_scratch(service, capture, kept="the full render (PNG)")
 
 
 def _task(service: Service, args: Arguments, name: str, fn: Callable[[Any], Any]) -> Any:
-    """run_task, on this very thread when the call is served on the main thread."""
-    return run_task(service, name, fn, inline=args.inline, on_submit=args.submitted)
+    """run_task, on this very thread when the call is served on the main thread, with the
+    call's `timeout` (the tools whose work can be long take one); the call follows its job
+    (a client's cancel stops it, its progress reads it)."""
+    return run_task(service, name, fn, timeout=args.number("timeout", None, 1e-3, MAX_TIMEOUT_S),
+                    inline=args.inline, on_submit=args.submitted)
 
 
 def _max_size(args: Arguments) -> int:
@@ -120,15 +122,19 @@ def _max_size(args: Arguments) -> int:
         or tools.DEFAULT_IMAGE_SIZE
 
 
-def _image_in_scratch(service: Service, capture: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
-    """Image content from a PNG a task wrote into a scratch folder (removed afterwards)."""
+def _image_in_scratch(service: Service, capture: Callable[[Path], dict[str, Any]],
+                      kept: str | None = None) -> dict[str, Any]:
+    """Image content from a PNG a task wrote into a scratch folder (removed afterwards);
+    kept: what the work-folder file the task also wrote (its path, size) is, to link it."""
     folder = scratch.create(service.files.root)
     try:
         done = capture(folder)
         png = Path(done.pop("image")).read_bytes()
     finally:
         scratch.remove(folder)
-    return results.image(png, done)
+    if kept is None:
+        return results.image(png, done)
+    return results.with_file(results.image(png, done), done["path"], done["size"], kept)
 
 
 def export_scene(service: Service, args: Arguments) -> dict[str, Any]:
@@ -152,8 +158,9 @@ def export_scene(service: Service, args: Arguments) -> dict[str, Any]:
         path, size, _ = service.files.write(relative, _chunks(written))
     finally:
         scratch.remove(folder)
-    return results.data({"path": path.relative_to(service.files.root).as_posix(), "size": size,
-                         "format": fmt.name})
+    relative = path.relative_to(service.files.root).as_posix()
+    return results.with_file(results.data({"path": relative, "size": size, "format": fmt.name}),
+                             relative, size, f"the exported {fmt.name} file")
 
 
 def import_file(service: Service, args: Arguments) -> dict[str, Any]:

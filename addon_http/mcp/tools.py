@@ -8,6 +8,7 @@ import dataclasses
 from typing import Any
 
 from ..protocol import MAX_LONG_POLL_S, MAX_RENDER_SIZE, MAX_SCENE_PAGE, SESSION_NAME_PATTERN
+from . import output_schemas
 
 SERVER_NAME = "blender-http"
 # Image content is shrunk until its PNG fits this many bytes, so one picture never floods
@@ -64,6 +65,11 @@ _HANDLE = {"type": "string", "pattern": SESSION_PATTERN,
                           "Blender."}
 _TIMEOUT = {"type": "number", "exclusiveMinimum": 0,
             "description": "Seconds before the code is interrupted (default: the server's)."}
+_WORK_TIMEOUT = {"type": "number", "exclusiveMinimum": 0,
+                 "description": "Seconds this call may keep Blender busy (default: no limit). Python "
+                                "work stops there; a Cycles render stops sampling there and answers "
+                                "what it has; an export or import is one Blender call that ends when "
+                                "done, and the answer is then a timeout error."}
 _MAX_SIZE = {"type": "integer", "minimum": 16, "maximum": MAX_IMAGE_SIZE,
              "default": DEFAULT_IMAGE_SIZE,
              "description": "Longest side of the returned image in pixels."}
@@ -95,10 +101,15 @@ def _hints(*, read_only: bool, destructive: bool = False, idempotent: bool = Fal
             "idempotentHint": idempotent, "openWorldHint": False}
 
 
-def _tool(name: str, title: str, description: str, schema: dict[str, Any], **hints: bool) -> dict[str, Any]:
+def _tool(name: str, title: str, description: str, schema: dict[str, Any], *,
+          output: dict[str, Any] | None = None, **hints: bool) -> dict[str, Any]:
+    """A tool's definition; one with an output schema answers structuredContent too."""
     schema["properties"] = {"session": _HANDLE, **schema["properties"], "max_chars": _MAX_CHARS}
-    return {"name": name, "title": title, "description": description, "inputSchema": schema,
+    tool = {"name": name, "title": title, "description": description, "inputSchema": schema,
             "annotations": _hints(title=title, **hints)}
+    if output is not None:
+        tool["outputSchema"] = output
+    return tool
 
 
 _CODE_PROPERTIES = {
@@ -126,7 +137,7 @@ TOOLS: tuple[dict[str, Any], ...] = (
     _tool("blender_info", "Blender version and state",
           "Blender version, how it runs (gui, background, module), the current mode, the open "
           "file and whether it has unsaved changes, render engines and render settings.",
-          _schema(), read_only=True, idempotent=True),
+          _schema(), output=output_schemas.BLENDER_INFO, read_only=True, idempotent=True),
     _tool("get_scene", "List the scene",
           "The scene's frame range, render settings, camera and one page of its objects (name, type, "
           "transform, parent, collections, materials), sorted by name. A page holds `limit` objects, "
@@ -138,20 +149,20 @@ TOOLS: tuple[dict[str, Any], ...] = (
                               "description": "Objects to skip."},
                    "type": {"type": "string", "description": "Only objects of this type, e.g. MESH, "
                                                              "CAMERA, LIGHT."}}),
-          read_only=True, idempotent=True),
+          output=output_schemas.GET_SCENE, read_only=True, idempotent=True),
     _tool("get_object", "Describe one object",
           "One object in detail: transform, parent and children, modifiers, materials, mesh counts "
           "and custom properties. An unknown name answers the closest names.",
           _schema({"name": {"type": "string", "description": "The object's name."}}, ("name",)),
-          read_only=True, idempotent=True),
+          output=output_schemas.GET_OBJECT, read_only=True, idempotent=True),
     _tool("get_context", "What the user is looking at",
           "The current mode (OBJECT, EDIT_MESH, ...), active object, selected objects, active "
           "camera, current frame and scene: what `C` refers to in exec_python.",
-          _schema(), read_only=True, idempotent=True),
+          _schema(), output=output_schemas.GET_CONTEXT, read_only=True, idempotent=True),
     _tool("screenshot", "Screenshot of the viewport",
           "A PNG of the 3D viewport as the user sees it (in a Blender with a window); elsewhere a "
           "quick Workbench render from the active camera. Use it to check your work.",
-          _schema({"max_size": _MAX_SIZE}), read_only=True, idempotent=True),
+          _schema({"max_size": _MAX_SIZE, "timeout": _WORK_TIMEOUT}), read_only=True, idempotent=True),
     _tool("render", "Render the scene",
           "Render the scene with its camera and return the image (scaled to max_size). The full "
           "PNG stays in the work folder at the returned path (read_file fetches it). Unset options "
@@ -165,7 +176,7 @@ TOOLS: tuple[dict[str, Any], ...] = (
                    "samples": {"type": "integer", "minimum": 1, "description": "Render samples."},
                    "camera": {"type": "string", "description": "Camera object to render from."},
                    "frame": {"type": "integer", "description": "Frame to render."},
-                   "max_size": _MAX_SIZE}),
+                   "max_size": _MAX_SIZE, "timeout": _WORK_TIMEOUT}),
           read_only=False, idempotent=True),
     _tool("export_scene", "Export to a file",
           "Export the scene (or some objects) to a file in the work folder: glb, gltf, obj, fbx, "
@@ -175,14 +186,15 @@ TOOLS: tuple[dict[str, Any], ...] = (
                    "objects": {"type": "array", "items": {"type": "string"},
                                "description": "Object names to export (default: all)."},
                    "path": {**_PATH, "description": "Where to write it in the work folder (default "
-                                                    "exports/scene.<format>)."}}, ("format",)),
+                                                    "exports/scene.<format>)."},
+                   "timeout": _WORK_TIMEOUT}, ("format",)),
           read_only=False, idempotent=True),
     _tool("import_file", "Import a file",
           "Import a model file from the work folder (upload it first with write_file): glb, gltf, "
           "obj, fbx, stl or usd. Answers the names of the new objects.",
           _schema({"path": _PATH, "format": {"type": "string", "description": "File format (default: "
-                                                                              "from the extension)."}},
-                  ("path",)),
+                                                                              "from the extension)."},
+                   "timeout": _WORK_TIMEOUT}, ("path",)),
           read_only=False),
     _tool("list_files", "List the work folder",
           "Every file in the work folder (the folder Blender and you share) with sizes.",
@@ -217,7 +229,7 @@ TOOLS: tuple[dict[str, Any], ...] = (
           _schema({"job_id": {"type": "string", "description": "The id submit_job answered."},
                    "wait": {"type": "number", "minimum": 0, "maximum": MAX_LONG_POLL_S, "default": 0,
                             "description": "Seconds to wait for the job to finish."}}, ("job_id",)),
-          read_only=True, idempotent=True),
+          output=output_schemas.GET_JOB, read_only=True, idempotent=True),
     _tool("cancel_job", "Cancel a job",
           "Drop a queued job or interrupt a running one.",
           _schema({"job_id": {"type": "string", "description": "The job's id."}}, ("job_id",)),

@@ -23,11 +23,17 @@ Progress = Callable[..., None]
 # Render settings a render may change, put back afterwards.
 _RENDER_SETTINGS = ("engine", "resolution_x", "resolution_y", "resolution_percentage", "filepath",
                     "use_file_extension", "use_border", "use_crop_to_border")
+# Of a job's timeout, what a Cycles render leaves for writing its PNG and answering.
+WRITE_ALLOWANCE_S = 0.25
+MIN_TIME_LIMIT_S = 0.01
 _IMAGE_SETTINGS = ("file_format", "color_mode", "color_depth", "compression")
 
 
-def render_png(options: RenderOptions, path: str, progress: Progress) -> dict[str, Any]:
-    """Render the active scene as options say, write a PNG to path, and describe it."""
+def render_png(options: RenderOptions, path: str, progress: Progress,
+               deadline: float | None = None) -> dict[str, Any]:
+    """Render the active scene as options say, write a PNG to path, and describe it.
+    deadline (time.monotonic()): the job's end; Cycles stops sampling there (its time
+    limit), since a running render is one C call that no interrupt can stop midway."""
     scene = bpy.context.scene
     engine = compat.engine_id(options.engine or scene.render.engine, compat.engines(scene))
     camera = _camera(scene, options.camera)
@@ -53,6 +59,7 @@ def render_png(options: RenderOptions, path: str, progress: Progress) -> dict[st
         settings.image_settings.color_depth = "8"
         scene.camera = camera
         _apply_samples(scene, engine, options.samples)
+        time_limit = _apply_time_limit(scene, engine, deadline)
         try:
             bpy.ops.render.render(write_still=True, scene=scene.name)
         except RuntimeError as exc:
@@ -68,16 +75,20 @@ def render_png(options: RenderOptions, path: str, progress: Progress) -> dict[st
             os.unlink(path)  # a truncated image is of no use to anyone
         raise
     progress(fraction=1.0)
-    return {"path": path, "width": width, "height": height, "size": size,
+    done = {"path": path, "width": width, "height": height, "size": size,
             "engine": engine, "render_ms": round(render_ms, 1)}
+    if time_limit is not None:  # the render may have stopped sampling there
+        done["time_limit_s"] = round(time_limit, 3)
+    return done
 
 
 def render_job_file(options: RenderOptions, root: str, job: Job) -> dict[str, Any]:
     """Render for a job that outlives its request: the PNG stays in the work folder as
     renders/<job>.png, and the job's result says where."""
     relative = f"renders/{job.id}.png"
-    done = render_png(options, os.path.join(root, relative), job.progress)
-    return {"path": relative, "width": done["width"], "height": done["height"], "size": done["size"]}
+    done = render_png(options, os.path.join(root, relative), job.progress, job.deadline)
+    return {"path": relative, **{key: done[key] for key in ("width", "height", "size", "time_limit_s")
+                                 if key in done}}
 
 
 def _camera(scene: bpy.types.Scene, name: str | None) -> bpy.types.Object:
@@ -96,7 +107,7 @@ def _camera(scene: bpy.types.Scene, name: str | None) -> bpy.types.Object:
 @contextlib.contextmanager
 def _kept_samples(scene: bpy.types.Scene, engine: str) -> Iterator[None]:
     if engine == "CYCLES":
-        with kept_attributes(scene.cycles, ("samples", "use_denoising", "device")):
+        with kept_attributes(scene.cycles, ("samples", "use_denoising", "device", "time_limit")):
             yield
     elif compat.is_eevee(engine):
         with kept_attributes(scene.eevee, ("taa_render_samples",)):
@@ -117,6 +128,20 @@ def _apply_samples(scene: bpy.types.Scene, engine: str, samples: int | None) -> 
     elif compat.is_eevee(engine) and samples is not None:
         scene.eevee.taa_render_samples = samples
     # Workbench has no sample count, only an anti-aliasing level: samples is ignored.
+
+
+def _apply_time_limit(scene: bpy.types.Scene, engine: str, deadline: float | None) -> float | None:
+    """Cycles samples until deadline at the latest (minus the time to write the PNG), so a
+    render with a timeout ends by itself within it. EEVEE and Workbench have no time limit;
+    their renders are bounded by MAX_RENDER_SAMPLES and MAX_RENDER_SIZE instead."""
+    if engine != "CYCLES" or deadline is None:
+        return None
+    left = deadline - time.monotonic() - WRITE_ALLOWANCE_S
+    # 0 means "no limit" to Cycles: a deadline already passed still gets the shortest render.
+    limit = max(MIN_TIME_LIMIT_S, left)
+    if scene.cycles.time_limit == 0 or limit < scene.cycles.time_limit:
+        scene.cycles.time_limit = limit
+    return float(scene.cycles.time_limit)
 
 
 @contextlib.contextmanager

@@ -20,7 +20,7 @@ from blender_http_addon.protocol import HEALTH
 from ..errors import error_body
 from ..metrics import Metrics, route_label
 from ..scopes import KEY_HOLDER, header
-from .auth import KeyCheck, is_open, presented
+from .auth import PROTECTED_RESOURCE_PATHS, KeyCheck, challenge, is_open, presented, resource_metadata
 from .browser import BrowserCheck
 from .throttle import Throttle
 
@@ -69,10 +69,12 @@ class Edge:
 
         try:
             refusal = self._refusal(scope)
-            if refusal is None:
-                await self.app(scope, receive, send_with_id)
-            else:
+            if refusal is not None:
                 await _answer(send_with_id, *refusal)
+            elif scope["path"] in PROTECTED_RESOURCE_PATHS:  # the edge's own: how keys are sent
+                await _json(send_with_id, 200, resource_metadata(_origin(scope), scope["path"]), [])
+            else:
+                await self.app(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - started
             self.metrics.answered(route_label(scope), scope["method"], status, seconds)
@@ -87,7 +89,7 @@ class Edge:
     def _refusal(self, scope: Scope) -> Refusal | None:
         """Why the request is refused before it reaches a route (status, type, message,
         headers), or None to let it through."""
-        if is_open(scope["path"]):
+        if is_open(scope["path"]) or scope["path"] in PROTECTED_RESOURCE_PATHS:
             if scope["path"] == HEALTH:  # open to probes, but only a key holder sees the workers
                 scope.setdefault("state", {})[KEY_HOLDER] = not self.keys.enabled or self.keys.known(
                     presented(header(scope, b"authorization")))
@@ -102,7 +104,8 @@ class Edge:
         authorization = header(scope, b"authorization")
         digest = presented(authorization)
         if digest is None:  # no key is no guess: nothing to throttle
-            return _unauthorized("missing API key: send 'Authorization: Bearer <key>'")
+            return _unauthorized(scope, "invalid_request",
+                                 "missing API key: send 'Authorization: Bearer <key>'")
         address = (scope.get("client") or ("-",))[0]
         wait = self.throttle.retry_after(address)
         if wait:
@@ -116,16 +119,29 @@ class Edge:
             self.throttle.succeeded(address, digest)
             return None
         self.throttle.failed(address)
-        return _unauthorized("wrong API key")
+        return _unauthorized(scope, "invalid_token", "wrong API key")
 
 
-def _unauthorized(message: str) -> Refusal:
-    return 401, "Unauthorized", message, [(b"www-authenticate", b'Bearer realm="blender-http"')]
+def _unauthorized(scope: Scope, error: str, message: str) -> Refusal:
+    return 401, "Unauthorized", message, [(b"www-authenticate", challenge(_origin(scope), error, message))]
+
+
+def _origin(scope: Scope) -> str:
+    """This gateway as the client addressed it (scheme and Host), for the URLs a 401 names."""
+    host = header(scope, b"host")
+    if not host:
+        server = scope.get("server") or ("127.0.0.1", None)
+        host = f"{server[0]}:{server[1]}" if server[1] else str(server[0])
+    return f"{scope.get('scheme', 'http')}://{host}"
 
 
 async def _answer(send: Send, status: int, type: str, message: str,
                   headers: list[tuple[bytes, bytes]]) -> None:
-    body = json.dumps(error_body(type, message)).encode()
+    await _json(send, status, error_body(type, message), headers)
+
+
+async def _json(send: Send, status: int, document: Any, headers: list[tuple[bytes, bytes]]) -> None:
+    body = json.dumps(document).encode()
     await send({"type": "http.response.start", "status": status, "headers": [
         (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
         *headers]})

@@ -276,7 +276,8 @@ class BackendPool:
 
 
 async def expand(url: str) -> list[str]:
-    """url as one backend per address its host name resolves to (a headless Service's pods).
+    """url as one backend per address its host name resolves to (a headless Service's pods),
+    a single address included.
 
     IP literals, `localhost` (127.0.0.1 and ::1 are one server) and https URLs (the
     certificate names the host, not the address) stay as given. OSError if the look-up fails."""
@@ -290,8 +291,8 @@ async def expand(url: str) -> list[str]:
     # One server reachable over both families is still one server: prefer IPv4.
     v4 = [a for a in addresses if ":" not in a]
     addresses = v4 or addresses
-    if len(addresses) <= 1:
-        return [url]
+    # A single address is named by it too: when the name gains addresses (scaling up from
+    # one worker), that worker stays the same backend, with the requests it has open.
     rest = parts.path.rstrip("/")
     return [f"{parts.scheme}://{_bracket(a)}:{port}{rest}" for a in addresses]
 

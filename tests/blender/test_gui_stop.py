@@ -88,6 +88,10 @@ def test_a_server_the_user_started_stops_and_blender_keeps_running(env: dict[str
             assert time.monotonic() < deadline, "the server was not restarted"
             time.sleep(0.05)
         user_url = new_url.read_text()
+        drawn = tmp_path / "drawn"
+        assert httpx.post(user_url + "/exec", json={"code": SIDEBAR_LOG, "args": {"log": str(drawn)}},
+                          timeout=60).json()["result"] == "watching"
+        _wait_for_line(drawn, "running")
         stopped = subprocess.run([*CLI, "stop", "--url", user_url], env=env, capture_output=True,
                                  text=True, timeout=60)
         assert stopped.returncode == 0, stopped.stderr
@@ -95,8 +99,35 @@ def test_a_server_the_user_started_stops_and_blender_keeps_running(env: dict[str
         with pytest.raises(httpx.TransportError):
             httpx.get(user_url + "/health", timeout=2.0)
         assert launcher.alive(pid)
+        # The sidebar was redrawn by the stop itself (nothing else moves under Xvfb), and what
+        # it drew then says Stopped: no stale "Stop Server" until the mouse passes over it.
+        _wait_for_line(drawn, "stopped")
     finally:
         os.killpg(pid, signal.SIGKILL)
+
+
+# Logs what the 3D view's sidebar (the panel's region) would show each time it is drawn.
+SIDEBAR_LOG = """
+from blender_http_addon import gui
+
+def drawn():
+    with open(args['log'], 'a') as log:
+        log.write(('stopped' if gui.current() is None else 'running') + '\\n')
+
+bpy.types.SpaceView3D.draw_handler_add(drawn, (), 'UI', 'POST_PIXEL')
+for area in bpy.context.window.screen.areas:
+    if area.type == 'VIEW_3D':
+        area.spaces.active.show_region_ui = True
+        area.tag_redraw()
+'watching'
+"""
+
+
+def _wait_for_line(path: Path, line: str) -> None:
+    deadline = time.monotonic() + 30
+    while not (path.exists() and line in path.read_text().split()):
+        assert time.monotonic() < deadline, f"the sidebar was never drawn {line}"
+        time.sleep(0.05)
 
 
 def test_stop_of_a_recorded_server_whose_process_is_gone(env: dict[str, str]) -> None:

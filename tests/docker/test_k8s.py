@@ -44,7 +44,8 @@ def container(workload: dict[str, Any]) -> dict[str, Any]:
 def env_of(workload: dict[str, Any], dockerfile: Path) -> dict[str, str]:
     """What the container sees: the image's ENV, then the manifest's env."""
     env = dockerfiles.image_env(dockerfile)
-    env.update({item["name"]: item["value"] for item in container(workload).get("env", [])})
+    env.update({item["name"]: item["value"] for item in container(workload).get("env", [])
+                if "value" in item})
     return env
 
 

@@ -26,3 +26,8 @@ def test_the_corpus_holds_every_case_of_the_attack_run() -> None:
                    "body trickled", "Expect: 100-continue on a kept-alive connection"):
         assert needed in names
     assert sum(seed.name.endswith("(test_bad_http)") for seed in SEEDS) >= 36
+    for needed in ("a lone surrogate as an MCP request id", "a file name that is not UTF-8",
+                   "claiming 1 GiB with 5 bytes sent", "an MCP batch of 101 messages", "50,000 words",
+                   "MCP-Protocol-Version zzz", "method name of 200,000 characters",
+                   "a version-3.0 .npy claiming", "a file name over 255 bytes"):
+        assert needed in names, needed

@@ -86,8 +86,8 @@ def test_dns_names_expand_to_one_backend_per_address(monkeypatch: pytest.MonkeyP
         run = loop.run_until_complete
         assert run(expand("http://workers:7777")) == [
             "http://10.0.0.5:7777", "http://10.0.0.6:7777", "http://10.0.0.7:7777"]
-        assert run(expand("http://single:7777")) == ["http://single:7777"]
-        assert run(expand("http://dual:7777")) == ["http://dual:7777"]
+        assert run(expand("http://single:7777")) == ["http://10.0.0.9:7777"]
+        assert run(expand("http://dual:7777")) == ["http://10.0.0.8:7777"]
         for fixed in ("http://localhost:7777", "http://127.0.0.1:7777", "https://workers:7777"):
             assert run(expand(fixed)) == [fixed]
     finally:

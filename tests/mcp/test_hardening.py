@@ -99,3 +99,28 @@ def test_an_unknown_protocol_version_is_400_and_names_are_not_echoed_whole(
                         json={"jsonrpc": "2.0", "id": 1, "method": huge}).json()
     assert answer["error"]["code"] == jsonrpc.METHOD_NOT_FOUND
     assert len(answer["error"]["message"]) < 300 and "15000002 characters" in answer["error"]["message"]
+
+
+def test_a_render_with_a_timeout_stops_sampling_within_it(module_server: servers.Running,
+                                                         bystander: list[float]) -> None:
+    """A Cycles render is one C call no interrupt stops midway: the call's timeout becomes
+    Cycles' time limit, so 65,536 samples (minutes here) end as an image within it."""
+    answer = call(module_server, "render", {"engine": "CYCLES", "samples": 1 << 16, "width": 160,
+                                            "height": 120, "max_size": 64, "timeout": 2}).json()["result"]
+    assert answer.get("isError") is not True, answer
+    done = json.loads(next(part["text"] for part in answer["content"] if part["type"] == "text"))
+    assert 0 < done["time_limit_s"] <= 2 and done["width"] == 160 and done["height"] == 120
+    assert any(part["type"] == "image" for part in answer["content"])
+    scene = httpx.post(module_server.url + "/exec", headers=AUTH, timeout=30, content=(
+        b"s = bpy.context.scene\n(s.cycles.samples, s.cycles.time_limit, s.render.engine)")).json()
+    assert scene["result"][1] == 0.0, "the scene's own time limit is put back"
+
+
+def test_export_and_import_take_a_timeout(module_server: servers.Running) -> None:
+    exported = call(module_server, "export_scene", {"format": "stl", "path": "timed/scene.stl",
+                                                     "timeout": 60}).json()["result"]
+    assert exported.get("isError") is not True, exported
+    imported = call(module_server, "import_file", {"path": "timed/scene.stl", "timeout": 60}).json()["result"]
+    assert imported.get("isError") is not True, imported
+    too_short = call(module_server, "import_file", {"path": "timed/scene.stl", "timeout": 0}).json()["result"]
+    assert too_short["isError"] is True and "timeout" in too_short["content"][0]["text"]

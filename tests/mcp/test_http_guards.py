@@ -34,7 +34,7 @@ def test_malformed_json_rpc_gets_errors_and_the_server_stays_up(module_server: s
     for body, code in [(b"{", -32700), (b"[]", -32600), (b'{"id": 1}', -32600),
                        (b'{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": 1}}',
                         -32602),
-                       (b'{"jsonrpc": "2.0", "id": 1, "method": "resources/list"}', -32601),
+                       (b'{"jsonrpc": "2.0", "id": 1, "method": "prompts/list"}', -32601),
                        (b"\xff\xfe", -32700), (b'"' + b"[" * 100000 + b'"', -32600),
                        (b"[" * 100000, -32700)]:
         response = httpx.post(url, content=body, headers=headers)

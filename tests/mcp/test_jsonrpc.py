@@ -29,7 +29,8 @@ def test_initialize_answers_the_clients_version_when_spoken() -> None:
     for version in ("2025-03-26", "2025-06-18", "2025-11-25"):
         answer = _handle(_request("initialize", {"protocolVersion": version, "capabilities": {}}))
         assert answer["result"]["protocolVersion"] == version
-        assert answer["result"]["capabilities"] == {"tools": {"listChanged": False}}
+        assert answer["result"]["capabilities"] == {"tools": {"listChanged": False},
+                                                    "resources": {"subscribe": False, "listChanged": False}}
 
 
 def test_initialize_counters_an_unknown_version_with_the_newest() -> None:
@@ -38,7 +39,13 @@ def test_initialize_counters_an_unknown_version_with_the_newest() -> None:
 
 
 def test_tools_list_is_the_one_definition() -> None:
-    assert _handle(_request("tools/list"))["result"]["tools"] == list(tools.TOOLS)
+    typed = _handle(_request("tools/list"), {"MCP-Protocol-Version": "2025-06-18"})["result"]["tools"]
+    assert typed == list(tools.TOOLS)
+    # before 2025-06-18 (and with no version named) a tool has no outputSchema
+    untyped = _handle(_request("tools/list"))["result"]["tools"]
+    assert untyped == [{key: value for key, value in tool.items() if key != "outputSchema"}
+                       for tool in tools.TOOLS]
+    assert untyped != typed
 
 
 def test_tools_call_reaches_the_tool() -> None:

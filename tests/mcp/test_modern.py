@@ -33,7 +33,8 @@ def test_discover_names_every_version_with_cache_hints() -> None:
     result = _request("server/discover")["result"]
     assert result["supportedVersions"] == ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", VERSION]
     assert result["serverInfo"] == {"name": "blender-http", "title": "Blender", "version": "1.2.3"}
-    assert result["capabilities"] == {"tools": {"listChanged": False}}
+    assert result["capabilities"] == {"tools": {"listChanged": False},
+                                      "resources": {"subscribe": False, "listChanged": False}}
     assert result["resultType"] == "complete"
     assert (result["ttlMs"], result["cacheScope"]) == (modern.CACHE_TTL_MS, "private")
 
@@ -86,6 +87,18 @@ def test_the_routing_headers_must_match_the_body() -> None:
     wrapped = _request("tools/call", {"name": "get_scene", "arguments": {}},
                        headers={"Mcp-Name": "=?base64?Z2V0X3NjZW5l?="})
     assert wrapped["result"]["resultType"] == "complete"
+
+
+def test_resource_results_carry_their_freshness() -> None:
+    templates = jsonrpc.handle(json.dumps({"jsonrpc": "2.0", "id": 2, "method": "resources/templates/list",
+                                           "params": {"_meta": META}}).encode(),
+                               {"MCP-Protocol-Version": VERSION, "Mcp-Method": "resources/templates/list"},
+                               _call, server_version="1", files=None)
+    # No work folder here: the refusal is the resources module's, in the 2026-07-28 shape.
+    assert isinstance(templates, dict) and templates["error"]["code"] == jsonrpc.METHOD_NOT_FOUND
+    assert modern.cache_hints("resources/list") == {"ttlMs": 0, "cacheScope": "private"}
+    assert modern.cache_hints("resources/templates/list")["ttlMs"] == modern.CACHE_TTL_MS
+    assert modern.cache_hints("tools/call") == {}
 
 
 def test_a_handshake_request_answers_as_before() -> None:

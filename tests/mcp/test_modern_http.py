@@ -60,3 +60,6 @@ def test_a_discover_answer_is_the_same_every_time(module_server: servers.Running
     first, second = (_post(module_server, "server/discover").json()["result"] for _ in range(2))
     assert first == second and first["supportedVersions"][-1] == MODERN
     assert first["resultType"] == "complete" and first["ttlMs"] > 0 and first["cacheScope"] == "private"
+    # The work folder changes at any time: its listing is stale at once.
+    listing = _post(module_server, "resources/list").json()["result"]
+    assert isinstance(listing["resources"], list) and (listing["ttlMs"], listing["resultType"]) == (0, "complete")

@@ -31,7 +31,7 @@ import click
 import httpx
 from httpx_sse import EventSource
 
-from blender_http_addon.mcp import tools
+from blender_http_addon.mcp import jsonrpc, tools
 
 from ... import settings
 from ...local import launcher, mcp_spawn
@@ -39,7 +39,6 @@ from ..support import client_options
 
 CALL_TIMEOUT_S = 7 * 24 * 3600.0  # a call lasts as long as its code; the server enforces timeouts
 CANCEL_TIMEOUT_S = 5.0
-UPSTREAM_VERSION = "2025-11-25"
 EVENT_STREAM = "text/event-stream"
 SPAWN_POLL_S = 0.1
 SURROGATE = re.compile("[\ud800-\udfff]")
@@ -90,7 +89,9 @@ class Upstream:
         if progress is not None:
             params["_meta"] = {"progressToken": request_id}
         message = {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params}
-        headers = {"Mcp-Session-Id": self.session, "MCP-Protocol-Version": UPSTREAM_VERSION,
+        # The newest handshake version the add-on speaks, so it answers structuredContent and
+        # resource_link as the tools listed here (with their outputSchema) promise.
+        headers = {"Mcp-Session-Id": self.session, "MCP-Protocol-Version": jsonrpc.LATEST,
                    "Accept": f"application/json, {EVENT_STREAM}" if progress else "application/json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
