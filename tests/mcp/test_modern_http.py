@@ -62,4 +62,5 @@ def test_a_discover_answer_is_the_same_every_time(module_server: servers.Running
     assert first["resultType"] == "complete" and first["ttlMs"] > 0 and first["cacheScope"] == "private"
     # The work folder changes at any time: its listing is stale at once.
     listing = _post(module_server, "resources/list").json()["result"]
-    assert isinstance(listing["resources"], list) and (listing["ttlMs"], listing["resultType"]) == (0, "complete")
+    assert isinstance(listing["resources"], list)
+    assert (listing["ttlMs"], listing["resultType"]) == (0, "complete")
