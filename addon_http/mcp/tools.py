@@ -59,10 +59,10 @@ _SESSION = {"type": "string", "pattern": SESSION_PATTERN,
                            "its variables in it between calls (a new one starts empty); through a "
                            "gateway every call that carries it reaches the same Blender. Omit for a "
                            "fresh namespace each call."}
-# Every other tool takes the session too: it only routes the call (gateway/routes/mcp.py).
-_HANDLE = {"type": "string", "pattern": SESSION_PATTERN,
-           "description": "open_session's handle: through a gateway, keeps the call on the session's "
-                          "Blender."}
+# Every other tool takes the session too: it only routes the call (gateway/routes/mcp.py),
+# so its schema is short (tools/list is read on every turn).
+_HANDLE = {"type": "string", "description": "Handle from open_session (keeps the call on that session's "
+                                            "Blender)."}
 _TIMEOUT = {"type": "number", "exclusiveMinimum": 0,
             "description": "Seconds before the code is interrupted (default: the server's)."}
 _WORK_TIMEOUT = {"type": "number", "exclusiveMinimum": 0,

@@ -110,5 +110,7 @@ def test_a_handshake_request_answers_as_before() -> None:
 def test_every_tool_takes_a_session_handle() -> None:
     for tool in tools.TOOLS:
         session = tool["inputSchema"]["properties"]["session"]
-        assert session["type"] == "string" and session["pattern"] == tools.SESSION_PATTERN, tool["name"]
+        assert session["type"] == "string" and "open_session" in session["description"], tool["name"]
+    for name in ("exec_python", "submit_job"):  # there it names an exec session, checked as one
+        assert tools.BY_NAME[name]["inputSchema"]["properties"]["session"]["pattern"] == tools.SESSION_PATTERN
     assert tools.BY_NAME["open_session"]["annotations"]["readOnlyHint"] is True
