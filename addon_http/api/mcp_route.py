@@ -133,6 +133,10 @@ def _progress_token(message: dict[str, Any]) -> Any:
 def _answer(answer: Any, req: Request, hooks: _Hooks) -> Response:
     if answer is None:
         return Response(status=202)
+    if hooks.withdrawn and req.accepts(progress.EVENT_STREAM):
+        # The client cancelled the call with notifications/cancelled: no answer, as the
+        # protocol asks, in the one form a request may get none (an event stream that ends).
+        return Response(stream=iter(()), content_type=progress.EVENT_STREAM)
     headers = {SESSION_HEADER: hooks.minted} if hooks.minted else {}
     status = modern.http_status(answer) if _is_modern(answer, req) else 200
     return _json(answer, status=status, headers=headers)
@@ -171,6 +175,7 @@ class _Hooks:
                        else req.headers.get(SESSION_HEADER) or "")
         self.follow: Call | None = None
         self.minted: str | None = None
+        self.withdrawn = False  # the call was cancelled by the client's notification
         self._current: Call | None = None
 
     def call_tool(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -184,6 +189,7 @@ class _Hooks:
                 yield call
             finally:
                 self._current = None
+                self.withdrawn = call.withdrawn
 
     def notified(self, method: str, params: Mapping[str, Any]) -> None:
         if method == "notifications/cancelled" and "requestId" in params:

@@ -37,8 +37,8 @@ def wait(call: Call, peer_gone: PeerGone) -> None:
 
 def sse(call: Call, token: Any, request_id: Any, peer_gone: PeerGone) -> Iterator[bytes]:
     """The SSE answer of a call with a progress token: progress notifications while it runs,
-    then its response. A write that fails (the client left) ends the stream, and the
-    generator's close cancels the call's jobs."""
+    then its response (none when the client withdrew the call). A write that fails (the
+    client left) ends the stream, and the generator's close cancels the call's jobs."""
     notes = _Notes(call, token)
     try:
         yield notes.next("started")
@@ -47,7 +47,8 @@ def sse(call: Call, token: Any, request_id: Any, peer_gone: PeerGone) -> Iterato
                 call.cancel("the client closed the connection")
             yield from notes.changes()
         yield from notes.changes()  # the end: the jobs' last states
-        yield event(call.answer if call.answer is not None else _no_answer(request_id))
+        if not call.withdrawn:
+            yield event(call.answer if call.answer is not None else _no_answer(request_id))
     finally:
         if not call.over:
             call.cancel("the client closed the connection")

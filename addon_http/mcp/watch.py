@@ -29,6 +29,9 @@ class Call:
         # caller forgets them, before whoever follows the call may have read them all.
         self.logs: dict[str, list[tuple[str, Any]]] = {}
         self.cancelled: str | None = None  # why, once cancelled
+        # Cancelled by the client's notifications/cancelled: it wants no answer (the protocol
+        # says the receiver of a cancel should not send one).
+        self.withdrawn = False
         self.answer: Any = None
         self._owned: list[tuple[Job, Cancel]] = []
         self._over = threading.Event()
@@ -100,6 +103,7 @@ class Running:
             call = self._calls.get((caller, _id_key(request_id)))
         if call is None:
             return False
+        call.withdrawn = True
         call.cancel(reason)
         return True
 

@@ -61,7 +61,7 @@ def test_a_render_with_a_progress_token_streams_progress(mcp_server: servers.Run
         messages
     answer = events[-1]
     assert answer["id"] == 3 and not answer["result"]["isError"]
-    assert [item["type"] for item in answer["result"]["content"]] == ["image", "text"]
+    assert [item["type"] for item in answer["result"]["content"]] == ["image", "text", "resource_link"]
 
 
 @pytest.mark.parametrize("mode", ["legacy", MODERN])
