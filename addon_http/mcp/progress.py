@@ -4,8 +4,9 @@ answer that ends with the call's response; and, whatever the answer's form, a cl
 hangs up cancels the call's Blender jobs (protocol 2026-07-28 cancels that way).
 
 What progress says: the call's jobs as they go (queued, running, a render's stages from
-Blender's render handlers: preparing, rendering, writing) and, at least every
-PROGRESS_EVERY_S, the time elapsed. `progress` is seconds since the call began, so it
+Blender's render handlers: preparing, rendering, writing; the sample count where the engine
+reports it, at most every SAMPLES_EVERY_S) and, at least every PROGRESS_EVERY_S, the time
+elapsed. `progress` is seconds since the call began, so it
 only grows, as the protocol wants; there is no `total`, since neither a Python loop nor
 a blocking render tells how much is left."""
 
@@ -20,6 +21,8 @@ from ..jobs import job as jobs
 from .watch import Call
 
 PROGRESS_EVERY_S = 1.0
+# A render's sample count comes many times a second: passed on at most this often.
+SAMPLES_EVERY_S = 0.25
 # How often the connection's thread looks at the call's jobs and at the client's socket.
 POLL_S = 0.05
 EVENT_STREAM = "text/event-stream"
@@ -46,7 +49,7 @@ def sse(call: Call, token: Any, request_id: Any, peer_gone: PeerGone) -> Iterato
             if call.cancelled is None and peer_gone():
                 call.cancel("the client closed the connection")
             yield from notes.changes()
-        yield from notes.changes()  # the end: the jobs' last states
+        yield from notes.changes(last=True)  # the end: the jobs' last states
         if not call.withdrawn:
             yield event(call.answer if call.answer is not None else _no_answer(request_id))
     finally:
@@ -68,18 +71,33 @@ class _Notes:
         self.last = -0.001
         self.sent_at = 0.0
         self.seen: dict[str, tuple[str, int]] = {}  # job id -> (status, events read)
+        self.sample: tuple[jobs.Job, dict[str, Any]] | None = None  # the newest not yet said
+        self.highest: dict[str, int] = {}  # job id -> the highest sample count seen
 
-    def changes(self) -> Iterator[bytes]:
+    def changes(self, *, last: bool = False) -> Iterator[bytes]:
+        """Notes for what changed since the last look; last: the call is over, say all."""
         for job in list(self.call.jobs):
             status, read = self.seen.get(job.id, ("", 0))
+            now = job.status  # read once: the main thread may change it meanwhile
             fresh = self.call.logs[job.id][read:]
-            self.seen[job.id] = (job.status, read + len(fresh))
-            stages = [data["stage"] for kind, data in fresh
-                      if kind == "progress" and isinstance(data, dict) and isinstance(data.get("stage"), str)]
+            self.seen[job.id] = (now, read + len(fresh))
+            progress = [data for kind, data in fresh if kind == "progress" and isinstance(data, dict)]
+            stages = [data["stage"] for data in progress if isinstance(data.get("stage"), str)]
             for stage in stages:
                 yield self.next(f"{_what(job)}: {stage}")
-            if job.status != status and not (stages and job.status == jobs.RUNNING):
-                yield self.next(f"{_what(job)}: {job.status}")
+            # The highest count: an engine may report sample 0 again as it finishes.
+            samples = [data for data in progress if isinstance(data.get("sample"), int)
+                       and data["sample"] > self.highest.get(job.id, -1)]
+            if samples:
+                best = max(samples, key=lambda data: data["sample"])
+                self.highest[job.id] = best["sample"]
+                self.sample = (job, best)
+            if now != status and not (stages and now == jobs.RUNNING):
+                yield self.next(f"{_what(job)}: {now}")
+        if self.sample is not None and (last or time.monotonic() - self.sent_at >= SAMPLES_EVERY_S):
+            job, data = self.sample
+            self.sample = None
+            yield self.next(f"{_what(job)}: sample {data['sample']}/{data.get('samples')}")
         if time.monotonic() - self.sent_at >= PROGRESS_EVERY_S:
             running = [job for job in self.call.jobs if not job.finished]
             yield self.next(f"{_what(running[-1])}: {running[-1].status}" if running else "working")

@@ -64,6 +64,23 @@ def test_a_render_with_a_progress_token_streams_progress(mcp_server: servers.Run
     assert [item["type"] for item in answer["result"]["content"]] == ["image", "text", "resource_link"]
 
 
+def test_a_cycles_render_reports_its_samples(module_server: servers.Running) -> None:
+    """Cycles reports its sample count through bpy.app.handlers.render_stats as it renders:
+    in bpy 5.0 (module mode here); Blender 3.4 (background and GUI here) calls that handler
+    with no text, so there a render reports its stages only."""
+    arguments = {"engine": "CYCLES", "width": 64, "height": 48, "samples": 64, "max_size": 32}
+    with httpx.stream("POST", module_server.url + "/mcp", json=_call(8, "render", arguments, "c-1"),
+                      headers=STREAM, trust_env=False, timeout=120) as response:
+        events = _events(response)
+    messages = [note["message"].rsplit(" (", 1)[0] for note in _progress(events[:-1], "c-1")]
+    counts = [tuple(map(int, m.removeprefix("render: sample ").split("/")))
+              for m in messages if m.startswith("render: sample ")]
+    assert counts and all(total == 64 for _, total in counts), messages
+    done = [done for done, _ in counts]
+    assert done == sorted(set(done)) and done[-1] == 64, messages  # growing, up to the last sample
+    assert not events[-1]["result"]["isError"]
+
+
 @pytest.mark.parametrize("mode", ["legacy", MODERN])
 def test_exec_progress_reaches_sdk_clients_of_both_revisions(module_server: servers.Running,
                                                              mode: str) -> None:
