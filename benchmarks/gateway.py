@@ -8,7 +8,8 @@ Every target runs at once in front of one module-mode worker and is measured in 
 rounds, so the load of a shared machine falls on all alike: compare the ratios more than the
 absolute figures. Added latency is the gateway's p50 minus the worker's own p50 (sequential
 `POST /exec` on one kept-alive connection); CPU is the gateway process's user + system time
-per request while 8 clients send `POST /exec` back to back."""
+per request, for one client sending `POST /exec` back to back (its health checks of the
+worker included) and for 8."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from . import latency, throughput
 from .report import table
-from .targets import gateway, server
+from .targets import connection, cpu_seconds, gateway, server
 
 DIRECT = "worker, direct"
 CURRENT = "gateway"
@@ -47,9 +48,35 @@ def gateway_at(commit: str) -> Iterator[Path]:
         yield Path(folder)
 
 
-def measure(baseline: str | None, requests: int, rounds: int, seconds: float,
-            workers: int) -> tuple[dict[str, list[float]], dict[str, list[float]], dict[str, float]]:
-    """Latency samples (ms), throughput samples (requests/s) and CPU µs per request, by target."""
+def sequential_cpu(targets: dict[str, str], requests: int, rounds: int) -> dict[str, float]:
+    """CPU µs of each target's process per exec while one client sends them back to back, in
+    interleaved rounds (the kernel counts CPU in 10 ms ticks: enough requests make it exact)."""
+    used = dict.fromkeys(targets, 0.0)
+    sent = dict.fromkeys(targets, 0)
+    connections = {name: connection(url) for name, url in targets.items()}
+    try:
+        for name in targets:
+            latency.round_trips(connections[name], 20, warmup=0)
+        for _ in range(rounds):
+            for name, url in targets.items():
+                before = cpu_seconds(url)
+                answered = latency.round_trips(connections[name], max(1, requests // rounds), warmup=0)
+                sent[name] += len(answered)
+                after = cpu_seconds(url)
+                if before is not None and after is not None:
+                    used[name] += after - before
+    finally:
+        for conn in connections.values():
+            conn.close()
+    return {name: used[name] * 1e6 / sent[name] for name in targets}
+
+
+Measured = tuple[dict[str, list[float]], dict[str, list[float]], dict[str, float], dict[str, float]]
+
+
+def measure(baseline: str | None, requests: int, rounds: int, seconds: float, workers: int) -> Measured:
+    """Latency samples (ms), throughput samples (requests/s) and CPU µs per request at 8
+    clients and at one, by target."""
     with contextlib.ExitStack() as stack:
         worker = stack.enter_context(server("module"))
         targets = {DIRECT: worker, CURRENT: stack.enter_context(gateway(worker))}
@@ -62,21 +89,24 @@ def measure(baseline: str | None, requests: int, rounds: int, seconds: float,
             targets[f"gateway --workers {workers}"] = stack.enter_context(
                 gateway(worker, "--workers", str(workers)))
         samples = latency.measure(targets, requests, rounds)
+        cpu_one = sequential_cpu(targets, requests, rounds)
         rates, cpu = throughput.measure(targets, 8, seconds, rounds)
-    return samples, rates, cpu
+    return samples, rates, cpu, cpu_one
 
 
-Figures = dict[str, tuple[float, float, float, float | None]]
+Figures = dict[str, tuple[float, float, float, float | None, float | None]]
 
 
 def figures(samples: dict[str, list[float]], rates: dict[str, list[float]],
-            cpu: dict[str, float]) -> Figures:
+            cpu: dict[str, float], cpu_one: dict[str, float]) -> Figures:
     """By target: exec p50 ms, p50 added to the direct worker's, 8-client rate, CPU µs/exec
-    (None for the direct worker and `--workers N`, whose CPU is spread over processes)."""
+    at 8 clients and at one (None for `--workers N`, whose CPU is spread over processes; the
+    direct worker's is Blender's own, for scale)."""
     direct = statistics.median(samples[DIRECT])
     return {name: (statistics.median(values), statistics.median(values) - direct,
                    statistics.median(rates[name]),
-                   cpu[name] if name != DIRECT and "--workers" not in name else None)
+                   cpu[name] if "--workers" not in name else None,
+                   cpu_one[name] if "--workers" not in name else None)
             for name, values in samples.items()}
 
 
@@ -86,15 +116,18 @@ def median_of(runs: list[Figures]) -> Figures:
         known = [v for v in values if v is not None]
         return statistics.median(known) if known else None
     return {name: (statistics.median(r[name][0] for r in runs), statistics.median(r[name][1] for r in runs),
-                   statistics.median(r[name][2] for r in runs), mid([r[name][3] for r in runs]))
+                   statistics.median(r[name][2] for r in runs), mid([r[name][3] for r in runs]),
+                   mid([r[name][4] for r in runs]))
             for name in runs[0]}
 
 
 def report(found: Figures) -> str:
-    rows = [[name, f"{p50:.3f}", f"{added:+.3f}" if name != DIRECT else "", f"{rate:,.0f}",
-             f"{cpu:.0f}" if cpu is not None else ""]
-            for name, (p50, added, rate, cpu) in found.items()]
-    return table(["target", "exec p50 ms", "added p50 ms", "8-client exec/s", "gateway CPU µs/exec"], rows)
+    def us(value: float | None) -> str:
+        return f"{value:.0f}" if value is not None else ""
+    rows = [[name, f"{p50:.3f}", f"{added:+.3f}" if name != DIRECT else "", f"{rate:,.0f}", us(one), us(cpu)]
+            for name, (p50, added, rate, cpu, one) in found.items()]
+    return table(["target", "exec p50 ms", "added p50 ms", "8-client exec/s",
+                  "CPU µs/exec, 1 client", "CPU µs/exec, 8 clients"], rows)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,12 +146,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"run {run + 1} of {options.runs}\n{report(runs[-1])}\n", flush=True)
     found = median_of(runs)
     print((f"median of {options.runs} runs\n" if options.runs > 1 else "") + report(found))
-    _, added, rate, cpu = found[CURRENT]
+    _, added, rate, cpu, one = found[CURRENT]
     print(f"\nadded p50 {added:.3f} ms (target ≤ {ADDED_P50_TARGET_MS} ms); gateway CPU "
-          f"{cpu:.0f} µs per exec (target ≤ {CPU_TARGET_US:.0f} µs); {rate:,.0f} exec/s with 8 "
-          f"clients (target ≥ {RATE_TARGET:,})")
+          f"{one:.0f} µs per exec at 1 client, {cpu:.0f} µs at 8 (target ≤ {CPU_TARGET_US:.0f} µs "
+          f"each); {rate:,.0f} exec/s with 8 clients (target ≥ {RATE_TARGET:,})")
     if options.baseline:
-        _, old_added, old_rate, old_cpu = found[f"gateway at {options.baseline}"]
+        _, old_added, old_rate, old_cpu, _ = found[f"gateway at {options.baseline}"]
         assert cpu is not None and old_cpu is not None
         print(f"against {options.baseline}: CPU per exec x{cpu / old_cpu:.2f}, added p50 "
               f"x{added / old_added:.2f}, 8-client rate x{rate / old_rate:.2f}")

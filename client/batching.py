@@ -27,6 +27,12 @@ MAX_BACKOFF_S = 2.0
 RETRY_DELAY_S = 0.2
 # When health says nothing of capacity (an older server).
 FALLBACK_CONCURRENCY = 8
+# Seconds between re-reads of the capacity (/health) while a batch runs: workers that join
+# meanwhile (scaling up) get items within this long, and leaving or stopping ones stop counting.
+CAPACITY_INTERVAL_S = 3.0
+# The threads of the sync runner, whatever the capacity says: past this many, a thread per
+# item in flight costs more than it brings.
+MAX_THREADS = 256
 # Ordered results wait for a slow earlier item; past this many jobs per in-flight slot held
 # back, no new item starts (memory stays bounded on a huge batch).
 HOLD_FACTOR = 8

@@ -103,7 +103,7 @@ def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> Fas
         app.include_router(mcp_router)
     add_docs(app)
     _error_handlers(app)
-    keys = KeyCheck(settings.all_api_keys())
+    keys = KeyCheck(settings.all_api_keys(), read_only=settings.read_only_api_keys())
     browsers = BrowserCheck(open_gateway=not keys.enabled, allowed_origins=settings.allowed_origins)
     # The fast lane runs inside the edge: keys, metrics and the access log still apply.
     lane = FastLane(app.behind, gateway=gateway,

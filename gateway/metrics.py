@@ -49,6 +49,14 @@ class Metrics:
                                  ("backend",), registry=self.registry)
         self.healthy = Gauge("blender_http_gateway_backend_healthy", "1 while a backend is healthy",
                              ("backend",), registry=self.registry)
+        # What an autoscaler scales on (KEDA, HPA): work each worker runs and has waiting,
+        # read from the pool when scraped; the total is their sum().
+        self.work_waiting = Gauge("blender_http_gateway_work_waiting",
+                                  "Requests waiting for a worker's main thread (queued there or sent to it)",
+                                  ("worker",), registry=self.registry)
+        self.work_running = Gauge("blender_http_gateway_work_running",
+                                  "Jobs a worker runs now (0 or 1: one main thread)", ("worker",),
+                                  registry=self.registry)
         self.restarts = Counter("blender_http_gateway_worker_restarts",
                                 "Spawned workers restarted after they died", ("worker",),
                                 registry=self.registry)
@@ -76,13 +84,19 @@ class Metrics:
         """The in-flight gauge of backend reads count() when scraped: nothing to do per request."""
         self.inflight_gauge.labels(backend).set_function(count)
 
+    def track_work(self, worker: str, waiting: Callable[[], float], running: Callable[[], float]) -> None:
+        """The work gauges of worker read waiting() and running() when scraped."""
+        self.work_waiting.labels(worker).set_function(waiting)
+        self.work_running.labels(worker).set_function(running)
+
     def backend_state(self, backend: str, healthy: bool, queued: int, busy: bool) -> None:
         self.healthy.labels(backend).set(1 if healthy else 0)
         self.queue_depth.labels(backend).set(queued + int(busy))
 
     def forget(self, backend: str) -> None:
         """Drop the series of a backend that left (DNS), so dashboards do not show ghosts."""
-        for gauge in (self.inflight_gauge, self.queue_depth, self.healthy):
+        for gauge in (self.inflight_gauge, self.queue_depth, self.healthy, self.work_waiting,
+                      self.work_running):
             try:
                 gauge.remove(backend)
             except KeyError:

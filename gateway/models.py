@@ -238,6 +238,8 @@ class BackendHealth(Open):
     queued: int
     max_queue: int = Field(0, description="The backend's queue bound (0 until its first health check).")
     inflight: int = Field(description="Requests this gateway has open to the backend.")
+    waiting: int = Field(0, description="Work sent to it that waits behind the running job.")
+    running: int = Field(0, description="Jobs it runs now (0 or 1).")
     mode: str | None = None
     blender: str | None = None
     pid: int | None = None
@@ -255,4 +257,6 @@ class GatewayHealth(Open):
     # With an API key only:
     healthy: int | None = None
     total: int | None = None
+    waiting: int | None = Field(None, description="Work waiting on every worker: an autoscaler's signal.")
+    running: int | None = Field(None, description="Jobs running on every worker.")
     backends: list[BackendHealth] | None = None

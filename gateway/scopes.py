@@ -27,3 +27,10 @@ def raw_header(scope: MutableMapping[str, Any], name: bytes) -> bytes | None:
 def header(scope: MutableMapping[str, Any], name: bytes) -> str | None:
     value = raw_header(scope, name)
     return None if value is None else value.decode("latin-1")
+
+
+def set_headers(scope: MutableMapping[str, Any], headers: list[tuple[bytes, bytes]]) -> None:
+    """Replace the request's headers (the edge marking a read-only key's request), and forget
+    the ones read before."""
+    scope["headers"] = headers
+    scope.pop(KEY, None)

@@ -24,6 +24,11 @@ PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "changethis", "secret"
                                  "api-key", "apikey", "xxx", "example"})
 # Shorter keys can be guessed; token_urlsafe(32) gives 43 characters.
 MIN_KEY_LENGTH = 16
+# A key listed as `read-only:<key>` reads, renders and exports but runs no code and changes
+# neither the scene nor the work folder (edge/auth.py). A prefix, so one list (env, TOML, the
+# keys file) holds both kinds, and a list without it means what it always meant: generated
+# keys (token_urlsafe) never hold a colon.
+READ_ONLY_PREFIX = "read-only:"
 
 
 class SettingsError(ValueError):
@@ -124,14 +129,31 @@ class GatewaySettings(BaseSettings):
         return self
 
     def all_api_keys(self) -> tuple[str, ...]:
-        """Keys from the env/config list and the key file (one per line, # comments)."""
-        keys = list(self.api_keys)
+        """Every key, read-only ones among them (without their prefix), from the env/config
+        list and the key file (one per line, # comments)."""
+        return tuple(self._listed_keys())
+
+    def read_only_api_keys(self) -> tuple[str, ...]:
+        """The keys listed as `read-only:<key>` (without the prefix)."""
+        return tuple(key for key, read_only in self._listed_keys().items() if read_only)
+
+    def _listed_keys(self) -> dict[str, bool]:
+        """Each key once, and whether it is read-only; a key listed both ways is refused."""
+        entries = list(self.api_keys)
         if self.api_keys_file is not None:
             for line in self.api_keys_file.read_text().splitlines():
                 line = line.strip()
                 if line and not line.startswith("#"):
-                    keys.append(line)
-        return tuple(dict.fromkeys(keys))
+                    entries.append(line)
+        keys: dict[str, bool] = {}
+        for entry in entries:
+            read_only = entry.startswith(READ_ONLY_PREFIX)
+            key = entry.removeprefix(READ_ONLY_PREFIX).strip() if read_only else entry
+            if keys.get(key, read_only) != read_only:
+                raise ValueError("an API key is listed both as read-only and as a full key: list "
+                                 "it once")
+            keys[key] = read_only
+        return keys
 
     def backend_token(self) -> str | None:
         """The token the workers expect (never shown to clients)."""
@@ -146,6 +168,9 @@ class GatewaySettings(BaseSettings):
         and by each process of `--workers N`, which starts afresh (as uvicorn's Config does)."""
         logging.basicConfig(level=self.log_level.upper(),
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        # The format shows no thread or process: not looking them up saves a getpid() and two
+        # lookups on every record (the access log writes one per request).
+        logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
 
     @classmethod
     def settings_customise_sources(

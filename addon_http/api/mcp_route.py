@@ -23,7 +23,7 @@ from ..config import Config, ConfigError
 from ..errors import HttpError
 from ..http.request import Request
 from ..http.response import Response
-from ..mcp import calls, jsonrpc, modern, progress, tools
+from ..mcp import calls, jsonrpc, modern, profile, progress, tools
 from ..mcp.errors import RpcError
 from ..mcp.watch import Call, Running
 from ..protocol import JSON
@@ -75,10 +75,10 @@ def post_mcp(service: Service, req: Request) -> Response:
             if _followed(message, req.headers):
                 return _follow(service, req, message, hooks)
             return _answer(jsonrpc.handle_message(message, req.headers, hooks.call_tool,
-                                                  server_version=_version(service), offered=service.mcp_tools,
+                                                  server_version=_version(service), offered=hooks.offered,
                                                   hooks=hooks, files=service.files), req, hooks)
     answer = jsonrpc.handle(body, req.headers, hooks.call_tool, server_version=_version(service),
-                            offered=service.mcp_tools, hooks=hooks, files=service.files)
+                            offered=hooks.offered, hooks=hooks, files=service.files)
     return _answer(answer, req, hooks)
 
 
@@ -109,7 +109,7 @@ def _follow(service: Service, req: Request, message: dict[str, Any], hooks: _Hoo
         answer = None
         try:
             answer = jsonrpc.handle_message(message, req.headers, hooks.call_tool,
-                                            server_version=_version(service), offered=service.mcp_tools,
+                                            server_version=_version(service), offered=hooks.offered,
                                             hooks=hooks, files=service.files)
         finally:
             call.finish(answer)
@@ -173,13 +173,16 @@ class _Hooks:
         # a caller no notification can name.
         self.caller = (secrets.token_hex(8) if version is not None and version not in jsonrpc.VERSIONS
                        else req.headers.get(SESSION_HEADER) or "")
+        # The tools this request may see and call (a gateway's read-only key narrows them).
+        self.offered = profile.for_request(service.mcp_tools, req.headers)
         self.follow: Call | None = None
         self.minted: str | None = None
         self.withdrawn = False  # the call was cancelled by the client's notification
         self._current: Call | None = None
 
     def call_tool(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        return calls.call_tool(self.service, name, arguments, inline=self.req.inline, call=self._current)
+        return calls.call_tool(self.service, name, arguments, inline=self.req.inline, offered=self.offered,
+                               call=self._current)
 
     @contextlib.contextmanager
     def calling(self, request_id: Any) -> Iterator[Call]:

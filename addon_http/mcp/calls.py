@@ -35,14 +35,16 @@ KEPT_RESULTS = 50
 
 
 def call_tool(service: Service, name: str, arguments: dict[str, Any], *,
-              inline: bool = False, call: Call | None = None) -> dict[str, Any]:
+              inline: bool = False, offered: tools.Selection | None = None,
+              call: Call | None = None) -> dict[str, Any]:
     """The CallToolResult of one call, its text within the call's budget (max_chars); a
-    failure is a tool error, never an exception. A tool the server does not offer
-    (read-only, BLENDER_HTTP_MCP_TOOLS, ...) is refused with a tool error. call: the
-    running call (watch.py) that follows and cancels the jobs this one submits."""
+    failure is a tool error, never an exception. A tool not offered (read-only,
+    BLENDER_HTTP_MCP_TOOLS, ...: offered, else the server's selection) is refused with a
+    tool error. call: the running call (watch.py) that follows and cancels the jobs this
+    one submits."""
     max_chars = tools.DEFAULT_MAX_CHARS
     try:
-        refusal = service.mcp_tools.refusal(name)
+        refusal = (offered or service.mcp_tools).refusal(name)
         if refusal is not None:
             raise HttpError(403, refusal)
         args = Arguments(name, arguments, tools.BY_NAME[name]["inputSchema"], inline=inline, call=call,

@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Any
 from ..api.outcome import run_task
 from ..errors import HttpError
 from ..files import scratch
-from ..protocol import MAX_RENDER_SAMPLES, MAX_RENDER_SIZE, MAX_SCENE_PAGE, MAX_TIMEOUT_S
+from ..protocol import (
+    MAX_RENDER_SAMPLES,
+    MAX_RENDER_SIZE,
+    MAX_SCENE_PAGE,
+    MAX_TIMEOUT_S,
+    SESSION_NAME_PATTERN,
+    SESSION_NAME_RULE,
+)
 from ..scene import exchange_formats
 from ..scene.render_options import RenderOptions
 from . import budget, results, tools
@@ -73,9 +80,17 @@ def screenshot(service: Service, args: Arguments) -> dict[str, Any]:
     from ..scene import screenshot as shot
 
     max_size = _max_size(args)
+    views, area = _views(args), args.text("area")
+    if views is not None and area is not None:
+        raise HttpError(400, "screenshot: give 'views' or 'area', not both")
 
     def capture(folder: Path) -> dict[str, Any]:
         def work(job: Any) -> dict[str, Any]:
+            if views is not None or area is not None:
+                done = _other_picture(views, area, max_size, folder, job)
+                small = agent.fit_png({**done, "max_size": max_size}, str(folder / "shot.png"),
+                                      str(folder / "small.png"), tools.MAX_IMAGE_BYTES)
+                return {**done, **small}
             width, height = agent.screenshot_size(max_size)
             done = shot.capture(str(folder / "shot.png"), width, height, job.progress)
             return agent.fit_png(done, str(folder / "shot.png"), str(folder / "small.png"),
@@ -83,6 +98,33 @@ def screenshot(service: Service, args: Arguments) -> dict[str, Any]:
         return dict(_task(service, args, "screenshot", work))
 
     return _image_in_scratch(service, capture)
+
+
+def _views(args: Arguments) -> list[str] | None:
+    from ..scene.directions import VIEWS
+
+    views = args.names("views")
+    if views is None:
+        return None
+    wrong = [name for name in views if name not in VIEWS]
+    if not views or wrong or len(set(views)) != len(views):
+        raise HttpError(400, f"screenshot: 'views' must list some of {', '.join(VIEWS)}, each once"
+                             + (f" (not {', '.join(repr(name) for name in wrong)})" if wrong else ""))
+    return views
+
+
+def _other_picture(views: list[str] | None, area: str | None, max_size: int, folder: Path,
+                   job: Any) -> dict[str, Any]:
+    """The contact sheet of views, or the picture of one area."""
+    if views is not None:
+        from ..scene import views as sides
+
+        return sides.contact_sheet_png(views, max_size, str(folder / "shot.png"), str(folder),
+                                       job.progress)
+    from ..scene import area_shot
+
+    assert area is not None
+    return area_shot.capture(area, str(folder / "shot.png"))
 
 
 def render(service: Service, args: Arguments) -> dict[str, Any]:
@@ -107,6 +149,43 @@ def render(service: Service, args: Arguments) -> dict[str, Any]:
         return dict(_task(service, args, "render", work))
 
     return _image_in_scratch(service, capture, kept="the full render (PNG)")
+
+
+def inspect(service: Service, args: Arguments) -> dict[str, Any]:
+    from ..scene import inspection
+
+    names = args.names("objects")
+    kind = args.text("type")
+    limit = args.integer("limit", tools.INSPECT_PAGE, 1, MAX_SCENE_PAGE) or tools.INSPECT_PAGE
+    offset = args.integer("offset", 0, 0, 2**31) or 0
+    found = _task(service, args, "inspect", lambda job: inspection.inspect(names, kind, limit, offset))
+    return results.data(_fitting_page(found, args.budget()))
+
+
+def checkpoint(service: Service, args: Arguments) -> dict[str, Any]:
+    from ..scene import checkpoints
+
+    name = _checkpoint_name(args, required=False) or checkpoints.new_name()
+    root = str(service.files.root)
+    return results.data(_task(service, args, "checkpoint", lambda job: checkpoints.save(root, name)))
+
+
+def restore_checkpoint(service: Service, args: Arguments) -> dict[str, Any]:
+    from ..scene import checkpoints
+
+    name = _checkpoint_name(args, required=True)
+    assert name is not None
+    root = str(service.files.root)
+    return results.data(_task(service, args, "restore_checkpoint",
+                              lambda job: checkpoints.restore(root, name)))
+
+
+def _checkpoint_name(args: Arguments, *, required: bool) -> str | None:
+    name = args.text("name", required=required)
+    # A leading dot is left out: the folder's hidden files are checkpoints being written.
+    if name is not None and (not SESSION_NAME_PATTERN.fullmatch(name) or name.startswith(".")):
+        raise HttpError(400, f"{args.tool}: 'name' must be {SESSION_NAME_RULE}, not starting with '.'")
+    return name
 
 
 def _task(service: Service, args: Arguments, name: str, fn: Callable[[Any], Any]) -> Any:
@@ -206,4 +285,5 @@ HANDLERS: dict[str, Handler] = {
     "get_context": get_context, "screenshot": screenshot, "render": render,
     "export_scene": export_scene, "import_file": import_file,
     "search_api": search_api, "describe_api": describe_api,
+    "inspect": inspect, "checkpoint": checkpoint, "restore_checkpoint": restore_checkpoint,
 }

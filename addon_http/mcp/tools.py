@@ -7,7 +7,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from ..protocol import MAX_LONG_POLL_S, MAX_RENDER_SIZE, MAX_SCENE_PAGE, SESSION_NAME_PATTERN
+from ..protocol import MAX_LONG_POLL_S, MAX_RENDER_SIZE, MAX_SCENE_PAGE, SESSION_NAME
+from ..scene.directions import VIEWS
 from . import output_schemas
 
 SERVER_NAME = "blender-http"
@@ -39,21 +40,81 @@ MAX_DESCRIPTION_BYTES = 2048
 # Left out by read-only mode (BLENDER_HTTP_MCP_READ_ONLY, `blender-http mcp --read-only`): the
 # tools that run code or change the scene. A name not defined (yet) is left out when it comes.
 READ_ONLY_LEFT_OUT = ("exec_python", "write_file", "import_file", "submit_job", "restore_checkpoint")
+# A request to /mcp carrying this header with READ_ONLY_VALUE is served the read-only tool set,
+# whatever the server's own settings: the gateway marks the requests of its read-only API keys
+# so. It only narrows, so whoever may call /mcp at all may send it (docs/SECURITY.md).
+READ_ONLY_HEADER = "Blender-Http-Read-Only"
+READ_ONLY_VALUE = "1"
+SERVER_READ_ONLY = "this server is read-only (BLENDER_HTTP_MCP_READ_ONLY, --read-only)"
+CALLER_READ_ONLY = f"this caller is read-only (a read-only API key of the gateway, {READ_ONLY_HEADER})"
+
+# inspect's page of objects by default: each takes 400-700 characters (a page is cut short
+# where more would not fit the budget, as get_scene's).
+INSPECT_PAGE = 25
+_COUNT = {"type": "integer", "minimum": 0}
+_MAYBE_COUNT = {"type": ["integer", "null"], "minimum": 0}
+_XYZ = {"type": "array", "items": {"type": ["number", "null"]}, "minItems": 3, "maxItems": 3}
+# inspect's answer (scene/inspection.py), declared as its outputSchema.
+INSPECT_OUTPUT: dict[str, Any] = {
+    "type": "object",
+    "required": ["scene", "missing_files", "missing_files_total", "libraries", "libraries_total",
+                 "total", "offset", "objects"],
+    "properties": {
+        "scene": {"type": "string"},
+        "file": {"type": ["string", "null"], "description": "The open .blend (null: never saved)."},
+        "missing_files": {"type": "array", "items": {
+            "type": "object", "required": ["type", "name", "path"],
+            "properties": {"type": {"type": "string"}, "name": {"type": "string"},
+                           "path": {"type": "string"}, "absolute": {"type": "string"}}}},
+        "missing_files_total": _COUNT,
+        "libraries": {"type": "array", "items": {
+            "type": "object", "required": ["name", "path", "missing"],
+            "properties": {"name": {"type": "string"}, "path": {"type": "string"},
+                           "missing": {"type": "boolean"}, "objects": _COUNT}}},
+        "libraries_total": _COUNT,
+        "total": _COUNT,
+        "offset": _COUNT,
+        "limit": _COUNT,
+        "next_offset": _MAYBE_COUNT,
+        "objects": {"type": "array", "items": {
+            "type": "object",
+            "required": ["name", "type", "bounds", "scale", "unapplied_scale", "evaluated", "issues"],
+            "properties": {
+                "name": {"type": "string"},
+                "type": {"type": "string"},
+                "bounds": {"type": ["object", "null"],
+                           "properties": {"min": _XYZ, "max": _XYZ, "size": _XYZ}},
+                "scale": _XYZ,
+                "unapplied_scale": {"type": "boolean"},
+                "modifiers": {"type": "array", "items": {"type": "string"}},
+                "mesh": {"type": ["object", "null"],
+                         "properties": {"vertices": _COUNT, "edges": _COUNT, "polygons": _COUNT}},
+                "evaluated": {"type": ["object", "null"], "description": "After modifiers.",
+                              "properties": {"vertices": _COUNT, "edges": _COUNT, "polygons": _COUNT,
+                                             "triangles": _COUNT,
+                                             "non_manifold_edges": _MAYBE_COUNT,
+                                             "zero_area_faces": _MAYBE_COUNT,
+                                             "not_checked": {"type": "string"}}},
+                "issues": {"type": "array", "items": {"type": "string"}},
+            }}},
+    },
+}
 
 INSTRUCTIONS = """Tools for a live Blender. exec_python runs Python inside Blender on its main
 thread: bpy, C (bpy.context), D (bpy.data) and args are bound; the value of the last expression is
 the result. Pass values in `args`, never format them into the code. Give a `session` name to keep
 variables between calls. Look up the API of the Blender in use with search_api / describe_api
 before guessing names (they changed between 3.x, 4.x and 5.x). See your work with screenshot (the
-viewport) or render. Long work: submit_job, then get_job(wait=...) or cancel_job. Files move
-through the work folder: write_file / import_file in, export_scene / read_file out. In a Blender
-with a window, each call that changes the scene is one undo step named "HTTP: ...", so the user
-can undo it with Ctrl-Z. A tool answers at most max_chars characters of text (default 20000);
-past that it is cut, with a marker naming a work-folder file that holds the whole, which
-read_file pages (offset, limit)."""
+viewport; views for several sides on one image) or render, check it with inspect, and checkpoint
+before a risky change (restore_checkpoint goes back). Long work: submit_job, then
+get_job(wait=...) or cancel_job. Files move through the work folder: write_file / import_file in,
+export_scene / read_file out. In a Blender with a window, each call that changes the scene is one
+undo step named "HTTP: ...", so the user can undo it with Ctrl-Z. A tool answers at most max_chars
+characters of text (default 20000); past that it is cut, with a marker naming a work-folder file
+that holds the whole, which read_file pages (offset, limit)."""
 
-# JSON Schema's form of the session names exec sessions take (protocol.SESSION_NAME_PATTERN).
-SESSION_PATTERN = f"^{SESSION_NAME_PATTERN.pattern}$"
+# JSON Schema's form of the session names exec sessions take (protocol.SESSION_NAME).
+SESSION_PATTERN = f"^{SESSION_NAME}$"
 _SESSION = {"type": "string", "pattern": SESSION_PATTERN,
             "description": "A session: open_session's handle (or a name of your own). exec_python keeps "
                            "its variables in it between calls (a new one starts empty); through a "
@@ -83,6 +144,9 @@ _FULL = {"type": "boolean", "default": False,
                         f"{SUMMARY_ITEMS} elements or a list of more than {SUMMARY_ITEMS} items comes "
                         f"back summarised (shape, dtype, min/max, first rows; a list's length and "
                         f"first items)."}
+_CHECKPOINT_NAME = {"type": "string", "pattern": f"^(?!\\.){SESSION_NAME}$",
+                    "description": "The checkpoint's name: letters, digits, '_', '-', '.' (not "
+                                   "first)."}
 _PATH = {"type": "string", "description": "A relative path inside the work folder, e.g. "
                                           "'models/chair.glb' (no '..')."}
 
@@ -161,8 +225,20 @@ TOOLS: tuple[dict[str, Any], ...] = (
           _schema(), output=output_schemas.GET_CONTEXT, read_only=True, idempotent=True),
     _tool("screenshot", "Screenshot of the viewport",
           "A PNG of the 3D viewport as the user sees it (in a Blender with a window); elsewhere a "
-          "quick Workbench render from the active camera. Use it to check your work.",
-          _schema({"max_size": _MAX_SIZE, "timeout": _WORK_TIMEOUT}), read_only=True, idempotent=True),
+          "quick Workbench render from the active camera. Use it to check your work. `views` "
+          "(any mode): one contact sheet of the scene from several sides, e.g. [\"front\", "
+          "\"right\", \"top\", \"camera\"], each labelled. `area` (with a window only): one "
+          "editor (OUTLINER, NODE_EDITOR, PROPERTIES, ...; one not on screen is shown for the "
+          "picture) or WINDOW for the whole window.",
+          _schema({"max_size": _MAX_SIZE,
+                   "views": {"type": "array", "minItems": 1, "uniqueItems": True,
+                             "items": {"type": "string", "enum": list(VIEWS)},
+                             "description": "Sides to show on one contact sheet (camera: the "
+                                            "scene's camera)."},
+                   "area": {"type": "string", "description": "An editor type, e.g. NODE_EDITOR, "
+                                                             "or WINDOW (GUI only)."},
+                   "timeout": _WORK_TIMEOUT}),
+          read_only=True, idempotent=True),
     _tool("render", "Render the scene",
           "Render the scene with its camera and return the image (scaled to max_size). The full "
           "PNG stays in the work folder at the returned path (read_file fetches it). Unset options "
@@ -213,8 +289,8 @@ TOOLS: tuple[dict[str, Any], ...] = (
           read_only=True, idempotent=True),
     _tool("write_file", "Write a file",
           "Store a file in the work folder (replacing one of the same path); binary content as "
-          "base64. Then import_file or use it from exec_python (the work folder is the current "
-          "directory there).",
+          "base64. Then import_file or use it from exec_python, where WORKDIR is the work folder's "
+          "path: os.path.join(WORKDIR, path).",
           _schema({"path": _PATH, "content": {"type": "string", "description": "The file's content."},
                    "encoding": {"type": "string", "enum": ["utf-8", "base64"], "default": "utf-8",
                                 "description": "How content is encoded."}}, ("path", "content")),
@@ -251,6 +327,31 @@ TOOLS: tuple[dict[str, Any], ...] = (
                                                              "Object.location, bpy.ops.object.select_all."}},
                   ("name",)),
           read_only=True, idempotent=True),
+    {**_tool("inspect", "Check the scene for problems",
+             "Check your work: per object the counts after modifiers (vertices, polygons, "
+             "triangles), the world bounding box, non-manifold edges (holes: not watertight), "
+             "zero-area faces and unapplied scale, with an `issues` list in words; for the scene, "
+             "files it uses that are missing and linked libraries. One page of objects sorted by "
+             "name, like get_scene (`objects` names some, `type` filters).",
+             _schema({"objects": {"type": "array", "items": {"type": "string"},
+                                  "description": "Object names to check (default: all in the scene)."},
+                      "type": {"type": "string", "description": "Only objects of this type, e.g. MESH."},
+                      "limit": {"type": "integer", "minimum": 1, "maximum": MAX_SCENE_PAGE,
+                                "default": INSPECT_PAGE, "description": "Most objects per page."},
+                      "offset": {"type": "integer", "minimum": 0, "default": 0,
+                                 "description": "Objects to skip."}}),
+             read_only=True, idempotent=True),
+     "outputSchema": INSPECT_OUTPUT},
+    _tool("checkpoint", "Save a checkpoint",
+          "Save the whole scene as a .blend in the work folder under a name (default: the time), "
+          "before a risky change; restore_checkpoint goes back to it. Blender's open file stays "
+          "as it is. Answers the name and the checkpoints there are.",
+          _schema({"name": _CHECKPOINT_NAME}), read_only=False),
+    _tool("restore_checkpoint", "Go back to a checkpoint",
+          "Open a checkpoint saved by checkpoint: the scene is exactly as it was then, and the "
+          "changes since are gone (Blender's open file is then the checkpoint). Variables of "
+          "exec_python sessions that pointed into the old scene are stale.",
+          _schema({"name": _CHECKPOINT_NAME}, ("name",)), read_only=False, destructive=True),
 )
 
 NAMES = tuple(tool["name"] for tool in TOOLS)
@@ -285,6 +386,8 @@ class Selection:
     read_only: bool = False
     only: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    # Who made it read-only, as a refusal says it.
+    read_only_by: str = SERVER_READ_ONLY
 
     def __post_init__(self) -> None:
         wrong = unknown(self.only + self.exclude)
@@ -298,8 +401,8 @@ class Selection:
     def refusal(self, name: str) -> str | None:
         """Why the tool is not offered, or None when it is."""
         if self.read_only and name in READ_ONLY_LEFT_OUT:
-            return (f"{name} is not offered: this server is read-only (BLENDER_HTTP_MCP_READ_ONLY, "
-                    f"--read-only), which leaves out {', '.join(READ_ONLY_LEFT_OUT)}")
+            return (f"{name} is not offered: {self.read_only_by}, which leaves out "
+                    f"{', '.join(READ_ONLY_LEFT_OUT)}")
         if self.only and name not in self.only:
             return (f"{name} is not offered: this server offers only {', '.join(self.only)} "
                     "(BLENDER_HTTP_MCP_TOOLS, --tools)")

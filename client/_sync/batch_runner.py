@@ -8,7 +8,9 @@ have no line-by-line translation, so scripts/unasync.py leaves both alone. What 
 from __future__ import annotations
 
 import concurrent.futures
+import math
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -18,35 +20,59 @@ from ..envelope import ExecResult
 
 # send(args, idempotency_key) -> the item's result
 Send = Callable[[dict[str, Any], str], ExecResult]
+# () -> how many items may be in flight now (the server's capacity)
+Capacity = Callable[[], int]
 
 
 class Runner:
-    def __init__(self, send: Send, *, concurrency: int, retries: int, batch: str | None = None) -> None:
+    """capacity, if given, is re-read every batching.CAPACITY_INTERVAL_S while items run and
+    becomes the new concurrency (at most batching.MAX_THREADS): workers added meanwhile get
+    items, removed ones stop counting."""
+
+    def __init__(self, send: Send, *, concurrency: int, retries: int, batch: str | None = None,
+                 capacity: Capacity | None = None) -> None:
         self._send = send
         self.concurrency = concurrency
         self.retries = retries
         self._batch = batch or batching.new_batch_id()
+        self._capacity = capacity
         # Set when the caller stops iterating: threads still sending give up their resends.
         self._stopped = threading.Event()
 
     def run(self, items: Iterable[Any], *, ordered: bool = True,
             indexes: Iterable[int] | None = None) -> Iterator[ItemResult]:
-        feed = Feed(items, self.concurrency, ordered, indexes)
+        threads = self.concurrency if self._capacity is None else batching.MAX_THREADS
+        feed = Feed(items, min(self.concurrency, threads), ordered, indexes)
         pending: set[concurrent.futures.Future[ItemResult]] = set()
-        pool = concurrent.futures.ThreadPoolExecutor(self.concurrency, thread_name_prefix="blender-map")
+        # Threads start as items are submitted, never more than are in flight at once.
+        pool = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="blender-map")
+        reread_at = time.monotonic() + batching.CAPACITY_INTERVAL_S if self._capacity else math.inf
         try:
             while True:
+                if time.monotonic() >= reread_at:
+                    feed.concurrency = min(self._capacity_now(feed.concurrency), threads)
+                    reread_at = time.monotonic() + batching.CAPACITY_INTERVAL_S
                 pending |= {pool.submit(self._item, index, item) for index, item in feed.starts()}
                 if feed.done:
                     break
+                wait = None if reread_at == math.inf else max(0.0, reread_at - time.monotonic())
                 finished, pending = concurrent.futures.wait(
-                    pending, return_when=concurrent.futures.FIRST_COMPLETED)
+                    pending, timeout=wait, return_when=concurrent.futures.FIRST_COMPLETED)
                 for future in finished:
                     yield from feed.finished(future.result())
         finally:
             # The caller stopped iterating (or was interrupted): drop what has not started.
             self._stopped.set()
             pool.shutdown(wait=False, cancel_futures=True)
+
+    def _capacity_now(self, current: int) -> int:
+        """The capacity the server states now; the current one while it cannot say (a gateway
+        with no healthy worker for a moment must not end the batch)."""
+        assert self._capacity is not None
+        try:
+            return max(1, self._capacity())
+        except Exception:  # any failure to ask leaves the batch as it was
+            return current
 
     def _item(self, index: int, item: Any) -> ItemResult:
         attempts = Attempts(self.retries)

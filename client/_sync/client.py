@@ -98,7 +98,8 @@ class Blender:
             indexes: batching.Indexes | None = None) -> Iterator[ItemResult]:
         """Run code once per item (a dict item is its `args`, another value is args["item"]),
         up to `concurrency` at a time (default: a quarter of what /health says the server or
-        the gateway's workers can queue); yields an ItemResult per item, in input order or, with
+        the gateway's workers can queue, re-read every few seconds while the batch runs, so
+        workers added meanwhile get items); yields an ItemResult per item, in input order or, with
         ordered=False, as they finish. A failed item never stops the others: its ItemResult
         holds the error. A 503 or a refused connection is sent again (nothing ran); an item
         whose worker died is run again only `retries` times, for code that is safe to repeat.
@@ -110,17 +111,24 @@ class Blender:
         names its index and its args, so an item is only ever answered with its own result.
         indexes numbers the items (default 0, 1, 2…; ItemResult.index and the keys use it):
         a rerun over the items an earlier run left gives their original numbers."""
+        # Without a fixed concurrency the capacity is re-read while the batch runs.
+        reread = self._capacity if concurrency is None else None
         if concurrency is None:
-            concurrency = batching.default_concurrency(self.health())
+            concurrency = self._capacity()
 
         def send(args: dict[str, Any], key: str) -> ExecResult:
             return self.exec(code, args=args, timeout=timeout, idempotency_key=key)
 
-        runner = batch_runner.Runner(send, concurrency=concurrency, retries=retries, batch=batch_key)
+        runner = batch_runner.Runner(send, concurrency=concurrency, retries=retries, batch=batch_key,
+                                     capacity=reread)
         for result in runner.run(items, ordered=ordered, indexes=indexes):
             if on_result is not None:
                 on_result(result)
             yield result
+
+    def _capacity(self) -> int:
+        """How many items map keeps in flight: from /health (the gateway's healthy workers)."""
+        return batching.default_concurrency(self.health())
 
     def exec_array(self, code: str, *, args: dict[str, Any] | None = None,
                    session: str | None = None, timeout: float | None = None) -> numpy.ndarray:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
+import random
 import re
 import time
 from typing import Any
@@ -19,8 +19,17 @@ from blender_http_addon.protocol import HEALTH
 
 from ..errors import error_body
 from ..metrics import Metrics, route_label
-from ..scopes import KEY_HOLDER, header
-from .auth import PROTECTED_RESOURCE_PATHS, KeyCheck, challenge, is_open, presented, resource_metadata
+from ..scopes import KEY_HOLDER, header, set_headers
+from .auth import (
+    PROTECTED_RESOURCE_PATHS,
+    KeyCheck,
+    challenge,
+    is_open,
+    mark_read_only,
+    presented,
+    read_only_refusal,
+    resource_metadata,
+)
 from .browser import BrowserCheck
 from .throttle import Throttle
 
@@ -49,8 +58,9 @@ class Edge:
             return
         started = time.perf_counter()
         given = header(scope, b"x-request-id")
-        # 32 random hex digits, as a uuid4's, without building a UUID.
-        request_id = given if given and REQUEST_ID.match(given) else os.urandom(16).hex()
+        # 32 random hex digits, as a uuid4's, without building a UUID. An id names a request,
+        # it guards nothing: the pseudo-random generator does, with no system call.
+        request_id = given if given and REQUEST_ID.match(given) else f"{random.getrandbits(128):032x}"
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id
         status = 500
@@ -111,15 +121,25 @@ class Edge:
         if wait:
             # Guesses are not checked meanwhile; a key this address proved before still passes.
             if self.throttle.proven(address, digest):
-                return None
+                return self._role(scope, digest)
             return (429, "TooManyRequests", f"too many failed API keys from {address}; retry in "
                     f"{wait} s", [(b"retry-after", str(wait).encode())])
         if self.keys.known(digest):
             assert digest is not None
             self.throttle.succeeded(address, digest)
-            return None
+            return self._role(scope, digest)
         self.throttle.failed(address)
         return _unauthorized(scope, "invalid_token", "wrong API key")
+
+    def _role(self, scope: Scope, digest: bytes) -> Refusal | None:
+        """The refusal of what a read-only key may not do; its other requests marked."""
+        if not self.keys.read_only(digest):
+            return None
+        refusal = read_only_refusal(scope["method"], scope["path"])
+        if refusal:
+            return 403, "Forbidden", refusal, []
+        set_headers(scope, mark_read_only(scope["headers"]))
+        return None
 
 
 def _unauthorized(scope: Scope, error: str, message: str) -> Refusal:

@@ -72,9 +72,10 @@ class Proxy:
             raise
         scope.setdefault("state", {})["backend"] = backend.key
         # Counted once the answer is on its way (the task goes on to send it before the loop
-        # runs this): off the path the client waits on.
-        asyncio.get_running_loop().call_soon(self.metrics.observe, forward.route, backend.key,
-                                             response.status_code, time.perf_counter() - started)
+        # runs this): off the path the client waits on. The loss future's loop is the running
+        # one, known without asking (get_running_loop() costs a getpid() call in 3.11).
+        backend.lost().get_loop().call_soon(self.metrics.observe, forward.route, backend.key,
+                                            response.status_code, time.perf_counter() - started)
         return response
 
     def occupying(self, backend: Backend, busy: bool = True) -> Occupying:
@@ -135,7 +136,7 @@ class Proxy:
         # The answer, or the worker's death, whichever comes first: a request on a worker that
         # died (or stopped answering health checks) ends now, not never. The loss cancels
         # this task rather than racing a second one: no task and no wait set per request.
-        task = asyncio.current_task()
+        task = asyncio.current_task(lost.get_loop())
         assert task is not None
         watching = True
 

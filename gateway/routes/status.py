@@ -31,7 +31,8 @@ async def health(gateway: GatewayDep, request: Request) -> JSONResponse:
     status = "ok" if healthy and healthy == len(backends) else "degraded" if healthy else "down"
     body: dict[str, Any] = {"status": status, "version": __version__}
     if request.scope.get("state", {}).get(KEY_HOLDER, False):
-        body.update(healthy=healthy, total=len(backends), backends=[b.view() for b in backends])
+        body.update(healthy=healthy, total=len(backends), waiting=sum(b.waiting for b in backends),
+                    running=sum(b.running for b in backends), backends=[b.view() for b in backends])
     return JSONResponse(body, status_code=200 if healthy else 503)
 
 

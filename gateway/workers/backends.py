@@ -17,14 +17,15 @@ from blender_http_addon.protocol import HEALTH, JOBS
 
 from ..forwarding.wire import upstream
 from ..metrics import Metrics
-from . import stuck
+from . import progress, stuck
 
 log = logging.getLogger("blender_http_gateway.backends")
 
 # Refused health checks in a row before a backend counts as lost (its requests end with 502).
 LOST_AFTER_FAILURES = 2
-# A backend that accepts connections but does not answer /health (a long C operator can hold the
-# GIL in module mode) is only unhealthy; lost once it has been silent this long.
+# A backend that accepts connections but does not answer /health (a long C call can hold
+# Python's lock) is only unhealthy; lost once it has been silent this long, unless it is a
+# spawned worker: the stuck rule watches its process, and replaces it if it hangs.
 LOST_AFTER_SILENT_S = 60.0
 HEALTH_TIMEOUT_S = 2.0
 HEALTH_ERRORS: tuple[type[BaseException], ...] = (*upstream.CONNECT_ERRORS, *upstream.TRANSPORT_ERRORS,
@@ -64,11 +65,16 @@ class Backend:
     # Its /health says "stopping": it finishes what it has (job routes still reach it), takes
     # nothing new, and is not lost for it.
     stopping: bool = False
+    # Its address left DNS (scaled in) while requests were open on it: they finish, nothing
+    # new is sent, and it is dropped once they have.
+    left_dns: bool = False
     # When the gateway first saw its running job asked to stop (timeout, cancel), and that job.
     overdue_since: float | None = None
     overdue_job: str | None = None
     # Why it is routed around although it answers (a job that will not stop), or None.
     stuck: str | None = None
+    # How long its process has used no CPU while it does not answer (spawned workers).
+    stall: progress.Stall = dataclasses.field(default_factory=progress.Stall)
     # Resolved when the worker is lost; requests waiting on it end at once.
     _lost: asyncio.Future[Loss] | None = dataclasses.field(default=None, repr=False)
 
@@ -77,9 +83,20 @@ class Backend:
         # Our own open requests are known at once; busy/queued also show other gateways' work.
         return max(self.inflight, int(self.busy) + self.queued)
 
+    @property
+    def running(self) -> int:
+        """Jobs it runs now: Blender runs one at a time, on its main thread."""
+        return min(self.load, 1)
+
+    @property
+    def waiting(self) -> int:
+        """Work sent to it that waits for the running job to end."""
+        return self.load - self.running
+
     def view(self) -> dict[str, Any]:
         return {"key": self.key, "url": self.url, "healthy": self.healthy, "busy": self.busy,
                 "queued": self.queued, "max_queue": self.max_queue, "inflight": self.inflight,
+                "waiting": self.waiting, "running": self.running,
                 "mode": self.mode, "blender": self.blender, "pid": self.pid, "stopping": self.stopping,
                 "error": None if self.healthy else self.last_error}
 
@@ -94,6 +111,8 @@ class Backend:
         self.url = url
         self.failures = 0
         self.stopping, self.stuck, self.overdue_since, self.overdue_job = False, None, None, None
+        self.silent_since = None
+        self.stall.reset()
         self.revive()
 
     def revive(self) -> None:
@@ -137,6 +156,7 @@ class BackendPool:
     def add(self, backend: Backend) -> Backend:
         self.backends[backend.key] = backend
         self._metrics.track_inflight(backend.key, lambda: backend.inflight)
+        self._metrics.track_work(backend.key, lambda: backend.waiting, lambda: backend.running)
         return backend
 
     def get(self, key: str) -> Backend | None:
@@ -159,10 +179,21 @@ class BackendPool:
                 log.warning("cannot resolve %s (keeping the last answer): %s", url, exc)
             for expanded in self._expanded.get(url, [url]):
                 wanted.add(expanded)
-                if expanded not in self.backends:
+                if expanded in self.backends:
+                    self.backends[expanded].left_dns = False
+                else:
                     log.info("backend %s added", expanded)
                     self.add(Backend(key=expanded, url=expanded))
         for key in [k for k, b in self.backends.items() if b.key.startswith("http") and k not in wanted]:
+            backend = self.backends[key]
+            if backend.inflight:
+                # Scaled in while it works: its callers get their answers (the worker drains on
+                # SIGTERM); the next look-up after they have drops it.
+                if not backend.left_dns:
+                    log.info("backend %s left DNS: nothing new is sent, its %d open requests finish",
+                             key, backend.inflight)
+                backend.left_dns, backend.healthy = True, False
+                continue
             log.info("backend %s no longer in DNS, removed", key)
             self.backends.pop(key).mark_lost("the backend left DNS")
             self._metrics.forget(key)
@@ -228,7 +259,7 @@ class BackendPool:
             log.warning("backend %s failed its health check: %s", backend.key, error)
         backend.healthy = False
         if backend.silent_since is not None:
-            if now - backend.silent_since > LOST_AFTER_SILENT_S:
+            if backend.pid is None and now - backend.silent_since > LOST_AFTER_SILENT_S:
                 backend.mark_lost(f"backend {backend.key} has not answered /health for "
                                   f"{now - backend.silent_since:.0f} s")
         elif backend.failures >= LOST_AFTER_FAILURES:
@@ -242,8 +273,9 @@ class BackendPool:
         elif not stopping and not backend.healthy and backend.stuck is None:
             log.info("backend %s is healthy", backend.key)
         backend.stopping, backend.failures = stopping, 0
-        backend.healthy = not stopping and backend.stuck is None
+        backend.healthy = not stopping and backend.stuck is None and not backend.left_dns
         backend.last_error = ("stopping: finishing its open requests" if stopping
+                              else "left DNS: finishing its open requests" if backend.left_dns
                               else backend.stuck)
         backend.busy, backend.queued = bool(data.get("busy")), int(data.get("queued") or 0)
         backend.max_queue = int(data.get("max_queue") or backend.max_queue or 0)

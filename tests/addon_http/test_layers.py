@@ -43,7 +43,8 @@ ALLOWED: dict[str, set[str]] = {
 }
 # The only modules that import bpy (and run inside Blender only).
 BPY_ROOMS = {"scene/compat.py", "scene/exchange.py", "scene/render.py", "scene/screenshot.py",
-             "scene/state.py", "scene/view.py", "scene/agent.py", "scene/rna.py", "blender.py", "gui.py",
+             "scene/state.py", "scene/view.py", "scene/agent.py", "scene/rna.py", "scene/inspection.py",
+             "scene/views.py", "scene/area_shot.py", "scene/checkpoints.py", "blender.py", "gui.py",
              "launch.py", "pumps/timer.py"}
 
 

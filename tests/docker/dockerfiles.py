@@ -52,6 +52,12 @@ def image_env(dockerfile: Path) -> dict[str, str]:
     return env
 
 
+def secret_files(env: dict[str, str]) -> dict[str, str]:
+    """The variables of env that name a secret file: every *_FILE but the ready file, which
+    the server writes (its pid, for the liveness probe)."""
+    return {k: v for k, v in env.items() if k.endswith("_FILE") and k != "BLENDER_HTTP_READY_FILE"}
+
+
 def entrypoint(dockerfile: Path) -> list[str]:
     """The final stage's ENTRYPOINT, in exec form."""
     found = [i for i in instructions(dockerfile) if i.keyword == "ENTRYPOINT"]

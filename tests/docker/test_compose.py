@@ -96,7 +96,7 @@ def test_secrets_are_mounted_where_the_images_read_them(compose: dict[str, Any])
     declared = compose["secrets"]
     for name, service in compose["services"].items():
         env = {**dockerfiles.image_env(dockerfile_of(service)), **environment_of(service)}
-        files = {k: v for k, v in env.items() if k.endswith("_FILE")}
+        files = dockerfiles.secret_files(env)
         assert files, f"{name} reads no secret file"
         for variable, path in files.items():
             assert path.startswith(SECRETS_AT), variable

@@ -83,11 +83,19 @@ def test_the_workers_are_a_statefulset_behind_a_headless_service() -> None:
     assert workers["spec"]["selector"]["matchLabels"].items() <= labels.items()
 
 
-@pytest.mark.parametrize("probe", ["startupProbe", "readinessProbe", "livenessProbe"])
-def test_worker_probes_ask_health(probe: str) -> None:
+def test_worker_probes_tell_a_long_call_from_a_hung_worker() -> None:
+    """Start-up asks /health; liveness and readiness run the probe that looks at the server's
+    CPU time when /health is silent (docker/liveness.py), installed by both worker images,
+    which also set the ready file it reads the pid from."""
     worker = container(one("StatefulSet", "worker"))
-    assert worker[probe]["httpGet"]["path"] == "/health"
-    assert worker[probe]["httpGet"]["port"] == "http"
+    assert worker["startupProbe"]["httpGet"] == {"path": "/health", "port": "http"}
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert worker[probe]["exec"]["command"] == ["blender-http-liveness"], probe
+    for image in ("worker", "worker-debian"):
+        dockerfile = dockerfiles.DOCKER / image / "Dockerfile"
+        copied = dockerfiles.copied_files(dockerfile)
+        assert copied["/usr/local/bin/blender-http-liveness"] == "docker/liveness.py"
+        assert dockerfiles.image_env(dockerfile)["BLENDER_HTTP_READY_FILE"].startswith("/tmp/")
 
 
 def test_the_gateway_is_ready_only_with_a_healthy_worker() -> None:
@@ -138,7 +146,7 @@ def test_secret_files_are_mounted_from_the_generated_secret(kind: str, component
     mounts = {m["name"]: m["mountPath"] for m in container(workload)["volumeMounts"]}
     volumes = {v["name"]: v for v in workload["spec"]["template"]["spec"]["volumes"]}
     generated = secret_keys()
-    for variable in (k for k in env if k.endswith("_FILE")):
+    for variable in dockerfiles.secret_files(env):
         folder, _, filename = env[variable].rpartition("/")
         (volume,) = [name for name, path in mounts.items() if path == folder]
         secret = volumes[volume]["secret"]

@@ -13,7 +13,8 @@ KEY = "test-key-4f1d9a0c2b7e"
 WORKER_TOKEN = "worker-token-8c3e1f"
 # Tests of pure logic that run without Blender.
 UNIT_FILES = {"test_settings.py", "test_choice.py", "test_contract.py", "test_fastlane.py",
-              "test_upstream.py", "test_layers.py", "test_caller_keys.py"}
+              "test_upstream.py", "test_layers.py", "test_caller_keys.py",
+              "test_progress.py", "test_joined_writes.py"}
 
 
 def _needs_module_mode() -> None:

@@ -28,7 +28,7 @@ ALLOWED: dict[str, set[str]] = {
     "routes": {"core", "forwarding", "workers", "errors", "metrics", "models", "scopes"},
     "edge": {"errors", "metrics", "scopes"},
     "app": {"core", "edge", "forwarding", "routes", "docs_pages", "errors", "models", "settings"},
-    "cli": {"app", "settings"},
+    "cli": {"app", "settings", "joined_writes"},
     "__main__": {"cli"},
     "settings": set(),
     "errors": set(),
@@ -36,6 +36,7 @@ ALLOWED: dict[str, set[str]] = {
     "scopes": set(),
     "models": set(),
     "docs_pages": set(),
+    "joined_writes": set(),
     "__init__": set(),
 }
 # The only module that imports the client library (blender_http): to launch spawned workers.

@@ -141,19 +141,6 @@ def test_a_job_that_ignores_its_timeout_gets_its_worker_restarted(spawned: gatew
         assert not alive(pid)
 
 
-def test_an_exec_holding_the_interpreter_gets_504_and_a_new_worker(spawned: gateways.Gateway) -> None:
-    with spawned.client() as client:
-        recover(client)
-        pid = worker_pid(client)
-        # A C loop that never lets go of the interpreter: not even /health answers.
-        answer = client.post("/exec", json={"code": "sum(range(10**12))", "timeout": 1}, timeout=60.0)
-        assert answer.status_code == 504, answer.text
-        message = answer.json()["error"]["message"]
-        assert "restarted" in message and "/health" in message, message
-        recover(client)
-        assert worker_pid(client) != pid
-
-
 def test_an_event_stream_on_a_killed_worker_ends_with_an_error_event(spawned: gateways.Gateway) -> None:
     with spawned.client() as client:
         recover(client)

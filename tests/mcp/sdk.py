@@ -16,7 +16,8 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 
 SPEC_TOOLS = {"exec_python", "blender_info", "get_scene", "get_object", "get_context", "screenshot",
               "render", "export_scene", "import_file", "list_files", "read_file", "write_file",
-              "submit_job", "get_job", "cancel_job", "search_api", "describe_api", "open_session"}
+              "submit_job", "get_job", "cancel_job", "search_api", "describe_api", "inspect",
+              "checkpoint", "restore_checkpoint", "open_session"}
 MODERN = "2026-07-28"
 
 

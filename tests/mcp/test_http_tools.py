@@ -99,6 +99,10 @@ def test_files_export_and_import(mcp_server: servers.Running) -> None:
         read = text_of(await client.call_tool("read_file", {"path": "notes/a.txt"}))
         assert read == {"path": "notes/a.txt", "size": 6, "offset": 0, "length": 6, "next_offset": None,
                         "encoding": "utf-8", "content": "héllo"}
+        # What write_file's description tells the model: WORKDIR is the folder in exec_python.
+        seen = text_of(await client.call_tool("exec_python", {"code": (
+            "import os\nopen(os.path.join(WORKDIR, 'notes/a.txt'), encoding='utf-8').read()")}))
+        assert seen["result"] == "héllo"
         await client.call_tool("write_file", {"path": "b.bin", "content": "AAEC/w==", "encoding": "base64"})
         assert text_of(await client.call_tool("read_file", {"path": "b.bin"}))["content"] == "AAEC/w=="
         await client.call_tool("exec_python", {"code": "bpy.ops.mesh.primitive_cube_add()\n"

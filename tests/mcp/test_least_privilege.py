@@ -20,7 +20,7 @@ from tests.mcp.conftest import TOKEN
 from tests.mcp.sdk import SPEC_TOOLS, http_client, run, text_of
 from tests.mcp.test_stdio import stdio_client
 
-WRITING = {"exec_python", "write_file", "import_file", "submit_job"}
+WRITING = {"exec_python", "write_file", "import_file", "submit_job", "restore_checkpoint"}
 
 
 @pytest.fixture(scope="module")

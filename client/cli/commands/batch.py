@@ -80,11 +80,11 @@ async def _run(code: str, todo: list[tuple[int, Any]], results: batch_files.Resu
         raise click.UsageError(str(exc)) from exc
     async with AsyncBlender(chosen_url, token=chosen_token) as blender:
         with client_errors():
-            concurrency = concurrency or default_concurrency(await blender.health())
-        tally.concurrency = concurrency
+            tally.concurrency = concurrency or default_concurrency(await blender.health())
         with Progress(tally) as progress:
             # Each item keeps its line number in the items file: its result line and its
             # idempotency key name it, however many items an earlier run already did.
+            # concurrency None: map re-reads the capacity as it runs (workers added meanwhile).
             async for outcome in blender.map(code, [item for _, item in todo], concurrency=concurrency,
                                              retries=retries, ordered=False, timeout=timeout,
                                              batch_key=key, indexes=[i for i, _ in todo]):

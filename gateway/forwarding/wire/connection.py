@@ -35,6 +35,9 @@ class DroppedError(UpstreamError):
 class Connection(asyncio.Protocol):
     def __init__(self) -> None:
         self._transport: asyncio.Transport | None = None
+        # The loop the connection was made in (the protocol factory runs in it): asked once,
+        # not per answer.
+        self._loop = asyncio.get_running_loop()
         self._parser = httptools.HttpResponseParser(self)
         # Woken by the parser (head, body, end) and by the connection's loss.
         self._waiter: asyncio.Future[None] | None = None
@@ -106,7 +109,7 @@ class Connection(asyncio.Protocol):
     async def _wait(self) -> None:
         if self.error is not None:
             raise self.error
-        waiter = self._waiter = asyncio.get_running_loop().create_future()
+        waiter = self._waiter = self._loop.create_future()
         try:
             await waiter
         finally:
@@ -166,7 +169,7 @@ class Connection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         if self._drain is None:
-            self._drain = asyncio.get_running_loop().create_future()
+            self._drain = self._loop.create_future()
 
     def resume_writing(self) -> None:
         drain, self._drain = self._drain, None
