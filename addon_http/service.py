@@ -22,7 +22,7 @@ from typing import Any
 from . import lifeline
 from .api.app import App
 from .api.guard import Guard
-from .api.mcp_route import offered
+from .api.mcp_route import offered, running_calls
 from .config import Config
 from .errors import HttpError
 from .files.folder import WorkFolder
@@ -51,6 +51,7 @@ class Service:
         self.config = config
         # The MCP tools offered (read-only, filters); an unknown tool name stops the start here.
         self.mcp_tools = offered(config)
+        self.mcp_calls = running_calls()  # MCP tool calls running now, for a client's cancel
         self.mode = mode
         self.blender_version = blender_version
         self.queue = JobQueue(config.max_queue)
@@ -166,13 +167,16 @@ class Service:
     # -- job manager (HTTP threads) -----------------------------------------------
 
     def submit(self, work: Work, *, timeout: float | None = None, keep_result: bool = True,
-               inline: bool = False, key: str | None = None, fingerprint: str = "") -> jobs.Job:
+               inline: bool = False, key: str | None = None, fingerprint: str = "",
+               on_submit: Callable[[jobs.Job], None] | None = None) -> jobs.Job:
         """Queue a job (503 when shutting down or the queue is full). inline: the caller is
         the pump's own thread (pumps/main_loop.py), so the job runs here and now: queued,
         it would wait for the very thread that waits for it. key: an Idempotency-Key; a
         key seen before with the same fingerprint (a digest of the request) answers with
         its first job, which is not run again; with another fingerprint it is 422 and
-        nothing happens (not even a session reserved)."""
+        nothing happens (not even a session reserved). on_submit: told of the job once it is
+        accepted, before it runs (an MCP call follows it, and a client's cancel reaches it
+        even while it runs inline)."""
         if not self.accepting:
             raise HttpError(503, "the server is shutting down", headers={"Retry-After": "5"})
         job = jobs.Job(work, timeout=timeout, keep_result=keep_result,
@@ -204,6 +208,8 @@ class Service:
         self.store.add(job)
         if job.deadline is not None:
             self.watchdog.add(job)
+        if on_submit is not None:
+            on_submit(job)
         if inline:
             while self.step(0):  # jobs that came first, first
                 pass

@@ -97,6 +97,7 @@ def _calls(mcp: Mcp, scene: str) -> list[Size]:
     def value(result: dict[str, Any]) -> Any:
         return json.loads([item["text"] for item in result["content"] if item["type"] == "text"][-1])
 
+    call("open_session", {})
     call("exec_python", {"code": VERTICES})
     call("exec_python", {"code": VERTICES, "full": True}, "exec_python full=true")
     call("blender_info", {})

@@ -65,11 +65,14 @@ def still_running(job: jobs.Job) -> Response:
 
 
 def run_task(service: Service, name: str, fn: Callable[[jobs.Job], Any], *,
-             timeout: float | None = None, inline: bool = False) -> Any:
+             timeout: float | None = None, inline: bool = False,
+             on_submit: Callable[[jobs.Job], None] | None = None) -> Any:
     """Run fn on the main thread as a job, wait for it and return its value; a failure
     (its HttpError, a timeout, cancel or shutdown) is raised as the caller's answer.
-    inline: the caller is the main thread (see Service.submit)."""
-    job = service.submit(Task(name, fn), timeout=timeout, keep_result=False, inline=inline)
+    inline: the caller is the main thread (see Service.submit). on_submit: told of the job
+    before it runs (an MCP call follows and cancels its jobs)."""
+    job = service.submit(Task(name, fn), timeout=timeout, keep_result=False, inline=inline,
+                         on_submit=on_submit)
     if not wait(job):
         raise HttpError(504, _still_running_message(job), type="Timeout")
     try:

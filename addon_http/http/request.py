@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import select
+import socket
 from collections.abc import Callable, Iterator
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -56,6 +58,16 @@ class Request:
 
     def accepts(self, media: str) -> bool:
         return media in self.headers.get("Accept", "")
+
+    def peer_closed(self) -> bool:
+        """True when the client has closed its side of the connection (it hung up: a long
+        answer it no longer wants). Looks without waiting and without taking any bytes."""
+        sock = self._reader.sock
+        try:
+            readable, _, _ = select.select([sock], [], [], 0)
+            return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+        except (OSError, ValueError):  # reset, or closed here already
+            return True
 
     def body(self, limit: int | None = None) -> bytes:
         """The whole body, at most limit bytes (413 beyond it)."""

@@ -128,6 +128,11 @@ class Job:
         """Report how far a task got, as a "progress" event ({"fraction": ..} or {"stage": ..})."""
         self._add_event("progress", data)
 
+    def event_log(self) -> list[tuple[str, Any]]:
+        """The (kind, data) events so far, a list that grows as they come; forget_result
+        starts a new one, so whoever holds this one still reads what happened."""
+        return self._events
+
     def _condition(self) -> threading.Condition:
         if self._changed is None:
             with _CREATE:

@@ -4,12 +4,16 @@ input schema promises and raises a 400 HttpError (a tool error the model can fix
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from ..errors import HttpError
 from ..protocol import SESSION_NAME_PATTERN, SESSION_NAME_RULE
 from . import tools
+
+if TYPE_CHECKING:
+    from ..jobs.job import Job
+    from .watch import Call
 
 
 class Arguments:
@@ -17,7 +21,8 @@ class Arguments:
     (`inline`, pumps/main_loop.py): its work then runs right there, never in the queue."""
 
     def __init__(self, tool: str, values: Mapping[str, Any], schema: Mapping[str, Any], *,
-                 inline: bool = False) -> None:
+                 inline: bool = False, call: Call | None = None,
+                 cancel: Callable[[Job], None] | None = None) -> None:
         unknown = sorted(set(values) - set(schema.get("properties", {})))
         if unknown:
             known = ", ".join(schema.get("properties", {})) or "none"
@@ -25,6 +30,21 @@ class Arguments:
         self.tool = tool
         self.values = values
         self.inline = inline
+        # The running call (mcp/watch.py) that follows the jobs this call submits, and how
+        # to stop one: a client's cancel reaches them, its progress stream reads them.
+        self._call = call
+        self._cancel = cancel
+
+    def submitted(self, job: Job) -> None:
+        """The call submitted job (a client's cancel stops it)."""
+        if self._call is not None:
+            self._call.add(job, self._cancel)
+
+    def waiting_for(self, job: Job) -> None:
+        """The call waits for job, which it did not submit (its progress is followed; a
+        cancel stops the wait, not the job)."""
+        if self._call is not None:
+            self._call.add(job, None)
 
     def text(self, name: str, *, required: bool = False) -> str | None:
         """A string argument (None when absent and not required)."""

@@ -21,11 +21,12 @@ from ..errors import HttpError
 from ..jobs import job as jobs
 from ..jobs.work import Code
 from ..protocol import MAX_LONG_POLL_S, MAX_TIMEOUT_S
-from . import budget, results, scene_calls, tools
+from . import budget, handles, results, scene_calls, tools
 from .arguments import Arguments
 
 if TYPE_CHECKING:
     from ..service import Service
+    from .watch import Call
 
 Handler = Callable[["Service", Arguments], dict[str, Any]]
 
@@ -34,17 +35,20 @@ KEPT_RESULTS = 50
 
 
 def call_tool(service: Service, name: str, arguments: dict[str, Any], *,
-              inline: bool = False, offered: tools.Selection | None = None) -> dict[str, Any]:
+              inline: bool = False, offered: tools.Selection | None = None,
+              call: Call | None = None) -> dict[str, Any]:
     """The CallToolResult of one call, its text within the call's budget (max_chars); a
     failure is a tool error, never an exception. A tool not offered (read-only,
     BLENDER_HTTP_MCP_TOOLS, ...: offered, else the server's selection) is refused with a
-    tool error."""
+    tool error. call: the running call (watch.py) that follows and cancels the jobs this
+    one submits."""
     max_chars = tools.DEFAULT_MAX_CHARS
     try:
         refusal = (offered or service.mcp_tools).refusal(name)
         if refusal is not None:
             raise HttpError(403, refusal)
-        args = Arguments(name, arguments, tools.BY_NAME[name]["inputSchema"], inline=inline)
+        args = Arguments(name, arguments, tools.BY_NAME[name]["inputSchema"], inline=inline, call=call,
+                         cancel=service.cancel)
         max_chars = args.budget()
         result = HANDLERS[name](service, args)
     except HttpError as exc:
@@ -119,13 +123,16 @@ def _submit(service: Service, args: Arguments, *, keep_result: bool, inline: boo
     timeout = args.number("timeout", None, 1e-3, MAX_TIMEOUT_S)
     work = Code(code, args=args.mapping("args"), session=args.session(),
                 summarise=None if args.flag("full") else tools.SUMMARY_ITEMS)
-    return service.submit(work, timeout=timeout, keep_result=keep_result, inline=inline)
+    # submit_job's job outlives its call: only a cancel_job stops it.
+    return service.submit(work, timeout=timeout, keep_result=keep_result, inline=inline,
+                          on_submit=None if keep_result else args.submitted)
 
 
 def get_job(service: Service, args: Arguments) -> dict[str, Any]:
     job = service.get_job(args.required_text("job_id"))
     wait = args.number("wait", 0.0, 0.0, MAX_LONG_POLL_S)
     if wait:
+        args.waiting_for(job)
         _wait_for(service, job, wait, args.inline)
     return results.data(job.view())
 
@@ -230,5 +237,6 @@ HANDLERS: dict[str, Handler] = {
     "list_files": list_files,
     "read_file": read_file,
     "write_file": write_file,
+    "open_session": handles.open_session,
     **scene_calls.HANDLERS,
 }

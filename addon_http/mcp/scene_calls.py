@@ -190,9 +190,10 @@ def _checkpoint_name(args: Arguments, *, required: bool) -> str | None:
 
 def _task(service: Service, args: Arguments, name: str, fn: Callable[[Any], Any]) -> Any:
     """run_task, on this very thread when the call is served on the main thread, with the
-    call's `timeout` (the tools whose work can be long take one)."""
+    call's `timeout` (the tools whose work can be long take one); the call follows its job
+    (a client's cancel stops it, its progress reads it)."""
     return run_task(service, name, fn, timeout=args.number("timeout", None, 1e-3, MAX_TIMEOUT_S),
-                    inline=args.inline)
+                    inline=args.inline, on_submit=args.submitted)
 
 
 def _max_size(args: Arguments) -> int:

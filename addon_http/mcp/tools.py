@@ -113,11 +113,17 @@ undo step named "HTTP: ...", so the user can undo it with Ctrl-Z. A tool answers
 characters of text (default 20000); past that it is cut, with a marker naming a work-folder file
 that holds the whole, which read_file pages (offset, limit)."""
 
-_SESSION = {"type": "string", "pattern": r"^[A-Za-z0-9_.\-]{1,64}$",
-            "description": "Name of a session whose variables persist between calls (a new name "
-                           "starts an empty one). Omit for a fresh namespace each call. Sessions "
-                           "live in one Blender; through a gateway, one MCP connection always "
-                           "talks to the same Blender."}
+# JSON Schema's form of the session names exec sessions take (protocol.SESSION_NAME).
+SESSION_PATTERN = f"^{SESSION_NAME}$"
+_SESSION = {"type": "string", "pattern": SESSION_PATTERN,
+            "description": "A session: open_session's handle (or a name of your own). exec_python keeps "
+                           "its variables in it between calls (a new one starts empty); through a "
+                           "gateway every call that carries it reaches the same Blender. Omit for a "
+                           "fresh namespace each call."}
+# Every other tool takes the session too: it only routes the call (gateway/routes/mcp.py),
+# so its schema is short (tools/list is read on every turn).
+_HANDLE = {"type": "string", "description": "Handle from open_session (keeps the call on that session's "
+                                            "Blender)."}
 _TIMEOUT = {"type": "number", "exclusiveMinimum": 0,
             "description": "Seconds before the code is interrupted (default: the server's)."}
 _WORK_TIMEOUT = {"type": "number", "exclusiveMinimum": 0,
@@ -162,7 +168,7 @@ def _hints(*, read_only: bool, destructive: bool = False, idempotent: bool = Fal
 def _tool(name: str, title: str, description: str, schema: dict[str, Any], *,
           output: dict[str, Any] | None = None, **hints: bool) -> dict[str, Any]:
     """A tool's definition; one with an output schema answers structuredContent too."""
-    schema["properties"] = {**schema["properties"], "max_chars": _MAX_CHARS}
+    schema["properties"] = {"session": _HANDLE, **schema["properties"], "max_chars": _MAX_CHARS}
     tool = {"name": name, "title": title, "description": description, "inputSchema": schema,
             "annotations": _hints(title=title, **hints)}
     if output is not None:
@@ -186,6 +192,12 @@ TOOLS: tuple[dict[str, Any], ...] = (
           "bound. Pass inputs in `args` instead of formatting them into the code. On an exception "
           "the call fails with its type, message, line and traceback; changes made before it stay.",
           _schema(_CODE_PROPERTIES, ("code",)), read_only=False, destructive=True),
+    _tool("open_session", "Open a session",
+          "A new session handle. Pass it as `session` to every later call: exec_python keeps its "
+          "variables in it, and through a gateway with many Blenders every call that carries it "
+          "reaches the same one, so you see your own changes. Open one first when you will make "
+          "changes over several calls.",
+          _schema(), read_only=True),
     _tool("blender_info", "Blender version and state",
           "Blender version, how it runs (gui, background, module), the current mode, the open "
           "file and whether it has unsaved changes, render engines and render settings.",

@@ -20,6 +20,7 @@ MAX_BUFFERED = 64 * 1024
 # for here before a thread takes it over and waits, with the request timeout, instead.
 PARTIAL_GRACE_S = 0.5
 INLINE_READY, WAITING, HAND_OFF, CLOSED = "inline", "waiting", "hand off", "closed"
+EVENT_STREAM = "text/event-stream"
 
 
 @dataclasses.dataclass
@@ -58,6 +59,8 @@ def read_some(parked: Parked) -> str:
     if head is not None:
         if (head.method, head.target.partition("?")[0]) not in INLINE:
             return HAND_OFF
+        if _may_stream(head):
+            return HAND_OFF
         if head.whole_in(len(buffer)):
             parked.head = head
             return INLINE_READY
@@ -68,6 +71,12 @@ def read_some(parked: Parked) -> str:
     if parked.partial_since is None:  # e.g. the headers came, the body is on its way
         parked.partial_since = time.monotonic()
     return WAITING
+
+
+def _may_stream(head: Head) -> bool:
+    """An MCP request whose client takes an event stream: its answer may be progress as the
+    call runs, which a connection's thread writes, never the main thread that runs it."""
+    return head.target.startswith("/mcp") and EVENT_STREAM in (head.headers.get("Accept") or "")
 
 
 def _may_be_inline(buffer: bytearray) -> bool:

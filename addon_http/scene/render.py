@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -27,6 +28,8 @@ _RENDER_SETTINGS = ("engine", "resolution_x", "resolution_y", "resolution_percen
 WRITE_ALLOWANCE_S = 0.25
 MIN_TIME_LIMIT_S = 0.01
 _IMAGE_SETTINGS = ("file_format", "color_mode", "color_depth", "compression")
+# "Sample 80/4096" in an engine's render statistics (bpy.app.handlers.render_stats).
+_SAMPLE = re.compile(r"\bSample (\d+)/(\d+)")
 
 
 def render_png(options: RenderOptions, path: str, progress: Progress,
@@ -159,14 +162,22 @@ def _at_frame(scene: bpy.types.Scene, frame: int | None) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _stages(progress: Progress) -> Iterator[None]:
-    """Progress events from Blender's render handlers while the render runs."""
+    """Progress events from Blender's render handlers while the render runs: its stages,
+    and the sample count where the engine reports one in its statistics (Cycles does, from
+    its render thread, while the blocking render runs)."""
     def rendering(*args: Any) -> None:
         progress(stage="rendering")
 
     def writing(*args: Any) -> None:
         progress(stage="writing")
 
-    hooks = ((bpy.app.handlers.render_pre, rendering), (bpy.app.handlers.render_write, writing))
+    def statistics(*args: Any) -> None:
+        found = _SAMPLE.search(str(args[0])) if args else None
+        if found:
+            progress(sample=int(found[1]), samples=int(found[2]))
+
+    hooks = ((bpy.app.handlers.render_pre, rendering), (bpy.app.handlers.render_write, writing),
+             (bpy.app.handlers.render_stats, statistics))
     for handlers, hook in hooks:
         handlers.append(hook)
     try:

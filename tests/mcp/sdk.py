@@ -17,15 +17,17 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 SPEC_TOOLS = {"exec_python", "blender_info", "get_scene", "get_object", "get_context", "screenshot",
               "render", "export_scene", "import_file", "list_files", "read_file", "write_file",
               "submit_job", "get_job", "cancel_job", "search_api", "describe_api", "inspect",
-              "checkpoint", "restore_checkpoint"}
+              "checkpoint", "restore_checkpoint", "open_session"}
+MODERN = "2026-07-28"
 
 
 @contextlib.asynccontextmanager
-async def http_client(url: str, token: str | None) -> AsyncIterator[Client]:
-    """An initialized SDK client over streamable HTTP to url (…/mcp)."""
+async def http_client(url: str, token: str | None, mode: str = "legacy") -> AsyncIterator[Client]:
+    """An SDK client over streamable HTTP to url (…/mcp): "legacy" (initialize, 2025-11-25),
+    "auto" (server/discover first, as the SDK does by default) or a version ("2026-07-28")."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with create_mcp_http_client(headers=headers) as http, \
-            Client(streamable_http_client(url, http_client=http)) as client:
+            Client(streamable_http_client(url, http_client=http), mode=mode) as client:
         yield client
 
 

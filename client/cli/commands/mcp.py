@@ -8,19 +8,28 @@ to the server's POST /mcp. Until a Blender answers, a call is a tool error that 
 background and stops it on exit. --read-only, --tools and --exclude-tools choose the tools
 offered, as BLENDER_HTTP_MCP_READ_ONLY / _TOOLS / _EXCLUDE_TOOLS do on the add-on: the others
 are not listed, and a call of one is refused here with a tool error.
+
+A call whose client sent a progressToken asks the server for an event stream and passes each
+notifications/progress on; a call the client cancels (the SDK cancels its handler) is
+cancelled upstream with notifications/cancelled, under this process's own Mcp-Session-Id,
+so the server stops its Blender job.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import secrets
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
 import click
 import httpx
+from httpx_sse import EventSource
 
 from blender_http_addon.mcp import jsonrpc, tools
 
@@ -29,8 +38,12 @@ from ...local import launcher, mcp_spawn
 from ..support import client_options
 
 CALL_TIMEOUT_S = 7 * 24 * 3600.0  # a call lasts as long as its code; the server enforces timeouts
+CANCEL_TIMEOUT_S = 5.0
+EVENT_STREAM = "text/event-stream"
 SPAWN_POLL_S = 0.1
 SURROGATE = re.compile("[\ud800-\udfff]")
+# (progress, total, message): passes a progress notification on to the stdio client.
+Progress = Callable[[float, float | None, str | None], Awaitable[None]]
 
 
 class Upstream:
@@ -42,6 +55,8 @@ class Upstream:
         self.spawned: Any = None
         self._spawn_over = threading.Event()  # set once the spawn succeeded or failed
         self._next_id = 0
+        # Names this process to the server, which keys a cancel on it and the request id.
+        self.session = secrets.token_urlsafe(18)
 
     def spawn_in_background(self, kind: str, blender: str | None) -> None:
         self.starting = f"a {kind} Blender is starting; try again in a few seconds"
@@ -57,7 +72,8 @@ class Upstream:
 
         threading.Thread(target=run, name="blender-http-spawn", daemon=True).start()
 
-    async def call(self, http: httpx.AsyncClient, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    async def call(self, http: httpx.AsyncClient, name: str, arguments: dict[str, Any],
+                   progress: Progress | None = None) -> dict[str, Any]:
         """The add-on's CallToolResult for one call, or a tool error saying why there is none.
         A call that comes while --spawn's Blender starts waits for it (a client that tries
         once would give up), as long as the start-up may take."""
@@ -68,29 +84,64 @@ class Upstream:
         if self.url is None:
             return _error(self.starting or "no Blender to talk to")
         self._next_id += 1
-        message = {"jsonrpc": "2.0", "id": self._next_id, "method": "tools/call",
-                   "params": {"name": name, "arguments": arguments}}
-        # The newest version the add-on speaks, so it answers structuredContent and
+        request_id = self._next_id
+        params: dict[str, Any] = {"name": name, "arguments": arguments}
+        if progress is not None:
+            params["_meta"] = {"progressToken": request_id}
+        message = {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params}
+        # The newest handshake version the add-on speaks, so it answers structuredContent and
         # resource_link as the tools listed here (with their outputSchema) promise.
-        headers = {"MCP-Protocol-Version": jsonrpc.LATEST}
+        headers = {"Mcp-Session-Id": self.session, "MCP-Protocol-Version": jsonrpc.LATEST,
+                   "Accept": f"application/json, {EVENT_STREAM}" if progress else "application/json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         try:
-            response = await http.post(self.url.rstrip("/") + "/mcp", json=message, headers=headers)
+            answer, status, text = await self._post(http, message, headers, progress)
         except httpx.HTTPError as exc:
             return _error(f"no Blender answers at {self.url} ({type(exc).__name__}: {exc}). Start one "
                           "with `blender-http start` (or run this with --spawn), then call again.")
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = None
+        except anyio.get_cancelled_exc_class():
+            with anyio.CancelScope(shield=True), anyio.move_on_after(CANCEL_TIMEOUT_S):
+                await self._cancel(http, request_id, headers)
+            raise
         if not isinstance(answer, dict):
-            return _error(f"{self.url}/mcp answered {response.status_code}: {response.text[:300]}")
+            return _error(f"{self.url}/mcp answered {status}: {text[:300]}")
         if "result" in answer:
             return dict(_utf8_safe(answer["result"]))
         error = answer.get("error") or {}
-        return _error(f"{self.url}/mcp answered {response.status_code}: "
+        return _error(f"{self.url}/mcp answered {status}: "
                       f"{error.get('message') or json.dumps(error)[:300]}")
+
+    async def _post(self, http: httpx.AsyncClient, message: dict[str, Any], headers: dict[str, str],
+                    progress: Progress | None) -> tuple[Any, int, str]:
+        """The server's JSON-RPC answer, its status and text; progress notifications on an
+        event stream are passed to progress on the way."""
+        assert self.url is not None
+        url = self.url.rstrip("/") + "/mcp"
+        async with http.stream("POST", url, json=message, headers=headers) as response:
+            if progress is not None and response.headers.get("content-type", "").startswith(EVENT_STREAM):
+                async for event in EventSource(response).aiter_sse():
+                    data = event.json()
+                    if data.get("method") == "notifications/progress":
+                        note = data.get("params") or {}
+                        await progress(note.get("progress", 0.0), note.get("total"), note.get("message"))
+                    elif "id" in data:
+                        return data, response.status_code, event.data
+                return None, response.status_code, "the event stream ended without an answer"
+            text = (await response.aread()).decode("utf-8", "replace")
+        try:
+            return json.loads(text), response.status_code, text
+        except ValueError:
+            return None, response.status_code, text
+
+    async def _cancel(self, http: httpx.AsyncClient, request_id: int, headers: dict[str, str]) -> None:
+        """Tell the server the call of request_id is cancelled: it stops the call's jobs."""
+        assert self.url is not None
+        cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled",
+                  "params": {"requestId": request_id, "reason": "cancelled by the MCP client"}}
+        with contextlib.suppress(httpx.HTTPError):
+            await http.post(self.url.rstrip("/") + "/mcp", json=cancel,
+                            headers={**headers, "Accept": "application/json"})
 
 
 def _utf8_safe(value: Any) -> Any:
@@ -130,7 +181,11 @@ def build_server(upstream: Upstream, http: httpx.AsyncClient, offered: tools.Sel
         refusal = offered.refusal(params.name)
         if refusal is not None:
             return types.CallToolResult.model_validate(_error(refusal, "Forbidden", status=403))
-        result = await upstream.call(http, params.name, dict(params.arguments or {}))
+        meta = ctx.meta or {}
+        # The SDK names the token in Python's style in what it hands over; the wire's name too.
+        wants = meta.get("progress_token", meta.get("progressToken")) is not None
+        progress = ctx.session.report_progress if wants else None
+        result = await upstream.call(http, params.name, dict(params.arguments or {}), progress)
         return types.CallToolResult.model_validate(result)
 
     return Server(tools.SERVER_NAME, instructions=tools.INSTRUCTIONS, on_list_tools=list_tools,
