@@ -108,7 +108,10 @@ def _calls(mcp: Mcp, scene: str) -> list[Size]:
     largest = max(names, key=lambda name: (name == "Dense", name == "Cube"), default="Cube")
     call("get_object", {"name": largest})
     call("get_context", {})
+    call("inspect", {})
+    call("inspect", {"limit": 1000}, "inspect limit=1000")
     call("screenshot", {"max_size": 256})
+    call("screenshot", {"max_size": 256, "views": ["front", "top"]}, "screenshot views")
     call("render", {"engine": "BLENDER_WORKBENCH", "width": 128, "height": 96})
     exported = value(call("export_scene", {"format": "glb", "path": "sizes/scene.glb",
                                            **({"objects": [largest]} if names else {})}))
@@ -120,6 +123,8 @@ def _calls(mcp: Mcp, scene: str) -> list[Size]:
     call("cancel_job", {"job_id": job["id"]})
     call("search_api", {"query": "subdivision modifier"})
     call("describe_api", {"name": "bpy.types.Object"})
+    saved = value(call("checkpoint", {"name": "sizes"}))
+    call("restore_checkpoint", {"name": saved.get("name", "sizes")})
     if names:
         call("import_file", {"path": exported["path"]})
     return out

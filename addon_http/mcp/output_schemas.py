@@ -141,3 +141,37 @@ GET_JOB = _whole({
     "envelope": {"type": "object", "description": "once finished: ok, result or error, stdout, stderr, "
                                                   "duration_ms (as exec_python answers)"},
 }, "stop_requested", "envelope")
+
+_MAYBE_COUNT = {"type": ["integer", "null"], "minimum": 0}
+_COUNTS = {"vertices": _COUNT, "edges": _COUNT, "polygons": _COUNT}
+# inspect's answer (scene/inspection.py).
+INSPECT = _whole({
+    "ok": {"const": True},
+    "scene": {"type": "string"},
+    "file": {"type": ["string", "null"], "description": "The open .blend (null: never saved)."},
+    "missing_files": _list(_object({"type": {"type": "string"}, "name": {"type": "string"},
+                                    "path": {"type": "string"}, "absolute": {"type": "string"}})),
+    "missing_files_total": _COUNT,
+    "libraries": _list(_object({"name": {"type": "string"}, "path": {"type": "string"},
+                                "missing": {"type": "boolean"}, "objects": _COUNT})),
+    "libraries_total": _COUNT,
+    "total": _COUNT,
+    "offset": _COUNT,
+    "limit": _COUNT,
+    "objects": _list(_object({
+        "name": {"type": "string"},
+        "type": {"type": "string"},
+        "bounds": {"anyOf": [{"type": "null"}, _object({"min": _VECTOR, "max": _VECTOR, "size": _VECTOR})],
+                   "description": "World bounding box; null for objects without geometry."},
+        "scale": _VECTOR,
+        "unapplied_scale": {"type": "boolean"},
+        "modifiers": _NAMES,
+        "mesh": {"anyOf": [{"type": "null"}, _object(_COUNTS)]},
+        "evaluated": {"anyOf": [{"type": "null"}, _object({
+            **_COUNTS, "triangles": _COUNT, "non_manifold_edges": _MAYBE_COUNT,
+            "zero_area_faces": _MAYBE_COUNT, "not_checked": {"type": "string"}})],
+            "description": "After modifiers."},
+        "issues": _NAMES,
+    })),
+    "next_offset": {"type": ["integer", "null"], "description": "offset of the next page; null on the last"},
+})

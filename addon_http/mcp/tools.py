@@ -51,55 +51,6 @@ CALLER_READ_ONLY = f"this caller is read-only (a read-only API key of the gatewa
 # inspect's page of objects by default: each takes 400-700 characters (a page is cut short
 # where more would not fit the budget, as get_scene's).
 INSPECT_PAGE = 25
-_COUNT = {"type": "integer", "minimum": 0}
-_MAYBE_COUNT = {"type": ["integer", "null"], "minimum": 0}
-_XYZ = {"type": "array", "items": {"type": ["number", "null"]}, "minItems": 3, "maxItems": 3}
-# inspect's answer (scene/inspection.py), declared as its outputSchema.
-INSPECT_OUTPUT: dict[str, Any] = {
-    "type": "object",
-    "required": ["scene", "missing_files", "missing_files_total", "libraries", "libraries_total",
-                 "total", "offset", "objects"],
-    "properties": {
-        "scene": {"type": "string"},
-        "file": {"type": ["string", "null"], "description": "The open .blend (null: never saved)."},
-        "missing_files": {"type": "array", "items": {
-            "type": "object", "required": ["type", "name", "path"],
-            "properties": {"type": {"type": "string"}, "name": {"type": "string"},
-                           "path": {"type": "string"}, "absolute": {"type": "string"}}}},
-        "missing_files_total": _COUNT,
-        "libraries": {"type": "array", "items": {
-            "type": "object", "required": ["name", "path", "missing"],
-            "properties": {"name": {"type": "string"}, "path": {"type": "string"},
-                           "missing": {"type": "boolean"}, "objects": _COUNT}}},
-        "libraries_total": _COUNT,
-        "total": _COUNT,
-        "offset": _COUNT,
-        "limit": _COUNT,
-        "next_offset": _MAYBE_COUNT,
-        "objects": {"type": "array", "items": {
-            "type": "object",
-            "required": ["name", "type", "bounds", "scale", "unapplied_scale", "evaluated", "issues"],
-            "properties": {
-                "name": {"type": "string"},
-                "type": {"type": "string"},
-                "bounds": {"type": ["object", "null"],
-                           "properties": {"min": _XYZ, "max": _XYZ, "size": _XYZ}},
-                "scale": _XYZ,
-                "unapplied_scale": {"type": "boolean"},
-                "modifiers": {"type": "array", "items": {"type": "string"}},
-                "mesh": {"type": ["object", "null"],
-                         "properties": {"vertices": _COUNT, "edges": _COUNT, "polygons": _COUNT}},
-                "evaluated": {"type": ["object", "null"], "description": "After modifiers.",
-                              "properties": {"vertices": _COUNT, "edges": _COUNT, "polygons": _COUNT,
-                                             "triangles": _COUNT,
-                                             "non_manifold_edges": _MAYBE_COUNT,
-                                             "zero_area_faces": _MAYBE_COUNT,
-                                             "not_checked": {"type": "string"}}},
-                "issues": {"type": "array", "items": {"type": "string"}},
-            }}},
-    },
-}
-
 INSTRUCTIONS = """Tools for a live Blender. exec_python runs Python inside Blender on its main
 thread: bpy, C (bpy.context), D (bpy.data) and args are bound; the value of the last expression is
 the result. Pass values in `args`, never format them into the code. Give a `session` name to keep
@@ -327,21 +278,20 @@ TOOLS: tuple[dict[str, Any], ...] = (
                                                              "Object.location, bpy.ops.object.select_all."}},
                   ("name",)),
           read_only=True, idempotent=True),
-    {**_tool("inspect", "Check the scene for problems",
-             "Check your work: per object the counts after modifiers (vertices, polygons, "
-             "triangles), the world bounding box, non-manifold edges (holes: not watertight), "
-             "zero-area faces and unapplied scale, with an `issues` list in words; for the scene, "
-             "files it uses that are missing and linked libraries. One page of objects sorted by "
-             "name, like get_scene (`objects` names some, `type` filters).",
-             _schema({"objects": {"type": "array", "items": {"type": "string"},
-                                  "description": "Object names to check (default: all in the scene)."},
-                      "type": {"type": "string", "description": "Only objects of this type, e.g. MESH."},
-                      "limit": {"type": "integer", "minimum": 1, "maximum": MAX_SCENE_PAGE,
-                                "default": INSPECT_PAGE, "description": "Most objects per page."},
-                      "offset": {"type": "integer", "minimum": 0, "default": 0,
-                                 "description": "Objects to skip."}}),
-             read_only=True, idempotent=True),
-     "outputSchema": INSPECT_OUTPUT},
+    _tool("inspect", "Check the scene for problems",
+          "Check your work: per object the counts after modifiers (vertices, polygons, "
+          "triangles), the world bounding box, non-manifold edges (holes: not watertight), "
+          "zero-area faces and unapplied scale, with an `issues` list in words; for the scene, "
+          "files it uses that are missing and linked libraries. One page of objects sorted by "
+          "name, like get_scene (`objects` names some, `type` filters).",
+          _schema({"objects": {"type": "array", "items": {"type": "string"},
+                               "description": "Object names to check (default: all in the scene)."},
+                   "type": {"type": "string", "description": "Only objects of this type, e.g. MESH."},
+                   "limit": {"type": "integer", "minimum": 1, "maximum": MAX_SCENE_PAGE,
+                             "default": INSPECT_PAGE, "description": "Most objects per page."},
+                   "offset": {"type": "integer", "minimum": 0, "default": 0,
+                              "description": "Objects to skip."}}),
+          output=output_schemas.INSPECT, read_only=True, idempotent=True),
     _tool("checkpoint", "Save a checkpoint",
           "Save the whole scene as a .blend in the work folder under a name (default: the time), "
           "before a risky change; restore_checkpoint goes back to it. Blender's open file stays "

@@ -37,7 +37,7 @@ def test_inspector_gets_typed_results_and_reads_resources(inspector_bin: Path,
                                                           module_server: servers.Running) -> None:
     listed = _cli(inspector_bin, module_server, "--method", "tools/list")
     typed = {tool["name"] for tool in listed["tools"] if "outputSchema" in tool}
-    assert typed == {"blender_info", "get_scene", "get_object", "get_context", "get_job"}
+    assert typed == {"blender_info", "get_scene", "get_object", "get_context", "get_job", "inspect"}
     context = _cli(inspector_bin, module_server, "--method", "tools/call", "--tool-name", "get_context")
     assert context["structuredContent"] == json.loads(context["content"][0]["text"])
     assert context["structuredContent"]["scene"] == "Scene"

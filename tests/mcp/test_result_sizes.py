@@ -10,7 +10,8 @@ from blender_http_addon.mcp import jsonrpc, tools
 from tests.blender import servers
 from tests.mcp.conftest import TOKEN
 
-TYPED = {"blender_info", "get_scene", "get_scene limit=1000", "get_object", "get_context", "get_job"}
+TYPED = {"blender_info", "get_scene", "get_scene limit=1000", "get_object", "get_context", "get_job",
+         "inspect", "inspect limit=1000"}
 
 
 def test_every_tool_answers_within_the_budget_on_every_fixture_scene(module_server: servers.Running) -> None:

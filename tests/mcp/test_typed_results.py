@@ -21,7 +21,7 @@ from tests.blender import servers
 from tests.mcp.conftest import TOKEN
 from tests.mcp.sdk import http_client, run, text_of
 
-TYPED = {"blender_info", "get_scene", "get_object", "get_context", "get_job"}
+TYPED = {"blender_info", "get_scene", "get_object", "get_context", "get_job", "inspect"}
 
 
 def _run(server: servers.Running, check: Callable[[Client], Awaitable[None]]) -> None:
@@ -49,7 +49,8 @@ async def _typed_answers(client: Client, schemas: dict[str, dict[str, Any]], max
 
     out = {"blender_info": await call("blender_info", {}), "get_context": await call("get_context", {}),
            "get_scene": await call("get_scene", {}),
-           "get_scene_all": await call("get_scene", {"limit": 1000})}
+           "get_scene_all": await call("get_scene", {"limit": 1000}),
+           "inspect": await call("inspect", {}), "inspect_all": await call("inspect", {"limit": 1000})}
     names = [obj["name"] for obj in out["get_scene"].get("objects", []) if isinstance(obj, dict)]
     if names:
         out["get_object"] = await call("get_object", {"name": names[-1]})
