@@ -14,7 +14,7 @@ from ..errors import GatewayError
 from ..forwarding.forward import Body, Forward
 from ..models import FileList, FileStored
 from .deps import GatewayDep
-from .openapi import binary_answer, binary_body, errors
+from .openapi import binary_answer, binary_body, errors, file_errors
 
 router = APIRouter(tags=["files"])
 
@@ -37,7 +37,7 @@ async def list_files(request: Request, gateway: GatewayDep) -> Response:
 
 @router.get(FILE, summary="Download a file", description=PLACE,
             responses={200: binary_answer(OCTET, "The file's bytes, streamed"),
-                       **errors(404)})
+                       **file_errors(404)})
 async def get_file(request: Request, gateway: GatewayDep, path: FilePath) -> Response:
     """A file's bytes, streamed."""
     return await gateway.forward(_file(request, gateway, path))
@@ -46,14 +46,15 @@ async def get_file(request: Request, gateway: GatewayDep, path: FilePath) -> Res
 @router.put(FILE, summary="Upload a file", description=PLACE,
             openapi_extra=binary_body("The file's bytes"),
             responses={200: {"model": FileStored, "description": "Replaced"},
-                       201: {"model": FileStored, "description": "Created"}, **errors(413)})
+                       201: {"model": FileStored, "description": "Created"},
+                       **file_errors(413)})
 async def put_file(request: Request, gateway: GatewayDep, path: FilePath) -> Response:
     """Store the body as a file (streamed to the backend's disk, renamed into place)."""
     return await gateway.forward(_file(request, gateway, path, body=request.stream()))
 
 
 @router.delete(FILE, status_code=204, summary="Delete a file", description=PLACE,
-               responses={204: {"description": "Deleted"}, **errors(404)})
+               responses={204: {"description": "Deleted"}, **file_errors(404)})
 async def delete_file(request: Request, gateway: GatewayDep, path: FilePath) -> Response:
     """Remove a file from the work folder."""
     return await gateway.forward(_file(request, gateway, path))

@@ -52,6 +52,9 @@ KEY_REUSED_EXAMPLE = _error(IDEMPOTENCY_KEY_REUSED, "this Idempotency-Key was us
                             "request (another method, path, code, args, session or timeout); "
                             "nothing ran. Send a new key for a new request")
 
+# PUT /files/{path}'s 409: a file of the work folder stands where the path needs a folder.
+FILE_IN_THE_WAY = _error("Conflict", "'renders' on the way to 'renders/a.png' is a file, not a folder")
+
 # POST /exec's 409: its job was cancelled while it ran.
 CANCELLED_EXAMPLE: dict[str, Any] = {
     "ok": False, "result": None, "stdout": "step 1\n", "stderr": "", "duration_ms": 812.5,
@@ -69,6 +72,12 @@ def errors(*codes: int, examples: dict[int, dict[str, Any]] | None = None,
     return {code: {"model": ErrorResponse, "description": descriptions.get(code, "Error"),
                    "content": {JSON: {"example": examples[code]}}}
             for code in (400, 401, 502, 503, *codes)}
+
+
+def file_errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """errors() of a work-folder route: its 409 is a file standing where a folder must be."""
+    return errors(409, *codes, examples={409: FILE_IN_THE_WAY},
+                  descriptions={409: "A file stands where the path needs a folder"})
 
 
 def json_body(model: Any, *, text: bool = False, required: bool = True) -> dict[str, Any]:

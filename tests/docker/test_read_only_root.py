@@ -60,8 +60,17 @@ def namespace_script(scratch: list[str], secret: str) -> str:
     lines += [f"mount -t tmpfs -o mode=0755 scaffold {shlex.quote(top)}" for top in tops]
     lines += [f"mkdir -p {shlex.quote(path)}" for path in [*scratch, secret]]
     lines.append(f'printf "%s\\n" "$WORKER_TOKEN" > {shlex.quote(secret)}/token')
+    # This checkout (its scripts and its virtualenv) may lie under a folder an emptyDir covers,
+    # /tmp on a CI machine: it is held on a scaffold meanwhile and bound back in place.
+    root = str(dockerfiles.ROOT)
+    covered = any(root == path or root.startswith(path.rstrip("/") + "/") for path in scratch)
+    holder = shlex.quote(f"{tops[0]}/.checkout")
+    if covered:
+        lines += [f"mkdir -p {holder}", f"mount --bind {shlex.quote(root)} {holder}"]
     # An emptyDir is writable by the pod's fsGroup; a sticky tmpfs stands in for it.
     lines += [f"mount -t tmpfs -o mode=1777 emptydir {shlex.quote(path)}" for path in scratch]
+    if covered:
+        lines += [f"mkdir -p {shlex.quote(root)}", f"mount --bind {holder} {shlex.quote(root)}"]
     lines += [f"mount -o remount,ro {shlex.quote(top)}" for top in tops]
     lines.append("mount -o remount,bind,ro /")
     lines.append('exec "$@"')
