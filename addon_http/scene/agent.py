@@ -45,7 +45,8 @@ def context() -> dict[str, Any]:
     ctx = bpy.context
     scene, view_layer = ctx.scene, ctx.view_layer
     active = view_layer.objects.active
-    selected = [obj.name for obj in view_layer.objects if obj.select_get(view_layer=view_layer)]
+    selected = [obj.name for obj in view_layer.objects
+                if obj is not None and obj.select_get(view_layer=view_layer)]  # None: see state._objects
     return {
         "mode": ctx.mode,
         "scene": scene.name,
