@@ -55,6 +55,28 @@ FAILURES: dict[str, type[errors.TransportError]] = {
                                   errors.TransportError)}
 
 
+# The Ray Client proxy starts a server process per client, and under load that start can
+# fail once ("Starting Ray client server failed": its fork raced gRPC's threads); a new
+# connection gets a new one. Seen about once in a CI run on a busy 2-core machine.
+CLIENT_START_FAILED = "Starting Ray client server failed"
+CLIENT_START_ATTEMPTS = 3
+
+
+def _init(ray: Any, where: str) -> None:
+    """ray.init(where): a ConnectError when the cluster cannot be reached; a Ray Client
+    server that failed to start is asked for again, CLIENT_START_ATTEMPTS times in all."""
+    for attempt in range(1, CLIENT_START_ATTEMPTS + 1):
+        try:
+            ray.init(address=where, log_to_driver=False, logging_level=logging.WARNING)
+            return
+        except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
+            if CLIENT_START_FAILED not in str(exc) or attempt == CLIENT_START_ATTEMPTS:
+                raise ConnectError(f"cannot reach the Ray cluster at {where}: {exc}") from exc
+            with contextlib.suppress(Exception):  # whatever half of the connection there is
+                ray.shutdown()
+            time.sleep(attempt)
+
+
 class RayPool:
     """Blender workers on a Ray cluster, one per slot; `exec` runs one item on an idle one."""
 
@@ -90,11 +112,7 @@ class RayPool:
             raise ConnectError(MISSING) from exc
         owns = not ray.is_initialized()
         if owns:
-            where = target.address or "auto"
-            try:
-                ray.init(address=where, log_to_driver=False, logging_level=logging.WARNING)
-            except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
-                raise ConnectError(f"cannot reach the Ray cluster at {where}: {exc}") from exc
+            _init(ray, target.address or "auto")
         pool = cls(ray, target, owns_connection=owns)
         with pool._cond:
             pool._tend()

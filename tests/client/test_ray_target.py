@@ -114,3 +114,38 @@ def test_the_client_and_the_cli_never_load_ray_unless_asked() -> None:
              "             if m == 'ray' or m.startswith(('ray.', 'blender_http.ray.'))))")
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == "['blender_http.ray.target']"  # --on's check: the standard library only
+
+
+class _Cluster:
+    """ray's init and shutdown as a cluster answers them: each init raises the next of
+    `failures` (None: connected)."""
+
+    def __init__(self, *failures: Exception | None) -> None:
+        self.failures = list(failures)
+        self.inits = self.shutdowns = 0
+
+    def init(self, **_: object) -> None:
+        self.inits += 1
+        failure = self.failures.pop(0)
+        if failure is not None:
+            raise failure
+
+    def shutdown(self) -> None:
+        self.shutdowns += 1
+
+
+def test_a_ray_client_server_that_failed_to_start_is_asked_for_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    import blender_http.ray.pool as pool
+
+    monkeypatch.setattr(pool.time, "sleep", lambda seconds: None)
+    flaky = _Cluster(RuntimeError(pool.CLIENT_START_FAILED + ". See ray_client_server_23000.err"), None)
+    pool._init(flaky, "ray://127.0.0.1:10001")
+    assert (flaky.inits, flaky.shutdowns) == (2, 1)
+    always = _Cluster(*[RuntimeError(pool.CLIENT_START_FAILED)] * pool.CLIENT_START_ATTEMPTS)
+    with pytest.raises(ConnectError, match="cannot reach the Ray cluster at ray://h:1"):
+        pool._init(always, "ray://h:1")
+    assert always.inits == pool.CLIENT_START_ATTEMPTS
+    unreachable = _Cluster(ConnectionError("no route"))
+    with pytest.raises(ConnectError, match="no route"):
+        pool._init(unreachable, "ray://h:1")
+    assert unreachable.inits == 1  # only a failed server start is worth another try
