@@ -9,7 +9,7 @@ from typing import Any
 
 import bpy
 
-from . import compat
+from . import compat, state
 from .screenshot import FALLBACK_SIZE
 
 # Each try at fitting an image into its byte cap halves its sides, at most this often.
@@ -45,8 +45,7 @@ def context() -> dict[str, Any]:
     ctx = bpy.context
     scene, view_layer = ctx.scene, ctx.view_layer
     active = view_layer.objects.active
-    selected = [obj.name for obj in view_layer.objects
-                if obj is not None and obj.select_get(view_layer=view_layer)]  # None: see state._objects
+    selected = [obj.name for obj in state.layer_objects(view_layer) if obj.select_get(view_layer=view_layer)]
     return {
         "mode": ctx.mode,
         "scene": scene.name,

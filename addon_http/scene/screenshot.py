@@ -72,9 +72,14 @@ def _draw_viewport(view: tuple[Any, Any, Any], path: str, width: int | None,
 
 
 def _save_png(pixels: Any, width: int, height: int, path: str) -> None:
-    image = bpy.data.images.new("blender-http screenshot", width, height, alpha=True)
+    pixels.dimensions = width * height * 4
+    save_pixels(pixels, width, height, path, "screenshot")
+
+
+def save_pixels(pixels: Any, width: int, height: int, path: str, what: str) -> None:
+    """RGBA floats (width x height, bottom row first) written to path as a PNG."""
+    image = bpy.data.images.new(f"blender-http {what}", width, height, alpha=True)
     try:
-        pixels.dimensions = width * height * 4
         image.pixels.foreach_set(pixels)
         image.filepath_raw = path
         image.file_format = "PNG"
@@ -82,5 +87,5 @@ def _save_png(pixels: Any, width: int, height: int, path: str) -> None:
     finally:
         bpy.data.images.remove(image)
     if not os.path.isfile(path):
-        raise HttpError(500, "the viewport image was not written")
-    check_png(path, "screenshot")  # a full disk leaves a truncated file behind a success
+        raise HttpError(500, f"the {what} image was not written")
+    check_png(path, what)  # a full disk leaves a truncated file behind a success

@@ -28,13 +28,13 @@ def kept_attributes(owner: Any, names: Iterable[str]) -> Iterator[None]:
 def kept_selection(view_layer: bpy.types.ViewLayer) -> Iterator[None]:
     """Restore which objects are selected and which is active; objects added meanwhile
     end up unselected."""
-    selected = {obj.name for obj in _objects(view_layer) if obj.select_get(view_layer=view_layer)}
+    selected = {obj.name for obj in layer_objects(view_layer) if obj.select_get(view_layer=view_layer)}
     active = view_layer.objects.active
     active_name = active.name if active is not None else None
     try:
         yield
     finally:
-        for obj in _objects(view_layer):
+        for obj in layer_objects(view_layer):
             try:
                 obj.select_set(obj.name in selected, view_layer=view_layer)
             except RuntimeError:  # not selectable in this view layer
@@ -45,14 +45,14 @@ def kept_selection(view_layer: bpy.types.ViewLayer) -> Iterator[None]:
 def select_only(view_layer: bpy.types.ViewLayer, objects: Iterable[bpy.types.Object]) -> None:
     """Make exactly these objects selected (for exporters' "selection only")."""
     wanted = {obj.name for obj in objects}
-    for obj in _objects(view_layer):
+    for obj in layer_objects(view_layer):
         try:
             obj.select_set(obj.name in wanted, view_layer=view_layer)
         except RuntimeError:
             pass
 
 
-def _objects(view_layer: bpy.types.ViewLayer) -> list[bpy.types.Object]:
+def layer_objects(view_layer: bpy.types.ViewLayer) -> list[bpy.types.Object]:
     """The view layer's objects. Right after code removed objects (`D.objects.remove`) and
     before the layer is synced again, iterating it yields None where they were."""
     return [obj for obj in view_layer.objects if obj is not None]

@@ -13,11 +13,10 @@ from typing import Any
 import bpy
 
 from ..errors import HttpError
-from . import contact_sheet, render
+from . import agent, contact_sheet, render, screenshot
 from .compat import WORKBENCH
 from .directions import CAMERA, DIRECTIONS
 from .render_options import RenderOptions
-from .written import check_png
 
 # The orthographic views frame the scene's box with this much room around it.
 MARGIN = 1.15
@@ -41,12 +40,13 @@ def contact_sheet_png(views: list[str], max_size: int, path: str, folder: str,
         png = os.path.join(folder, f"view-{name}.png")
         if name == CAMERA:
             settings = scene.render
-            width, height = _fitted(settings.resolution_x, settings.resolution_y, grid.cell)
+            width, height = agent.fitted(settings.resolution_x, settings.resolution_y, grid.cell, grow=True)
             render.render_png(RenderOptions(engine=WORKBENCH, width=width, height=height), png, progress)
         else:
             _render_side(name, box, grid.cell, png, progress)
         pictures.append(_picture(png, name))
-    _save(contact_sheet.compose(pictures, grid), grid.width, grid.height, path)
+    screenshot.save_pixels(contact_sheet.compose(pictures, grid), grid.width, grid.height, path,
+                           "contact sheet")
     return {"source": "views", "width": grid.width, "height": grid.height,
             "columns": grid.columns, "rows": grid.rows,
             "views": [{"view": name, **grid.cell_of(index)} for index, name in enumerate(views)],
@@ -106,23 +106,6 @@ def _picture(png: str, label: str) -> contact_sheet.Picture:
     finally:
         bpy.data.images.remove(image)
     return contact_sheet.Picture(label, width, height, pixels)
-
-
-def _save(pixels: array.array[float], width: int, height: int, path: str) -> None:
-    image = bpy.data.images.new("blender-http views", width, height, alpha=True)
-    try:
-        image.pixels.foreach_set(pixels)
-        image.filepath_raw = path
-        image.file_format = "PNG"
-        image.save()
-    finally:
-        bpy.data.images.remove(image)
-    check_png(path, "contact sheet")
-
-
-def _fitted(width: int, height: int, size: int) -> tuple[int, int]:
-    scale = size / max(width, height, 1)
-    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def _visible(obj: bpy.types.Object) -> bool:
