@@ -28,6 +28,7 @@ from .forwarding.fastlane import FastLane
 from .models import ErrorResponse
 from .routes import ROUTERS
 from .routes.openapi import ERROR_EXAMPLES
+from .serving.lane import Lane
 from .settings import GatewaySettings, load_settings
 
 log = logging.getLogger("blender_http_gateway")
@@ -62,6 +63,8 @@ class GatewayApp(FastAPI):
     # FastAPI's own stack: its layers (error pages, telemetry, body limits) cost CPU on every
     # request and do nothing for one the edge refuses or the fast lane answers.
     front: ASGIApp | None = None
+    # The same steps beneath ASGI, for the requests the gateway's protocol hands it.
+    lane: Lane | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.front is not None and scope["type"] == "http":
@@ -106,10 +109,12 @@ def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> Fas
     keys = KeyCheck(settings.all_api_keys(), read_only=settings.read_only_api_keys())
     browsers = BrowserCheck(open_gateway=not keys.enabled, allowed_origins=settings.allowed_origins)
     # The fast lane runs inside the edge: keys, metrics and the access log still apply.
-    lane = FastLane(app.behind, gateway=gateway,
-                    routes=[route for router in ROUTERS for route in router.routes])
-    app.front = Edge(lane, keys=keys, browsers=browsers, metrics=gateway.metrics,
-                     log_access=settings.access_log, throttle=Throttle(burst=settings.auth_failures))
+    routes = [route for router in ROUTERS for route in router.routes]
+    edge = Edge(FastLane(app.behind, gateway=gateway, routes=routes), keys=keys, browsers=browsers,
+                metrics=gateway.metrics, log_access=settings.access_log,
+                throttle=Throttle(burst=settings.auth_failures))
+    app.front = edge
+    app.lane = Lane(edge, gateway, routes)
     return app
 
 

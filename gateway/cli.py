@@ -66,7 +66,7 @@ def serve(settings: GatewaySettings) -> None:
     import uvicorn
 
     from .app import create_app
-    from .joined_writes import JoinedWritesProtocol
+    from .serving.protocol import GatewayProtocol
 
     settings.configure_logging()
     # N processes need an app each, built in the process: uvicorn imports the factory there.
@@ -77,8 +77,9 @@ def serve(settings: GatewaySettings) -> None:
     previous = signal.signal(signal.SIGTERM, lambda *_: None)
     try:
         # uvicorn's own access log is off: the gateway logs each request with its id and backend.
-        # The HTTP protocol: uvicorn's httptools one, each answer's head and body in one write.
-        uvicorn.run(app, http=JoinedWritesProtocol, factory=settings.workers > 1,
+        # The HTTP protocol: uvicorn's httptools one, each answer's head and body in one write,
+        # and `POST /exec` and `/jobs` answered beneath ASGI (serving/).
+        uvicorn.run(app, http=GatewayProtocol, factory=settings.workers > 1,
                     workers=settings.workers, host=settings.host,
                     port=settings.port, log_level=settings.log_level, access_log=False, lifespan="on",
                     timeout_graceful_shutdown=30)

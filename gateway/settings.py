@@ -18,6 +18,10 @@ from pydantic_settings import (
 
 from blender_http_addon.config import is_loopback, read_token_file
 
+# Every log line of the gateway, its access log's among them (edge/access.py writes those
+# itself where this is the format).
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
 CONFIG_ENV = "BLENDER_HTTP_GATEWAY_CONFIG"
 # Values people paste from examples; a gateway guarded by one of them is not guarded.
 PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "changethis", "secret", "password", "token",
@@ -167,7 +171,7 @@ class GatewaySettings(BaseSettings):
         """The gateway's log lines (the access log among them) on stderr. Called by the server
         and by each process of `--workers N`, which starts afresh (as uvicorn's Config does)."""
         logging.basicConfig(level=self.log_level.upper(),
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+                            format=LOG_FORMAT)
         # The format shows no thread or process: not looking them up saves a getpid() and two
         # lookups on every record (the access log writes one per request).
         logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False

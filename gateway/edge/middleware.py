@@ -6,20 +6,19 @@ leaves streamed bodies alone."""
 
 from __future__ import annotations
 
-import json
-import logging
 import random
 import re
 import time
-from typing import Any
 
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from blender_http_addon.protocol import HEALTH
 
-from ..errors import error_body
+from ..errors import error_response
 from ..metrics import Metrics, route_label
 from ..scopes import KEY_HOLDER, header, set_headers
+from .access import AccessLog
 from .auth import (
     PROTECTED_RESOURCE_PATHS,
     KeyCheck,
@@ -33,13 +32,9 @@ from .auth import (
 from .browser import BrowserCheck
 from .throttle import Throttle
 
-access_log = logging.getLogger("blender_http_gateway.access")
 # A caller's request id is kept if it is short and printable (it lands in logs and headers).
 REQUEST_ID = re.compile(r"[\x21-\x7e]{1,128}\Z")
-# Anything but printable ASCII in a logged path is written as an escape: no forged lines.
-UNPRINTABLE = re.compile(r"[^\x21-\x7e]")
 Refusal = tuple[int, str, str, list[tuple[bytes, bytes]]]
-ACCESS_LINE = "%s %s %s %d %.1fms backend=%s id=%s"
 
 
 class Edge:
@@ -49,7 +44,7 @@ class Edge:
         self.keys = keys
         self.browsers = browsers
         self.metrics = metrics
-        self.log_access = log_access
+        self.access = AccessLog() if log_access else None
         self.throttle = throttle
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -57,12 +52,7 @@ class Edge:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        given = header(scope, b"x-request-id")
-        # 32 random hex digits, as a uuid4's, without building a UUID. An id names a request,
-        # it guards nothing: the pseudo-random generator does, with no system call.
-        request_id = given if given and REQUEST_ID.match(given) else f"{random.getrandbits(128):032x}"
-        state: dict[str, Any] = scope.setdefault("state", {})
-        state["request_id"] = request_id
+        request_id, refusal = self.admit(scope)
         status = 500
         raw_id = request_id.encode()
 
@@ -70,31 +60,36 @@ class Edge:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = list(message.get("headers", ()))
-                # A backend echoes the id it was given: then it is there already.
-                if not any(key == b"x-request-id" for key, _ in headers):
-                    headers.append((b"x-request-id", raw_id))
-                message["headers"] = headers
+                message["headers"] = with_request_id(list(message.get("headers", ())), raw_id)
             await send(message)
 
         try:
-            refusal = self._refusal(scope)
             if refusal is not None:
-                await _answer(send_with_id, *refusal)
+                await refused(*refusal)(scope, receive, send_with_id)
             elif scope["path"] in PROTECTED_RESOURCE_PATHS:  # the edge's own: how keys are sent
-                await _json(send_with_id, 200, resource_metadata(_origin(scope), scope["path"]), [])
+                await JSONResponse(resource_metadata(_origin(scope), scope["path"]))(
+                    scope, receive, send_with_id)
             else:
                 await self.app(scope, receive, send_with_id)
         finally:
-            seconds = time.perf_counter() - started
-            self.metrics.answered(route_label(scope), scope["method"], status, seconds)
-            if self.log_access and access_log.isEnabledFor(logging.INFO):
-                # The record is made here rather than by info(), which would walk the stack for
-                # the caller's file and line: the same on every line of this log.
-                access_log.handle(access_log.makeRecord(
-                    access_log.name, logging.INFO, __file__, 0, ACCESS_LINE,
-                    (_client(scope), scope["method"], _logged_path(scope), status, seconds * 1000,
-                     state.get("backend", "-"), request_id), None, "access"))
+            self.finished(scope, status, started)
+
+    def admit(self, scope: Scope) -> tuple[str, Refusal | None]:
+        """The request's id (the caller's, if fit to log, else a new one; kept in the scope's
+        state), and why it is refused before it reaches a route (None: let it through)."""
+        given = header(scope, b"x-request-id")
+        # 32 random hex digits, as a uuid4's, without building a UUID. An id names a request,
+        # it guards nothing: the pseudo-random generator does, with no system call.
+        request_id = given if given and REQUEST_ID.match(given) else f"{random.getrandbits(128):032x}"
+        scope.setdefault("state", {})["request_id"] = request_id
+        return request_id, self._refusal(scope)
+
+    def finished(self, scope: Scope, status: int, started: float) -> None:
+        """Count the answered request and write its access line (started: perf_counter())."""
+        seconds = time.perf_counter() - started
+        self.metrics.answered(route_label(scope), scope["method"], status, seconds)
+        if self.access is not None:
+            self.access.write(scope, status, seconds)
 
     def _refusal(self, scope: Scope) -> Refusal | None:
         """Why the request is refused before it reaches a route (status, type, message,
@@ -155,27 +150,16 @@ def _origin(scope: Scope) -> str:
     return f"{scope.get('scheme', 'http')}://{host}"
 
 
-async def _answer(send: Send, status: int, type: str, message: str,
-                  headers: list[tuple[bytes, bytes]]) -> None:
-    await _json(send, status, error_body(type, message), headers)
+def refused(status: int, type: str, message: str, headers: list[tuple[bytes, bytes]]) -> Response:
+    """The answer to a request the edge refuses, in the one error shape."""
+    response = error_response(status, type, message)
+    response.raw_headers += headers
+    return response
 
 
-async def _json(send: Send, status: int, document: Any, headers: list[tuple[bytes, bytes]]) -> None:
-    body = json.dumps(document).encode()
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-        *headers]})
-    await send({"type": "http.response.body", "body": body})
-
-
-def _client(scope: Scope) -> str:
-    client = scope.get("client")
-    return f"{client[0]}:{client[1]}" if client else "-"
-
-
-def _logged_path(scope: Scope) -> str:
-    """The path as the client sent it (still percent-encoded), control characters escaped."""
-    raw = scope.get("raw_path")
-    path = raw.decode("latin-1") if isinstance(raw, bytes) else str(scope["path"])
-    return UNPRINTABLE.sub(lambda found: f"\\x{ord(found.group()):02x}" if ord(found.group()) < 256
-                           else f"\\u{ord(found.group()):04x}", path)
+def with_request_id(headers: list[tuple[bytes, bytes]], request_id: bytes) -> list[tuple[bytes, bytes]]:
+    """An answer's headers with X-Request-Id; a backend echoes the id it was given: then it is
+    there already."""
+    if not any(name == b"x-request-id" for name, _ in headers):
+        headers.append((b"x-request-id", request_id))
+    return headers

@@ -4,7 +4,11 @@ Those routes read their body raw and forward it: FastAPI's routing, dependency i
 exception middleware and exit stacks do nothing for them but cost about half of the
 gateway's CPU per request. The routes stay declared (OpenAPI, Swagger UI); this layer calls
 the same functions with the same arguments, so what they do is defined in one place. A route
-whose function takes anything else than (request, gateway) is left to FastAPI."""
+whose function takes anything else than (request, gateway) is left to FastAPI.
+
+Most such requests do not even pass through ASGI: serving/lane.py answers them through
+respond() beneath it. FastLane takes the rest, which need uvicorn's request cycle (a large
+or chunked body, Expect: 100-continue, forwarded-for headers)."""
 
 from __future__ import annotations
 
@@ -48,17 +52,23 @@ class FastLane:
         await self.app(scope, receive, send)
 
     async def _run(self, route: APIRoute, scope: Scope, receive: Receive, send: Send) -> None:
-        scope["route"] = route  # as the router would: metrics and logs label by it
-        request = Request(scope, receive)
-        response: Response
-        try:
-            response = await route.endpoint(request, self.gateway)
-        except GatewayError as exc:
-            response = exc.response()
-        except Exception as exc:  # the same answer the app's handler gives
-            log.exception("unexpected error on %s %s", scope["method"], scope["path"], exc_info=exc)
-            response = error_response(500, "InternalError", f"the gateway failed: {type(exc).__name__}")
+        response = await respond(route, Request(scope, receive), self.gateway)
         await response(scope, receive, send)
+
+
+async def respond(route: APIRoute, request: Request, gateway: Gateway) -> Response:
+    """The answer of route's function to request, as FastAPI's stack would give it: errors
+    in the one shape, an unexpected one logged and answered 500."""
+    scope = request.scope
+    scope["route"] = route  # as the router would: metrics and logs label by it
+    try:
+        response: Response = await route.endpoint(request, gateway)
+    except GatewayError as exc:
+        response = exc.response()
+    except Exception as exc:  # the same answer the app's handler gives
+        log.exception("unexpected error on %s %s", scope["method"], scope["path"], exc_info=exc)
+        response = error_response(500, "InternalError", f"the gateway failed: {type(exc).__name__}")
+    return response
 
 
 def lanes(routes: Sequence[BaseRoute]) -> dict[str, APIRoute]:

@@ -49,7 +49,8 @@ def decode_key(encoded: str) -> str:
 
 def exec_envelope(backend: Backend) -> Callable[[bytes], bytes]:
     def rewrite(body: bytes) -> bytes:
-        found = EXEC_TAIL.search(body, max(0, len(body) - 200))
+        start = body.rfind(b',"job":"', max(0, len(body) - 200))
+        found = EXEC_TAIL.match(body, start) if start >= 0 else None
         if found is None:
             return _envelope_slow(backend, body)
         global_id = job_id(backend, found.group(1).decode()).encode()

@@ -1,4 +1,4 @@
-"""gateway/joined_writes.py without a server: a head and the body written in the same step
+"""gateway/serving/joined_writes.py without a server: a head and the body written in the same step
 go out in one call; a lone small write goes at the loop's next turn; large ones at once;
 order is kept and close() sends what waits."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from blender_http_gateway.joined_writes import HOLD_LIMIT, JoinedWrites
+from blender_http_gateway.serving.joined_writes import HOLD_LIMIT, JoinedWrites
 
 
 class Recording:

@@ -18,17 +18,20 @@ ROOT = Path(__file__).resolve().parents[2] / "gateway"
 # Folder (or top-level module) -> what it may import from the gateway. From the bottom up:
 # the HTTP client to the workers knows nothing of the gateway; the workers check their health
 # through it; the forwarding path sends to the worker it is given; core.py composes both and
-# chooses; the routes call core; the edge knows only its own checks; app.py builds it all, and
-# the CLI only runs app.py with settings (logging is the settings' own).
+# chooses; the routes call core; the edge knows only its own checks; serving (the HTTP
+# protocol) answers the hot path with the edge's and the routes' own steps; app.py builds it
+# all, and the CLI only runs app.py with settings (logging is the settings' own).
 ALLOWED: dict[str, set[str]] = {
     "forwarding/wire": set(),
     "workers": {"forwarding/wire", "errors", "metrics"},
     "forwarding": {"forwarding/wire", "workers", "errors", "metrics", "scopes"},
     "core": {"forwarding", "forwarding/wire", "workers", "errors", "metrics", "scopes", "settings"},
     "routes": {"core", "forwarding", "workers", "errors", "metrics", "models", "scopes"},
-    "edge": {"errors", "metrics", "scopes"},
-    "app": {"core", "edge", "forwarding", "routes", "docs_pages", "errors", "models", "settings"},
-    "cli": {"app", "settings", "joined_writes"},
+    "edge": {"errors", "metrics", "scopes", "settings"},
+    "serving": {"edge", "forwarding"},
+    "app": {"core", "edge", "forwarding", "routes", "serving", "docs_pages", "errors", "models",
+            "settings"},
+    "cli": {"app", "settings", "serving"},
     "__main__": {"cli"},
     "settings": set(),
     "errors": set(),
@@ -36,7 +39,6 @@ ALLOWED: dict[str, set[str]] = {
     "scopes": set(),
     "models": set(),
     "docs_pages": set(),
-    "joined_writes": set(),
     "__init__": set(),
 }
 # The only module that imports the client library (blender_http): to launch spawned workers.

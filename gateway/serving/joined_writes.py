@@ -1,4 +1,5 @@
-"""uvicorn's httptools protocol, with an answer's head and body leaving in one write.
+"""A transport whose small writes wait to leave with the next one: an answer's head and body
+in one write.
 
 uvicorn writes the status line and headers the moment the app starts its answer, and the
 body in a write of its own: two send() calls and two TCP segments for every answer, and on
@@ -11,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
-
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 # A write up to this size may wait for the next one (a head always is); larger ones go at once.
 HOLD_LIMIT = 16 * 1024
@@ -46,6 +45,15 @@ class JoinedWrites:
         if held is not None and not self._transport.is_closing():
             self._transport.write(held)
 
+    def write_now(self, data: bytes) -> None:
+        """Write data at once, after what waits (an answer written whole: nothing to join)."""
+        held = self._held
+        if held is not None:
+            self._held = None
+            self._transport.writelines((held, data))
+        else:
+            self._transport.write(data)
+
     def close(self) -> None:
         self._flush()
         self._transport.close()
@@ -55,11 +63,3 @@ class JoinedWrites:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
-
-
-class JoinedWritesProtocol(HttpToolsProtocol):
-    """uvicorn's HttpToolsProtocol, its answers written through JoinedWrites."""
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self.transport = JoinedWrites(transport, self.loop)  # type: ignore[assignment]

@@ -1,0 +1,262 @@
+"""The gateway's HTTP/1.1 protocol: uvicorn's httptools one, with its answers' heads and
+bodies joined (joined_writes.py) and the requests the lane takes (lane.py) answered there
+instead of through an ASGI request cycle.
+
+uvicorn keeps parsing, keep-alive, pipelining, flow control and shutdown for every request;
+for a lane request its cycle only gathers the body, and the answer is written here as
+uvicorn's send() would write it (its default headers, the same header checks, Connection:
+close when the connection ends, chunks for a stream of unknown length)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import re
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.routing import APIRoute
+from starlette.responses import Response, StreamingResponse
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
+from uvicorn.protocols.http.httptools_impl import (
+    HEADER_RE,
+    HEADER_VALUE_RE,
+    STATUS_LINE,
+    HttpToolsProtocol,
+    RequestResponseCycle,
+)
+
+from .joined_writes import JoinedWrites
+from .lane import Lane
+
+
+class GatewayProtocol(HttpToolsProtocol):
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self.joined = JoinedWrites(transport, self.loop)
+        self.transport = self.joined  # type: ignore[assignment]
+        self.lane = lane_of(self.app)
+        # A lane request whose body is still arriving: it starts once the body is whole.
+        self._gathering: tuple[Cycle, APIRoute] | None = None
+
+    def on_headers_complete(self) -> None:
+        # A request for the lane, with nothing before it on the connection, gets a LaneCycle:
+        # the state uvicorn's other callbacks (body, hang-up, shutdown, pipelining) keep, with
+        # none of what an ASGI app needs. Anything else is uvicorn's.
+        route = self._lane_route()
+        if route is None:
+            super().on_headers_complete()
+            return
+        target, _, query = self.url.partition(b"?")
+        scope = self.scope
+        scope["method"] = "POST"
+        scope["path"] = route.path
+        scope["raw_path"] = target
+        scope["query_string"] = query
+        self.cycle = LaneCycle(scope, self.parser.should_keep_alive(),  # type: ignore[assignment]
+                               self.on_response_complete)
+        self._gathering = (self.cycle, route)
+
+    def _lane_route(self) -> APIRoute | None:
+        lane = self.lane
+        parser = self.parser
+        if (lane is None or self.expect_100_continue or self.limit_concurrency is not None
+                or self.root_path or (self.cycle is not None and not self.cycle.response_complete)
+                or parser.get_method() != b"POST" or parser.get_http_version() != "1.1"
+                or parser.should_upgrade()):
+            return None
+        target, _, query = self.url.partition(b"?")
+        if b"#" in query or b"%" in target:
+            return None
+        route = lane.route(target.decode("latin-1"))
+        if route is None or not lane.takes(self.headers, HIGH_WATER_LIMIT):
+            return None
+        return route
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        # Called with each request's head that uvicorn made a cycle for (or, pipelined, once
+        # the one before is answered); app is not ours when uvicorn's concurrency limit
+        # answers 503.
+        route = None
+        if self.lane is not None and app is self.app and not cycle.waiting_for_100_continue:
+            # The body must fit below uvicorn's high-water mark, where it stops reading.
+            route = self.lane.route_for(cycle.scope, HIGH_WATER_LIMIT)  # type: ignore[arg-type]
+        if route is None:
+            super()._start_asgi_task(cycle, app)
+        elif cycle.more_body:
+            self._gathering = (cycle, route)
+        else:
+            self._start_lane(cycle, route)
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        gathering = self._gathering
+        if gathering is not None and gathering[0] is self.cycle and not self.cycle.more_body:
+            self._gathering = None
+            self._start_lane(*gathering)
+
+    def _start_lane(self, cycle: Cycle, route: APIRoute) -> None:
+        assert self.lane is not None
+        answering = self.lane.answer(route, cycle.scope,  # type: ignore[arg-type]
+                                     bytes(cycle.body), LaneAnswer(self, cycle).write)
+        context = contextvars.Context() if self.config.reset_contextvars else None
+        task = self.loop.create_task(_guarded(answering, self, cycle), context=context)
+        task.add_done_callback(self.tasks.discard)
+        self.tasks.add(task)
+
+
+class _NoWaiter:
+    """The message event of a LaneCycle: nobody waits on it (the lane reads the body whole)."""
+
+    __slots__ = ()
+
+    def set(self) -> None:
+        pass
+
+
+class LaneCycle:
+    """What uvicorn's protocol keeps of a request's cycle, for a lane request: its scope and
+    body, and the connection and answer state its callbacks read and set."""
+
+    __slots__ = ("body", "disconnected", "keep_alive", "message_event", "more_body", "on_response",
+                 "response_complete", "response_started", "scope", "waiting_for_100_continue")
+
+    def __init__(self, scope: Any, keep_alive: bool, on_response: Callable[[], None]) -> None:
+        self.scope = scope
+        self.keep_alive = keep_alive
+        self.on_response = on_response
+        self.body = bytearray()
+        self.more_body = True
+        self.disconnected = self.response_started = self.response_complete = False
+        self.waiting_for_100_continue = False
+        self.message_event = _NoWaiter()
+
+
+Cycle = RequestResponseCycle | LaneCycle
+
+
+def lane_of(app: Any) -> Lane | None:
+    """The lane of the gateway app uvicorn serves, when nothing but uvicorn's proxy-headers
+    layer (a no-op for the requests the lane takes) stands in front of it."""
+    if isinstance(app, ProxyHeadersMiddleware):
+        app = app.app
+    lane = getattr(app, "lane", None)
+    return lane if isinstance(lane, Lane) else None
+
+
+async def _guarded(answering: Any, protocol: GatewayProtocol, cycle: Cycle) -> None:
+    """Run a lane answer; a failure is logged and ends the connection, as uvicorn does when
+    an app fails (a 500 when nothing was written yet)."""
+    try:
+        await answering
+    except Exception as exc:
+        protocol.logger.error("Exception in the gateway's lane", exc_info=exc)
+        if not cycle.response_started and not cycle.disconnected:
+            protocol.joined.write_now(STATUS_LINE[500] + b"content-type: text/plain; charset=utf-8\r\n"
+                                      b"content-length: 21\r\nconnection: close\r\n\r\n"
+                                      b"Internal Server Error")
+        protocol.transport.close()
+
+
+# Control characters no header name or value may hold (line breaks are counted apart); the
+# separators uvicorn refuses in names cannot come from our routes or a parsed backend answer.
+FORBIDDEN = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class InvalidHeader(RuntimeError):
+    """An answer's header would break the HTTP framing (uvicorn refuses the same)."""
+
+
+class LaneAnswer:
+    """A Response written on a lane request's connection."""
+
+    __slots__ = ("cycle", "protocol")
+
+    def __init__(self, protocol: GatewayProtocol, cycle: Cycle) -> None:
+        self.protocol = protocol
+        self.cycle = cycle
+
+    async def write(self, response: Response) -> None:
+        cycle = self.cycle
+        if cycle.disconnected:
+            if isinstance(response, StreamingResponse):
+                await _close(response.body_iterator)  # its connection to the backend goes back
+            return
+        head, framing = self._head(response)
+        cycle.response_started = True
+        if not isinstance(response, StreamingResponse):
+            self.protocol.joined.write_now(head + response.body)
+            complete = True
+        else:
+            self.protocol.joined.write_now(head)
+            complete = await self._stream(response, framing)
+        if complete:
+            cycle.response_complete = True
+            cycle.message_event.set()
+        if not (complete and cycle.keep_alive):
+            self.protocol.transport.close()
+        if complete:
+            cycle.on_response()
+            if response.background is not None:
+                await response.background()
+
+    def _head(self, response: Response) -> tuple[bytes, int | None]:
+        """Status line and headers, and how the body is framed: its Content-Length, or None
+        for chunks."""
+        parts = [STATUS_LINE[response.status_code]]
+        length = None
+        headers = (*self.protocol.server_state.default_headers, *response.raw_headers)
+        for name, value in headers:
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"connection" and b"close" in value.lower():
+                self.cycle.keep_alive = False
+            parts += (name, b": ", value, b"\r\n")
+        # uvicorn's checks of each name and value at once: no control character, and line
+        # breaks only where each header ends.
+        block = b"".join(parts[1:])
+        if (FORBIDDEN.search(block) or block.count(b"\n") != len(headers)
+                or block.count(b"\r") != len(headers)):
+            bad = next((name for name, value in headers
+                        if HEADER_RE.search(name) or HEADER_VALUE_RE.search(value)), b"?")
+            raise InvalidHeader(f"invalid header {bad!r}")
+        if not self.cycle.keep_alive:
+            parts.append(b"connection: close\r\n")
+        if length is None and isinstance(response, StreamingResponse):
+            parts.append(b"transfer-encoding: chunked\r\n")
+        parts.append(b"\r\n")
+        return b"".join(parts), length
+
+    async def _stream(self, response: StreamingResponse, length: int | None) -> bool:
+        """Write a streamed body as it comes; whether it was written whole."""
+        cycle = self.cycle
+        flow = self.protocol.flow
+        transport = self.protocol.transport
+        sent = 0
+        iterator = response.body_iterator
+        try:
+            async for chunk in iterator:
+                if cycle.disconnected:
+                    return False
+                data = chunk.encode(response.charset) if isinstance(chunk, str) else bytes(chunk)
+                if not data:
+                    continue
+                sent += len(data)
+                if length is not None and sent > length:
+                    return False
+                transport.write(data if length is not None else b"%x\r\n%b\r\n" % (len(data), data))
+                if flow.write_paused:
+                    await flow.drain()
+        finally:
+            await _close(iterator)
+        if length is None:
+            transport.write(b"0\r\n\r\n")
+            return True
+        return sent == length
+
+
+async def _close(iterator: Any) -> None:
+    close = getattr(iterator, "aclose", None)
+    if close is not None:
+        await close()

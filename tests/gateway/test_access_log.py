@@ -1,0 +1,95 @@
+"""The access log's own writer gives the very line the logging module would, only where
+logging is as the gateway configures it; any other configuration gets records."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from blender_http_gateway.edge.access import AccessLog, access_log
+from blender_http_gateway.settings import LOG_FORMAT
+
+SCOPE = {"client": ("127.0.0.1", 40000), "method": "POST", "raw_path": b"/exec\x1b[31m",
+         "path": "/exec", "state": {"backend": "http://127.0.0.1:7777", "request_id": "r-1"}}
+STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ")
+
+
+@pytest.fixture
+def root_only() -> Iterator[io.StringIO]:
+    """Where the lines go (see alone())."""
+    yield io.StringIO()
+
+
+@contextlib.contextmanager
+def alone(stream: io.StringIO) -> Iterator[logging.Handler]:
+    """The root logger as GatewaySettings.configure_logging leaves it (one stream handler, the
+    gateway's format, INFO), writing to stream; pytest's own capture is put back after."""
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    try:
+        yield handler
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+
+
+def test_the_writer_writes_the_line_the_logging_module_would(root_only: io.StringIO) -> None:
+    writer = AccessLog()
+    with alone(root_only) as handler:
+        writer.write(SCOPE, 200, 0.00123)
+        assert writer._plain is handler  # it took the direct way
+        access_log.info("%s", "probe")  # the logging module's line, for its stamp and layout
+    ours, theirs = root_only.getvalue().splitlines()
+    assert STAMP.match(ours) and STAMP.match(theirs)
+    assert STAMP.sub("", ours) == ("INFO blender_http_gateway.access: 127.0.0.1:40000 POST "
+                                   "/exec\\x1b[31m 200 1.2ms backend=http://127.0.0.1:7777 id=r-1")
+    assert STAMP.sub("", theirs) == "INFO blender_http_gateway.access: probe"
+    assert abs(_millis(ours) - _millis(theirs)) < 1000
+
+
+def test_another_configuration_gets_records(root_only: io.StringIO) -> None:
+    writer = AccessLog()
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    with alone(root_only) as handler:
+        logging.getLogger().addHandler(Keep())  # as a test's capture or an operator's handler
+        writer.write(SCOPE, 404, 0.5)
+        assert [r.getMessage() for r in records] == [
+            "127.0.0.1:40000 POST /exec\\x1b[31m 404 500.0ms backend=http://127.0.0.1:7777 id=r-1"]
+        assert STAMP.sub("", root_only.getvalue()).startswith("INFO blender_http_gateway.access: ")
+    with alone(root_only) as handler:
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        writer.write(SCOPE, 200, 0.001)
+    assert root_only.getvalue().splitlines()[-1].startswith("127.0.0.1:40000 POST")
+    assert writer._plain is None
+
+
+def test_nothing_is_written_below_info(root_only: io.StringIO) -> None:
+    access_log.setLevel(logging.WARNING)
+    try:
+        with alone(root_only):
+            AccessLog().write(SCOPE, 200, 0.001)
+    finally:
+        access_log.setLevel(logging.NOTSET)
+    assert root_only.getvalue() == ""
+
+
+def _millis(line: str) -> int:
+    stamp = STAMP.match(line)
+    assert stamp
+    clock, millis = stamp.group().strip().split(",")
+    hours, minutes, seconds = clock.split()[1].split(":")
+    return ((int(hours) * 60 + int(minutes)) * 60 + int(seconds)) * 1000 + int(millis)
