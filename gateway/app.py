@@ -92,6 +92,8 @@ def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> Fas
             yield
         finally:
             await gateway.stop()
+            if edge.access is not None:
+                edge.access.flush()  # the last access lines
 
     app = GatewayApp(title="blender-http gateway", version=__version__, description=DESCRIPTION,
                      lifespan=lifespan, docs_url=None, redoc_url=None, openapi_tags=TAGS,

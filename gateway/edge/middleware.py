@@ -160,6 +160,8 @@ def refused(status: int, type: str, message: str, headers: list[tuple[bytes, byt
 def with_request_id(headers: list[tuple[bytes, bytes]], request_id: bytes) -> list[tuple[bytes, bytes]]:
     """An answer's headers with X-Request-Id; a backend echoes the id it was given: then it is
     there already."""
-    if not any(name == b"x-request-id" for name, _ in headers):
-        headers.append((b"x-request-id", request_id))
+    for name, _ in headers:
+        if name == b"x-request-id":
+            return headers
+    headers.append((b"x-request-id", request_id))
     return headers

@@ -20,7 +20,11 @@ JOB_SEPARATOR = "."
 BACKEND_HEADER = b"x-blender-backend"
 # The add-on writes compact JSON with "job" as the envelope's last key: rewriting the tail
 # spares decoding and re-encoding a large exec result.
-EXEC_TAIL = re.compile(rb',"job":"([0-9A-Za-z_-]+)"\}\s*\Z')
+# Found without a regular expression (on every exec): the key, an id of these characters,
+# then `"}` and perhaps white space.
+EXEC_JOB_KEY = b',"job":"'
+ID_BYTES = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-"
+WHITE_SPACE = b" \t\n\r\x0b\x0c"
 DONE_EVENT = re.compile(rb"(?:^|\n)event: done\n")
 
 
@@ -49,12 +53,15 @@ def decode_key(encoded: str) -> str:
 
 def exec_envelope(backend: Backend) -> Callable[[bytes], bytes]:
     def rewrite(body: bytes) -> bytes:
-        start = body.rfind(b',"job":"', max(0, len(body) - 200))
-        found = EXEC_TAIL.match(body, start) if start >= 0 else None
-        if found is None:
+        end = len(body)
+        while end and body[end - 1] in WHITE_SPACE:
+            end -= 1
+        start = body.rfind(EXEC_JOB_KEY, max(0, end - 200), end)
+        closed = start >= 0 and body.endswith(b'"}', 0, end)
+        local = body[start + len(EXEC_JOB_KEY):end - 2] if closed else b""
+        if not local or local.translate(None, ID_BYTES):  # none, or a byte no id holds
             return _envelope_slow(backend, body)
-        global_id = job_id(backend, found.group(1).decode()).encode()
-        return body[:found.start()] + b',"job":"' + global_id + b'"}'
+        return body[:start] + EXEC_JOB_KEY + job_id(backend, local.decode()).encode() + b'"}'
     return rewrite
 
 

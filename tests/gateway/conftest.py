@@ -15,7 +15,7 @@ WORKER_TOKEN = "worker-token-8c3e1f"
 UNIT_FILES = {"test_settings.py", "test_choice.py", "test_contract.py", "test_fastlane.py",
               "test_upstream.py", "test_layers.py", "test_caller_keys.py",
               "test_progress.py", "test_joined_writes.py", "test_access_log.py",
-              "test_metrics_tally.py"}
+              "test_metrics_tally.py", "test_job_envelopes.py"}
 
 
 def _needs_module_mode() -> None:

@@ -3,6 +3,7 @@ logging is as the gateway configures it; any other configuration gets records.""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import logging
@@ -11,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from blender_http_gateway.edge.access import AccessLog, access_log
+from blender_http_gateway.edge.access import FLUSH_AFTER_S, AccessLog, access_log
 from blender_http_gateway.settings import LOG_FORMAT
 
 SCOPE = {"client": ("127.0.0.1", 40000), "method": "POST", "raw_path": b"/exec\x1b[31m",
@@ -75,6 +76,46 @@ def test_another_configuration_gets_records(root_only: io.StringIO) -> None:
         writer.write(SCOPE, 200, 0.001)
     assert root_only.getvalue().splitlines()[-1].startswith("127.0.0.1:40000 POST")
     assert writer._plain is None
+
+
+def test_lines_written_on_a_loop_wait_together_at_most_a_moment(root_only: io.StringIO) -> None:
+    writer = AccessLog()
+
+    async def requests() -> tuple[str, str]:
+        for n in range(3):
+            writer.write({**SCOPE, "state": {"request_id": f"r-{n}"}}, 200, 0.001)
+        before = root_only.getvalue()
+        await asyncio.sleep(FLUSH_AFTER_S * 2)
+        return before, root_only.getvalue()
+
+    with alone(root_only):
+        before, after = asyncio.run(requests())
+        assert before == ""
+        assert [line.rsplit(" ", 1)[1] for line in after.splitlines()] == ["id=r-0", "id=r-1", "id=r-2"]
+        writer.write(SCOPE, 200, 0.001)  # outside a loop: at once
+        assert root_only.getvalue().endswith("id=r-1\n")
+
+
+def test_waiting_lines_are_written_by_flush_and_before_a_record(root_only: io.StringIO) -> None:
+    writer = AccessLog()
+
+    async def request_then_stop() -> str:
+        writer.write({**SCOPE, "state": {"request_id": "r-a"}}, 200, 0.001)
+        writer.flush()  # as the app does when it stops
+        return root_only.getvalue()
+
+    with alone(root_only):
+        assert asyncio.run(request_then_stop()).endswith("id=r-a\n")
+
+    async def request_then_capture() -> None:
+        writer.write({**SCOPE, "state": {"request_id": "r-b"}}, 200, 0.001)
+        logging.getLogger().addHandler(logging.NullHandler())  # now records, one by one
+        writer.write({**SCOPE, "state": {"request_id": "r-c"}}, 200, 0.001)
+
+    with alone(root_only):
+        asyncio.run(request_then_capture())
+        assert [line.rsplit(" ", 1)[1] for line in root_only.getvalue().splitlines()[-2:]] == [
+            "id=r-b", "id=r-c"]
 
 
 def test_nothing_is_written_below_info(root_only: io.StringIO) -> None:
