@@ -71,11 +71,10 @@ class Proxy:
             self.metrics.observe(forward.route, backend.key, exc.status, time.perf_counter() - started)
             raise
         scope.setdefault("state", {})["backend"] = backend.key
-        # Counted once the answer is on its way (the task goes on to send it before the loop
-        # runs this): off the path the client waits on. The loss future's loop is the running
-        # one, known without asking (get_running_loop() costs a getpid() call in 3.11).
-        backend.lost().get_loop().call_soon(self.metrics.observe, forward.route, backend.key,
-                                            response.status_code, time.perf_counter() - started)
+        # Counted here, not from a callback: a callback left for the loop's next turn makes it
+        # turn (and poll) once more per request.
+        self.metrics.observe(forward.route, backend.key, response.status_code,
+                             time.perf_counter() - started)
         return response
 
     def occupying(self, backend: Backend, busy: bool = True) -> Occupying:
