@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -174,7 +175,12 @@ def test_request_ids_are_passed_on_and_logged(gateway: gateways.Gateway, client:
     assert given.headers.get_list("x-request-id") == ["trace-abc-123"]
     generated = client.post("/exec", content="1").headers["x-request-id"]
     assert len(generated) == 32
-    assert "id=trace-abc-123" in gateway.log_text()
+    # Access lines are written together, at most FLUSH_AFTER_S after their request.
+    deadline = time.monotonic() + 10
+    while f"id={generated}" not in gateway.log_text() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    log = gateway.log_text()
+    assert "id=trace-abc-123" in log and log.index("id=trace-abc-123") < log.index(f"id={generated}")
 
 
 def test_the_backend_token_stays_in_the_gateway(client: httpx.Client) -> None:
