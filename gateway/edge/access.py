@@ -12,6 +12,7 @@ its lines through the logging module, one by one, as they happen."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import time
@@ -123,12 +124,23 @@ def _plain(handler: logging.Handler) -> bool:
 
 def _client(scope: Mapping[str, Any]) -> str:
     client = scope.get("client")
-    return f"{client[0]}:{client[1]}" if client else "-"
+    if not client:
+        return "-"
+    return _address(client if type(client) is tuple else tuple(client))
+
+
+@functools.lru_cache(maxsize=1024)  # a connection's every request
+def _address(client: tuple[str, int]) -> str:
+    return f"{client[0]}:{client[1]}"
 
 
 def _logged_path(scope: Mapping[str, Any]) -> str:
     """The path as the client sent it (still percent-encoded), control characters escaped."""
     raw = scope.get("raw_path")
-    path = raw.decode("latin-1") if isinstance(raw, bytes) else str(scope["path"])
+    return _escaped(raw.decode("latin-1") if isinstance(raw, bytes) else str(scope["path"]))
+
+
+@functools.lru_cache(maxsize=1024)  # the same few paths, over and over
+def _escaped(path: str) -> str:
     return UNPRINTABLE.sub(lambda found: f"\\x{ord(found.group()):02x}" if ord(found.group()) < 256
                            else f"\\u{ord(found.group()):04x}", path)

@@ -170,6 +170,7 @@ class Proxy:
                      transform: BodyTransform | None,
                      stream_transform: StreamTransform | None) -> Response:
         headers, length, kind = _answer_headers(answer.headers, backend)
+        headers.append((jobids.BACKEND_HEADER, jobids.backend_tag(backend).encode()))
         json_body = kind.startswith(JSON_BYTES)
         if (transform is not None and json_body) or (
                 length is not None and length.isdigit() and int(length) <= BUFFER_LIMIT
@@ -177,17 +178,29 @@ class Proxy:
             content = await _read_all(answer, backend)
             if transform is not None and json_body:
                 content = transform(content)
-            response = Response(content, status_code=answer.status)
-        else:
-            if length is not None:
-                headers.append((b"content-length", length))
-            chunks = _stream(answer, kind)
-            if stream_transform is not None:
-                chunks = stream_transform(chunks)
-            response = StreamingResponse(chunks, status_code=answer.status)
-        headers.append((jobids.BACKEND_HEADER, jobids.backend_tag(backend).encode()))
+            return Relayed(content, answer.status, headers)
+        if length is not None:
+            headers.append((b"content-length", length))
+        chunks = _stream(answer, kind)
+        if stream_transform is not None:
+            chunks = stream_transform(chunks)
+        response = StreamingResponse(chunks, status_code=answer.status)
         response.raw_headers += headers
         return response
+
+
+class Relayed(Response):
+    """A backend's answer read whole: its body, the headers passed on, and a Content-Length
+    as Response would give it (none for a status without a body). Built on every exec: the
+    headers are already bytes, nothing of Response's own setup applies."""
+
+    def __init__(self, content: bytes, status_code: int, headers: upstream.Headers) -> None:
+        self.status_code = status_code
+        self.background = None
+        self.body = content
+        if not (status_code < 200 or status_code in (204, 304)):
+            headers.append((b"content-length", b"%d" % len(content)))
+        self.raw_headers = headers
 
 
 class Occupying:

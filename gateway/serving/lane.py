@@ -38,21 +38,21 @@ class Lane:
         self.edge = edge
         self.gateway = gateway
         self._routes = routes
-        self._lanes: dict[str, APIRoute] | None = None
+        self._lanes: dict[bytes, APIRoute] | None = None
 
     def route_for(self, scope: dict[str, Any], max_body: int) -> APIRoute | None:
         """The route the lane answers this request with (its head read), or None: a POST to a
         fast path over HTTP/1.1 that takes(), the lane's conditions on headers."""
         if scope["method"] != "POST" or scope["http_version"] != "1.1":
             return None
-        route = self.route(scope["path"])
+        route = self.route(scope["raw_path"])
         return route if route is not None and self.takes(scope["headers"], max_body) else None
 
-    def route(self, path: str) -> APIRoute | None:
-        """The fast path's route at path, if any."""
+    def route(self, target: bytes) -> APIRoute | None:
+        """The fast path's route at target (a request's path as sent, without its query)."""
         if self._lanes is None:
-            self._lanes = lanes(self._routes)
-        return self._lanes.get(path)
+            self._lanes = {route.path.encode(): route for route in lanes(self._routes).values()}
+        return self._lanes.get(target)
 
     def takes(self, headers: list[tuple[bytes, bytes]], max_body: int) -> bool:
         """Whether a request with these headers can be answered here: a Content-Length of at

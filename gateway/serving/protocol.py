@@ -43,35 +43,25 @@ class GatewayProtocol(HttpToolsProtocol):
         # A request for the lane, with nothing before it on the connection, gets a LaneCycle:
         # the state uvicorn's other callbacks (body, hang-up, shutdown, pipelining) keep, with
         # none of what an ASGI app needs. Anything else is uvicorn's.
-        route = self._lane_route()
-        if route is None:
+        lane = self.lane
+        parser = self.parser
+        target, _, query = self.url.partition(b"?")
+        route = lane.route(target) if lane is not None else None
+        if (route is None or self.expect_100_continue or self.limit_concurrency is not None
+                or self.root_path or (self.cycle is not None and not self.cycle.response_complete)
+                or parser.get_method() != b"POST" or parser.should_upgrade()
+                or parser.get_http_version() != "1.1" or b"#" in query
+                or not lane.takes(self.headers, HIGH_WATER_LIMIT)):  # type: ignore[union-attr]
             super().on_headers_complete()
             return
-        target, _, query = self.url.partition(b"?")
         scope = self.scope
         scope["method"] = "POST"
         scope["path"] = route.path
         scope["raw_path"] = target
         scope["query_string"] = query
-        self.cycle = LaneCycle(scope, self.parser.should_keep_alive(),  # type: ignore[assignment]
+        self.cycle = LaneCycle(scope, parser.should_keep_alive(),  # type: ignore[assignment]
                                self.on_response_complete)
         self._gathering = (self.cycle, route)
-
-    def _lane_route(self) -> APIRoute | None:
-        lane = self.lane
-        parser = self.parser
-        if (lane is None or self.expect_100_continue or self.limit_concurrency is not None
-                or self.root_path or (self.cycle is not None and not self.cycle.response_complete)
-                or parser.get_method() != b"POST" or parser.get_http_version() != "1.1"
-                or parser.should_upgrade()):
-            return None
-        target, _, query = self.url.partition(b"?")
-        if b"#" in query or b"%" in target:
-            return None
-        route = lane.route(target.decode("latin-1"))
-        if route is None or not lane.takes(self.headers, HIGH_WATER_LIMIT):
-            return None
-        return route
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
         # Called with each request's head that uvicorn made a cycle for (or, pipelined, once
