@@ -16,7 +16,7 @@ from blender_http_addon.protocol import JSON, MIB
 
 from ..core import Gateway
 from ..errors import GatewayError
-from ..scopes import header
+from ..scopes import BODY, header
 
 
 async def get_gateway(request: Request) -> Gateway:
@@ -33,6 +33,11 @@ MAX_BUFFERED_BODY = 64 * MIB
 
 async def read_body(request: Request, limit: int = MAX_BUFFERED_BODY) -> bytes:
     """The request body, or 413 in the one error shape once it grows past limit."""
+    whole: bytes | None = request.scope.get(BODY)
+    if whole is not None:
+        if len(whole) > limit:
+            raise _too_big(limit)
+        return whole
     declared = header(request.scope, b"content-length") or ""
     if declared.isdigit() and int(declared) > limit:
         raise _too_big(limit)

@@ -22,6 +22,7 @@ from starlette.types import Message
 
 from ..edge.middleware import Edge, refused, with_request_id
 from ..forwarding.fastlane import lanes, respond
+from ..scopes import BODY
 
 if TYPE_CHECKING:  # the lane only passes it on to the route functions
     from ..core import Gateway
@@ -74,6 +75,7 @@ class Lane:
             if refusal is not None:
                 response = refused(*refusal)
             else:
+                scope[BODY] = body
                 response = await respond(route, Request(scope, WholeBody(body)), self.gateway)
             status = response.status_code
             with_request_id(response.raw_headers, request_id.encode())

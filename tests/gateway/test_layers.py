@@ -28,7 +28,7 @@ ALLOWED: dict[str, set[str]] = {
     "core": {"forwarding", "forwarding/wire", "workers", "errors", "metrics", "scopes", "settings"},
     "routes": {"core", "forwarding", "workers", "errors", "metrics", "models", "scopes"},
     "edge": {"errors", "metrics", "scopes", "settings"},
-    "serving": {"edge", "forwarding"},
+    "serving": {"edge", "forwarding", "scopes"},
     "app": {"core", "edge", "forwarding", "routes", "serving", "docs_pages", "errors", "models",
             "settings"},
     "cli": {"app", "settings", "serving"},

@@ -230,12 +230,8 @@ async def _write(connection: Connection, body: AsyncIterator[bytes], chunked: bo
 
 def _head(where: Origin, method: str, path: str, query: bytes, headers: Headers, body: Body,
           chunked: bool) -> bytes:
-    target = where.prefix + path
-    if UNSAFE_TARGET.search(target):
-        target = UNSAFE_TARGET.sub(lambda found: "".join(f"%{b:02X}" for b in found.group().encode()),
-                                   target)
-    lines = [f"{method} {target}".encode(), b"?" + query if query else b"", b" HTTP/1.1\r\n",
-             where.host_header]
+    lines = [_request_line_start(method, where.prefix + path), b"?" + query if query else b"",
+             b" HTTP/1.1\r\n", where.host_header]
     for name, value in headers:
         lines += (name, b": ", value, b"\r\n")
     if isinstance(body, bytes):
@@ -247,6 +243,15 @@ def _head(where: Origin, method: str, path: str, query: bytes, headers: Headers,
         lines.append(b"transfer-encoding: chunked\r\n")
     lines.append(b"\r\n")
     return b"".join(lines)
+
+
+@functools.lru_cache(maxsize=1024)  # the same few paths, over and over
+def _request_line_start(method: str, target: str) -> bytes:
+    """`METHOD target` of a request line, what a request line must not carry percent-encoded."""
+    if UNSAFE_TARGET.search(target):
+        target = UNSAFE_TARGET.sub(lambda found: "".join(f"%{b:02X}" for b in found.group().encode()),
+                                   target)
+    return f"{method} {target}".encode()
 
 
 def _repeatable(method: str, headers: Headers) -> bool:
