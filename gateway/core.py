@@ -70,15 +70,19 @@ class Gateway:
     def pick(self, request: Request, session: str | None = None, key: bytes | None = None) -> Backend:
         """The session's owner, else the backend the caller pinned, else the backend of the
         Idempotency-Key (the caller's, as forwarded: Forward.key), else the least busy."""
+        return self._choose(request, session, key)[0]
+
+    def _choose(self, request: Request, session: str | None, key: bytes | None) -> tuple[Backend, bool]:
+        """pick(), and whether the choice was free: neither a session nor a pin decided it."""
         session = session or _session_query(request)
         if session:
-            return choice.session_owner(self.pool, session)
+            return choice.session_owner(self.pool, session), False
         pinned = header(request.scope, BACKEND_HEADER)
         if pinned:
-            return choice.pinned(self.pool, pinned)
+            return choice.pinned(self.pool, pinned), False
         if key:
-            return choice.key_owner(self.pool, key.decode("latin-1"))
-        return choice.least_busy(self.pool)
+            return choice.key_owner(self.pool, key.decode("latin-1")), True
+        return choice.least_busy(self.pool), True
 
     def pick_for_files(self, request: Request) -> Backend:
         """Files live on one backend: the session's, the pinned one, else one per API key, so
@@ -92,10 +96,10 @@ class Gateway:
         """Forward to the backend forward names, else the picked one; a backend refusing the
         connection before the request reached it is skipped once for another when the choice
         was free (least busy) and the body can be sent again."""
-        request = forward.request
-        free = not (forward.backend or forward.session or _session_query(request)
-                    or header(request.scope, BACKEND_HEADER))
-        backend = forward.backend or self.pick(request, forward.session, forward.key)
+        if forward.backend is not None:
+            backend, free = forward.backend, False
+        else:
+            backend, free = self._choose(forward.request, forward.session, forward.key)
         try:
             return await self.proxy.forward(forward, backend)
         except Unreachable:

@@ -17,17 +17,27 @@ BODY = "blender_http.body"
 KEY_HOLDER = "key_holder"
 
 
-def raw_header(scope: MutableMapping[str, Any], name: bytes) -> bytes | None:
-    """The first value of header `name` (lower case, as ASGI gives names), or None."""
+def headers_of(scope: MutableMapping[str, Any]) -> dict[bytes, bytes]:
+    """The request's headers by name (lower case, as ASGI gives names): the first value of a
+    name sent twice, as Starlette's Headers.get gives it."""
     found: dict[bytes, bytes] | None = scope.get(KEY)
     if found is None:
-        # Reversed: of a name sent twice, the first value wins (as Starlette's Headers.get).
         found = scope[KEY] = dict(reversed(scope["headers"]))
-    return found.get(name)
+    return found
+
+
+def raw_header(scope: MutableMapping[str, Any], name: bytes) -> bytes | None:
+    """The first value of header `name` (lower case), or None."""
+    return headers_of(scope).get(name)
 
 
 def header(scope: MutableMapping[str, Any], name: bytes) -> str | None:
-    value = raw_header(scope, name)
+    """raw_header(), decoded."""
+    return text(headers_of(scope).get(name))
+
+
+def text(value: bytes | None) -> str | None:
+    """A header's value as text (latin-1, as HTTP has it)."""
     return None if value is None else value.decode("latin-1")
 
 

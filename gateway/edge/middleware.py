@@ -17,7 +17,7 @@ from blender_http_addon.protocol import HEALTH
 
 from ..errors import error_response
 from ..metrics import Metrics, route_label
-from ..scopes import KEY_HOLDER, header, set_headers
+from ..scopes import KEY_HOLDER, header, headers_of, set_headers, text
 from .access import AccessLog
 from .auth import (
     PROTECTED_RESOURCE_PATHS,
@@ -77,7 +77,7 @@ class Edge:
     def admit(self, scope: Scope) -> tuple[str, Refusal | None]:
         """The request's id (the caller's, if fit to log, else a new one; kept in the scope's
         state), and why it is refused before it reaches a route (None: let it through)."""
-        given = header(scope, b"x-request-id")
+        given = text(headers_of(scope).get(b"x-request-id"))
         # 32 random hex digits, as a uuid4's, without building a UUID. An id names a request,
         # it guards nothing: the pseudo-random generator does, with no system call.
         request_id = given if given and REQUEST_ID.match(given) else f"{random.getrandbits(128):032x}"
@@ -99,15 +99,15 @@ class Edge:
                 scope.setdefault("state", {})[KEY_HOLDER] = not self.keys.enabled or self.keys.known(
                     presented(header(scope, b"authorization")))
             return None
+        found = headers_of(scope)
         refusal = self.browsers.refusal(
-            header(scope, b"host"), header(scope, b"origin"), header(scope, b"sec-fetch-site"),
+            text(found.get(b"host")), text(found.get(b"origin")), text(found.get(b"sec-fetch-site")),
             (scope.get("server") or (None, None))[1])
         if refusal:
             return 403, "Forbidden", refusal, []
         if not self.keys.enabled:
             return None
-        authorization = header(scope, b"authorization")
-        digest = presented(authorization)
+        digest = presented(text(found.get(b"authorization")))
         if digest is None:  # no key is no guess: nothing to throttle
             return _unauthorized(scope, "invalid_request",
                                  "missing API key: send 'Authorization: Bearer <key>'")
