@@ -1,10 +1,11 @@
 """The access log: a line per request, `blender_http_gateway.access` at INFO.
 
 Where logging is as the gateway configured it (one stream handler on the root logger, the
-gateway's format: GatewaySettings.configure_logging), the line is formatted here as that
-handler would format it, and the lines of the last FLUSH_AFTER_S are written together: the
-logging module's record, filter, handler and formatter calls and a write per line cost the
-gateway about a tenth of its CPU per proxied request. So the lines reach the log up to
+gateway's format: GatewaySettings.configure_logging), the lines are formatted here as that
+handler would format them, those of the last FLUSH_AFTER_S together: the logging module's
+record, filter, handler and formatter calls and a write per line cost the gateway about a
+tenth of its CPU per proxied request, and the same few steps run over and over cost less
+than once each among everything else a request does. So the lines reach the log up to
 FLUSH_AFTER_S late (all of them when the gateway stops; a killed gateway loses those last
 ones). Any other configuration (another handler or format, filters, a test's capture) gets
 its lines through the logging module, one by one, as they happen."""
@@ -25,9 +26,9 @@ access_log = logging.getLogger("blender_http_gateway.access")
 ACCESS_LINE = "%s %s %s %d %.1fms backend=%s id=%s"
 # Anything but printable ASCII in a logged path is written as an escape: no forged lines.
 UNPRINTABLE = re.compile(r"[^\x21-\x7e]")
-# Lines wait at most this long, or until this many characters wait, to be written together.
+# Lines wait at most this long, or until this many wait, to be written together.
 FLUSH_AFTER_S = 0.1
-FLUSH_SIZE = 64 * 1024
+FLUSH_LINES = 500
 
 
 class AccessLog:
@@ -38,8 +39,7 @@ class AccessLog:
         self._second = -1
         self._stamp = ""
         # The lines not yet written, and the handler whose stream they go to.
-        self._waiting: list[str] = []
-        self._size = 0
+        self._waiting: list[tuple[Any, ...]] = []
         self._to: logging.StreamHandler[Any] | None = None
 
     def write(self, scope: Mapping[str, Any], status: int, seconds: float) -> None:
@@ -47,42 +47,47 @@ class AccessLog:
         if not access_log.isEnabledFor(logging.INFO):
             return
         state = scope["state"]
-        args = (_client(scope), scope["method"], _logged_path(scope), status, seconds * 1000,
-                state.get("backend", "-"), state["request_id"])
         handler = self._plain_handler()
         if handler is None:
             self.flush()  # lines that wait come first
             # The record is made here rather than by info(), which would walk the stack for
             # the caller's file and line: the same on every line of this log.
-            access_log.handle(access_log.makeRecord(access_log.name, logging.INFO, __file__, 0,
-                                                    ACCESS_LINE, args, None, "access"))
+            access_log.handle(access_log.makeRecord(
+                access_log.name, logging.INFO, __file__, 0, ACCESS_LINE,
+                (_client(scope.get("client")), scope["method"], _logged_path(scope), status,
+                 seconds * 1000, state.get("backend", "-"), state["request_id"]), None, "access"))
             return
-        now = time.time()
-        second = int(now)
-        if second != self._second:
-            self._second = second
-            self._stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
-        millis = int((now - second) * 1000)
-        line = f"{self._stamp},{millis:03d} INFO {access_log.name}: {ACCESS_LINE % args}\n"
         if self._to is not handler:
             self.flush()
             self._to = handler
-        self._waiting.append(line)
-        self._size += len(line)
+        # What the line says, kept as it is: the lines are made when they are written, all
+        # together (the same few steps over and over cost less than once per request).
+        self._waiting.append((time.time(), scope.get("client"), scope["method"], scope.get("raw_path"),
+                              scope["path"], status, seconds, state.get("backend", "-"),
+                              state["request_id"]))
         if len(self._waiting) == 1:
             try:
                 asyncio.get_running_loop().call_later(FLUSH_AFTER_S, self.flush)
             except RuntimeError:  # no loop to wait in: at once
                 self.flush()
-        elif self._size >= FLUSH_SIZE:
+        elif len(self._waiting) >= FLUSH_LINES:
             self.flush()
 
     def flush(self) -> None:
         """Write the lines that wait."""
-        lines, handler = self._waiting, self._to
-        if not lines or handler is None:
+        waiting, handler = self._waiting, self._to
+        if not waiting or handler is None:
             return
-        self._waiting, self._size = [], 0
+        self._waiting = []
+        lines = []
+        for now, client, method, raw_path, path, status, seconds, backend, request_id in waiting:
+            second = int(now)
+            if second != self._second:
+                self._second = second
+                self._stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
+            text = ACCESS_LINE % (_client(client), method, _escaped_path(raw_path, path), status,
+                                  seconds * 1000, backend, request_id)
+            lines.append(f"{self._stamp},{int((now - second) * 1000):03d} INFO {access_log.name}: {text}\n")
         assert handler.lock is not None  # made with every handler
         with handler.lock:
             try:
@@ -122,8 +127,8 @@ def _plain(handler: logging.Handler) -> bool:
             and formatter.converter is time.localtime and formatter.default_msec_format == "%s,%03d")
 
 
-def _client(scope: Mapping[str, Any]) -> str:
-    client = scope.get("client")
+def _client(client: Any) -> str:
+    """host:port of a scope's client (a pair), or -."""
     if not client:
         return "-"
     return _address(client if type(client) is tuple else tuple(client))
@@ -135,9 +140,12 @@ def _address(client: tuple[str, int]) -> str:
 
 
 def _logged_path(scope: Mapping[str, Any]) -> str:
+    return _escaped_path(scope.get("raw_path"), scope["path"])
+
+
+def _escaped_path(raw_path: Any, path: str) -> str:
     """The path as the client sent it (still percent-encoded), control characters escaped."""
-    raw = scope.get("raw_path")
-    return _escaped(raw.decode("latin-1") if isinstance(raw, bytes) else str(scope["path"]))
+    return _escaped(raw_path.decode("latin-1") if isinstance(raw_path, bytes) else str(path))
 
 
 @functools.lru_cache(maxsize=1024)  # the same few paths, over and over
