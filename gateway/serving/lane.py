@@ -22,7 +22,7 @@ from starlette.types import Message
 
 from ..edge.middleware import Edge, refused, with_request_id
 from ..forwarding.fastlane import lanes, respond
-from ..scopes import BODY
+from ..scopes import BODY, headers_of
 
 if TYPE_CHECKING:  # the lane only passes it on to the route functions
     from ..core import Gateway
@@ -47,7 +47,7 @@ class Lane:
         if scope["method"] != "POST" or scope["http_version"] != "1.1":
             return None
         route = self.route(scope["raw_path"])
-        return route if route is not None and self.takes(scope["headers"], max_body) else None
+        return route if route is not None and self.takes(scope, max_body) else None
 
     def route(self, target: bytes) -> APIRoute | None:
         """The fast path's route at target (a request's path as sent, without its query)."""
@@ -55,15 +55,13 @@ class Lane:
             self._lanes = {route.path.encode(): route for route in lanes(self._routes).values()}
         return self._lanes.get(target)
 
-    def takes(self, headers: list[tuple[bytes, bytes]], max_body: int) -> bool:
-        """Whether a request with these headers can be answered here: a Content-Length of at
-        most max_body and none of ASGI_ONLY."""
-        length = None
-        for name, value in headers:
-            if name == b"content-length":
-                length = value
-            elif name in ASGI_ONLY:
-                return False
+    def takes(self, scope: dict[str, Any], max_body: int) -> bool:
+        """Whether a request with the headers of scope can be answered here: a Content-Length
+        of at most max_body and none of ASGI_ONLY."""
+        found = headers_of(scope)
+        if not ASGI_ONLY.isdisjoint(found):
+            return False
+        length = found.get(b"content-length")
         return length is not None and length.isdigit() and int(length) <= max_body
 
     async def answer(self, route: APIRoute, scope: dict[str, Any], body: bytes, write: Write) -> None:

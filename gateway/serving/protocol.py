@@ -51,7 +51,7 @@ class GatewayProtocol(HttpToolsProtocol):
                 or self.root_path or (self.cycle is not None and not self.cycle.response_complete)
                 or parser.get_method() != b"POST" or parser.should_upgrade()
                 or parser.get_http_version() != "1.1" or b"#" in query
-                or not lane.takes(self.headers, HIGH_WATER_LIMIT)):  # type: ignore[union-attr]
+                or not lane.takes(self.scope, HIGH_WATER_LIMIT)):  # type: ignore[union-attr,arg-type]
             super().on_headers_complete()
             return
         scope = self.scope
@@ -197,29 +197,25 @@ class LaneAnswer:
     def _head(self, response: Response) -> tuple[bytes, int | None]:
         """Status line and headers, and how the body is framed: its Content-Length, or None
         for chunks."""
-        parts = [STATUS_LINE[response.status_code]]
-        length = None
-        headers = (*self.protocol.server_state.default_headers, *response.raw_headers)
-        for name, value in headers:
-            if name == b"content-length":
-                length = int(value)
-            elif name == b"connection" and b"close" in value.lower():
-                self.cycle.keep_alive = False
-            parts += (name, b": ", value, b"\r\n")
-        # uvicorn's checks of each name and value at once: no control character, and line
-        # breaks only where each header ends.
-        block = b"".join(parts[1:])
-        if (block.translate(None, ALLOWED) or block.count(b"\n") != len(headers)
-                or block.count(b"\r") != len(headers)):
+        headers = [*self.protocol.server_state.default_headers, *response.raw_headers]
+        block = b"\r\n".join(map(b": ".join, headers)) + b"\r\n"
+        # uvicorn's checks of each name and value at once: no control character, and a line
+        # break only where each header ends.
+        if block.translate(None, ALLOWED) or block.count(b"\n") != len(headers) \
+                or block.count(b"\r") != len(headers):
             bad = next((name for name, value in headers
                         if HEADER_RE.search(name) or HEADER_VALUE_RE.search(value)), b"?")
             raise InvalidHeader(f"invalid header {bad!r}")
-        if not self.cycle.keep_alive:
-            parts.append(b"connection: close\r\n")
+        named = dict(headers)
+        connection = named.get(b"connection")
+        if connection is not None and b"close" in connection.lower():
+            self.cycle.keep_alive = False
+        elif not self.cycle.keep_alive:
+            block += b"connection: close\r\n"
+        length = named.get(b"content-length")
         if length is None and isinstance(response, StreamingResponse):
-            parts.append(b"transfer-encoding: chunked\r\n")
-        parts.append(b"\r\n")
-        return b"".join(parts), length
+            block += b"transfer-encoding: chunked\r\n"
+        return STATUS_LINE[response.status_code] + block + b"\r\n", None if length is None else int(length)
 
     async def _stream(self, response: StreamingResponse, length: int | None) -> bool:
         """Write a streamed body as it comes; whether it was written whole."""
