@@ -26,7 +26,7 @@ from .edge.throttle import Throttle
 from .errors import STATUS_TYPES, GatewayError, error_response
 from .forwarding.fastlane import FastLane
 from .models import ErrorResponse
-from .routes import ROUTERS
+from .routes import ROUTERS, WHOLE_BODY_FORWARDS
 from .routes.openapi import ERROR_EXAMPLES
 from .serving.lane import Lane
 from .settings import GatewaySettings, load_settings
@@ -116,7 +116,7 @@ def create_app(settings: GatewaySettings, gateway: Gateway | None = None) -> Fas
                 metrics=gateway.metrics, log_access=settings.access_log,
                 throttle=Throttle(burst=settings.auth_failures))
     app.front = edge
-    app.lane = Lane(edge, gateway, routes)
+    app.lane = Lane(edge, gateway, routes, WHOLE_BODY_FORWARDS)
     return app
 
 

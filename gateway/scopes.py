@@ -10,8 +10,6 @@ from collections.abc import MutableMapping
 from typing import Any
 
 KEY = "blender_http.headers"
-# The request's body, where the server read it whole before the app ran (the lane does).
-BODY = "blender_http.body"
 # Set in scope["state"] by the edge on GET /health (open to probes): whether the request
 # carries a valid API key (or none is needed), so the route shows the workers only then.
 KEY_HOLDER = "key_holder"

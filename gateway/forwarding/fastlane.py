@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fastapi.routing import APIRoute
@@ -57,18 +57,21 @@ class FastLane:
 
 
 async def respond(route: APIRoute, request: Request, gateway: Gateway) -> Response:
-    """The answer of route's function to request, as FastAPI's stack would give it: errors
-    in the one shape, an unexpected one logged and answered 500."""
-    scope = request.scope
+    """The answer of route's function to request, as FastAPI's stack would give it."""
+    return await guarded(request.scope, route, lambda: route.endpoint(request, gateway))
+
+
+async def guarded(scope: Scope, route: APIRoute, answer: Callable[[], Awaitable[Response]]) -> Response:
+    """answer()'s Response to the request of scope, matched to route, as FastAPI's stack
+    would give it: errors in the one shape, an unexpected one logged and answered 500."""
     scope["route"] = route  # as the router would: metrics and logs label by it
     try:
-        response: Response = await route.endpoint(request, gateway)
+        return await answer()
     except GatewayError as exc:
-        response = exc.response()
+        return exc.response()
     except Exception as exc:  # the same answer the app's handler gives
         log.exception("unexpected error on %s %s", scope["method"], scope["path"], exc_info=exc)
-        response = error_response(500, "InternalError", f"the gateway failed: {type(exc).__name__}")
-    return response
+        return error_response(500, "InternalError", f"the gateway failed: {type(exc).__name__}")
 
 
 def lanes(routes: Sequence[BaseRoute]) -> dict[str, APIRoute]:

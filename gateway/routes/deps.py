@@ -16,7 +16,7 @@ from blender_http_addon.protocol import JSON, MIB
 
 from ..core import Gateway
 from ..errors import GatewayError
-from ..scopes import BODY, header
+from ..scopes import header
 
 
 async def get_gateway(request: Request) -> Gateway:
@@ -33,11 +33,6 @@ MAX_BUFFERED_BODY = 64 * MIB
 
 async def read_body(request: Request, limit: int = MAX_BUFFERED_BODY) -> bytes:
     """The request body, or 413 in the one error shape once it grows past limit."""
-    whole: bytes | None = request.scope.get(BODY)
-    if whole is not None:
-        if len(whole) > limit:
-            raise _too_big(limit)
-        return whole
     declared = header(request.scope, b"content-length") or ""
     if declared.isdigit() and int(declared) > limit:
         raise _too_big(limit)
@@ -74,7 +69,7 @@ async def exec_body(request: Request) -> tuple[bytes | AsyncIterator[bytes], str
     content_type = header(request.scope, b"content-type")
     if not is_multipart(content_type):
         body = await read_body(request)
-        return body, session_in(body, content_type)
+        return body, whole_body_session(body, content_type)
     stream = request.stream()
     head = b""
     async for chunk in stream:
@@ -88,6 +83,14 @@ async def exec_body(request: Request) -> tuple[bytes | AsyncIterator[bytes], str
             yield rest
 
     return whole(), form_session(head, content_type or "")
+
+
+def whole_body_session(body: bytes, content_type: str | None) -> str | None:
+    """The session an exec body read whole names: a JSON body's, or a form's in its
+    `request` part (None: routing reads ?session= instead)."""
+    if is_multipart(content_type):
+        return form_session(body[:FORM_PEEK], content_type or "")
+    return session_in(body, content_type)
 
 
 def form_session(head: bytes, content_type: str) -> str | None:

@@ -7,10 +7,11 @@ from fastapi import APIRouter, Request, Response
 from blender_http_addon.protocol import EXEC, OCTET
 
 from ..forwarding import idempotency
-from ..forwarding.forward import Forward
+from ..forwarding.forward import Body, Forward
 from ..models import ExecRequest, ExecResult
+from ..scopes import header
 from ..workers.jobids import exec_envelope
-from .deps import GatewayDep, exec_body
+from .deps import GatewayDep, exec_body, whole_body_session
 from .openapi import CANCELLED_EXAMPLE, ERROR_TEXT, KEY_REUSED_TEXT, errors, json_body
 
 router = APIRouter(tags=["exec"])
@@ -35,7 +36,16 @@ async def exec_code(request: Request, gateway: GatewayDep) -> Response:
     itself, e.g. `curl --data-binary @script.py`) takes `?session=` and `?timeout=` instead.
     A multipart form sends binary arguments (`curl -F code=... -F points=@points.npy`): each
     part other than `request`/`code` is bound as `args[name]`; it streams through unbuffered."""
-    key = idempotency.caller_key(request.scope)
-    body, owner = await exec_body(request)  # no owner: pick() reads ?session=
-    return await gateway.forward(Forward(request, EXEC, body=body, session=owner, key=key,
-                                         rewrite=exec_envelope))
+    return await gateway.forward(exec_forward(request, *await exec_body(request)))
+
+
+def exec_forward(request: Request, body: Body, session: str | None) -> Forward:
+    """What POST /exec sends on: its body, on the session's backend (None: pick() reads
+    ?session=), with the caller's Idempotency-Key; the answer's job id made the gateway's."""
+    return Forward(request, EXEC, body=body, session=session, key=idempotency.caller_key(request.scope),
+                   rewrite=exec_envelope)
+
+
+def whole_exec(request: Request, body: bytes) -> Forward:
+    """exec_forward() of a body read whole before the route (the lane's)."""
+    return exec_forward(request, body, whole_body_session(body, header(request.scope, b"content-type")))

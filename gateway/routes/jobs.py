@@ -12,10 +12,11 @@ from blender_http_addon.protocol import JOB, JOB_EVENTS, JOBS, MAX_LONG_POLL_S
 
 from ..core import Gateway
 from ..forwarding import idempotency
-from ..forwarding.forward import Forward, Rewrite, StreamRewrite
+from ..forwarding.forward import Body, Forward, Rewrite, StreamRewrite
 from ..models import ExecRequest, JobList, JobStatus, JobView
+from ..scopes import header
 from ..workers import choice, jobids
-from .deps import GatewayDep, exec_body
+from .deps import GatewayDep, exec_body, whole_body_session
 from .openapi import KEY_REUSED_EXAMPLE, KEY_REUSED_TEXT, errors, json_body
 
 router = APIRouter(tags=["jobs"])
@@ -34,10 +35,18 @@ JobId = Annotated[str, Path(description="The id from POST /jobs (it carries its 
                                  descriptions={422: KEY_REUSED_TEXT})})
 async def submit_job(request: Request, gateway: GatewayDep) -> Response:
     """Queue code and answer at once with the job (poll it, stream it or cancel it)."""
-    key = idempotency.caller_key(request.scope)
-    body, owner = await exec_body(request)  # no owner: pick() reads ?session=
-    return await gateway.forward(Forward(request, JOBS, body=body, session=owner, key=key,
-                                         rewrite=jobids.job_view))
+    return await gateway.forward(job_forward(request, *await exec_body(request)))
+
+
+def job_forward(request: Request, body: Body, session: str | None) -> Forward:
+    """What POST /jobs sends on, as exec_forward(); the answer's job view made the gateway's."""
+    return Forward(request, JOBS, body=body, session=session, key=idempotency.caller_key(request.scope),
+                   rewrite=jobids.job_view)
+
+
+def whole_job(request: Request, body: bytes) -> Forward:
+    """job_forward() of a body read whole before the route (the lane's)."""
+    return job_forward(request, body, whole_body_session(body, header(request.scope, b"content-type")))
 
 
 @router.get(JOBS, summary="Recent jobs of every backend", response_model=JobList,

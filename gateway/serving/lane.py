@@ -3,28 +3,30 @@
 For such a request, a few hundred bytes each way, uvicorn's request cycle (an event, ASGI
 messages, a task running the app's layers) and the layers themselves cost the gateway more
 CPU than the forwarding. The lane runs the same steps, defined once elsewhere: the edge's
-admission (request id, API key, browser checks), the route's function (fastlane.respond),
-the edge's count and access line; the protocol (serving/protocol.py) reads the body before
-and writes the answer after. A request the lane does not take goes through ASGI to the same
-functions, so the two paths answer alike."""
+admission (request id, API key, browser checks), what the route forwards of a body read
+whole (routes.WHOLE_BODY_FORWARDS, the very forwarding the route functions do, with errors
+answered as they are there: fastlane.guarded), the edge's count and access line; the
+protocol (serving/protocol.py) reads the body before and writes the answer after. A request
+the lane does not take goes through ASGI to the route functions, so the two paths answer
+alike."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
-from starlette.types import Message
 
 from ..edge.middleware import Edge, refused, with_request_id
-from ..forwarding.fastlane import lanes, respond
-from ..scopes import BODY, headers_of
+from ..forwarding.fastlane import guarded, lanes
+from ..forwarding.forward import Forward
+from ..scopes import headers_of
 
-if TYPE_CHECKING:  # the lane only passes it on to the route functions
+if TYPE_CHECKING:  # the lane only hands it what to forward
     from ..core import Gateway
 
 # A request carrying any of these takes the ASGI path: a chunked body is read as it comes;
@@ -32,13 +34,19 @@ if TYPE_CHECKING:  # the lane only passes it on to the route functions
 ASGI_ONLY = frozenset({b"transfer-encoding", b"x-forwarded-for", b"x-forwarded-proto"})
 
 Write = Callable[[Response], Awaitable[None]]
+# What a route on the hot path forwards of a request whose body was read whole.
+WholeBodyForward = Callable[[Request, bytes], Forward]
 
 
 class Lane:
-    def __init__(self, edge: Edge, gateway: Gateway, routes: Sequence[BaseRoute]) -> None:
+    def __init__(self, edge: Edge, gateway: Gateway, routes: Sequence[BaseRoute],
+                 forwards: Mapping[str, WholeBodyForward]) -> None:
+        """routes: the app's; forwards: by path, how the hot path's routes forward a body read
+        whole (routes.WHOLE_BODY_FORWARDS)."""
         self.edge = edge
         self.gateway = gateway
         self._routes = routes
+        self._forwards = forwards
         self._lanes: dict[bytes, APIRoute] | None = None
 
     def route_for(self, scope: dict[str, Any], max_body: int) -> APIRoute | None:
@@ -52,7 +60,8 @@ class Lane:
     def route(self, target: bytes) -> APIRoute | None:
         """The fast path's route at target (a request's path as sent, without its query)."""
         if self._lanes is None:
-            self._lanes = {route.path.encode(): route for route in lanes(self._routes).values()}
+            self._lanes = {route.path.encode(): route for route in lanes(self._routes).values()
+                           if route.path in self._forwards}
         return self._lanes.get(target)
 
     def takes(self, scope: dict[str, Any], max_body: int) -> bool:
@@ -73,26 +82,11 @@ class Lane:
             if refusal is not None:
                 response = refused(*refusal)
             else:
-                scope[BODY] = body
-                response = await respond(route, Request(scope, WholeBody(body)), self.gateway)
+                forward = self._forwards[route.path]
+                response = await guarded(scope, route,
+                                         lambda: self.gateway.forward(forward(Request(scope), body)))
             status = response.status_code
             with_request_id(response.raw_headers, request_id.encode())
             await write(response)
         finally:
             self.edge.finished(scope, status, started)
-
-
-class WholeBody:
-    """The ASGI receive channel of a request whose body is read already: the body, then a
-    disconnect (nothing more will come)."""
-
-    __slots__ = ("_body",)
-
-    def __init__(self, body: bytes) -> None:
-        self._body: bytes | None = body
-
-    async def __call__(self) -> Message:
-        body, self._body = self._body, None
-        if body is None:
-            return {"type": "http.disconnect"}
-        return {"type": "http.request", "body": body, "more_body": False}
