@@ -1,6 +1,7 @@
 """The gateway's HTTP/1.1 protocol: uvicorn's httptools one, with its answers' heads and
-bodies joined (joined_writes.py) and the requests the lane takes (lane.py) answered there
-instead of through an ASGI request cycle.
+bodies joined (joined_writes.py), one keep-alive timer per connection (idle_timer.py), and
+the requests the lane takes (lane.py) answered there instead of through an ASGI request
+cycle.
 
 uvicorn keeps parsing, keep-alive, pipelining, flow control and shutdown for every request;
 for a lane request its cycle only gathers the body, and the answer is written here as
@@ -22,15 +23,15 @@ from uvicorn.protocols.http.httptools_impl import (
     HEADER_RE,
     HEADER_VALUE_RE,
     STATUS_LINE,
-    HttpToolsProtocol,
     RequestResponseCycle,
 )
 
+from .idle_timer import IdleTimer
 from .joined_writes import JoinedWrites
 from .lane import Lane
 
 
-class GatewayProtocol(HttpToolsProtocol):
+class GatewayProtocol(IdleTimer):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self.joined = JoinedWrites(transport, self.loop)

@@ -31,7 +31,7 @@ class Served:
     """A gateway app served by uvicorn with GatewayProtocol in a thread; `lane` lists the
     (path, query) of each request its lane answered."""
 
-    def __init__(self, worker_url: str) -> None:
+    def __init__(self, worker_url: str, keep_alive_s: float = 5) -> None:
         settings = load_settings(backends=[worker_url], api_keys=[KEY], token=WORKER_TOKEN,
                                  auth_failures=1000000, log_level="warning")
         self.app = create_app(settings)
@@ -49,7 +49,7 @@ class Served:
         self.port = free_port()
         self.server = uvicorn.Server(uvicorn.Config(
             self.app, http=GatewayProtocol, host="127.0.0.1", port=self.port, lifespan="on",
-            log_level="warning", access_log=False))
+            log_level="warning", access_log=False, timeout_keep_alive=keep_alive_s))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> Served:
@@ -252,6 +252,31 @@ def test_a_stopping_gateway_finishes_the_lane_request_it_runs(worker: servers.Ru
     finally:
         running.__exit__()
     assert not running.thread.is_alive()
+
+
+def test_kept_alive_connections_close_once_idle_for_the_timeout_and_only_then(
+        worker: servers.Running) -> None:
+    with Served(worker.url, keep_alive_s=1) as running:
+        with socket.create_connection(("127.0.0.1", running.port)) as busy, \
+                socket.create_connection(("127.0.0.1", running.port)) as idle:
+            idle.sendall(request("/exec", b"'idle'"))
+            assert json.loads(read_answers(idle, 1)[0][2])["result"] == "idle"
+            for n in range(6):  # 2.4 s of requests 0.4 s apart: never idle for 1 s
+                busy.sendall(request("/exec", f"{n} + 100".encode()))
+                assert json.loads(read_answers(busy, 1)[0][2])["result"] == n + 100
+                time.sleep(0.4)
+            idle.settimeout(5)
+            assert idle.recv(100) == b""  # closed after its second of idleness
+            head = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"  # through ASGI as well
+            busy.sendall(head)
+            started = time.monotonic()
+            busy.settimeout(5)
+            answer = b""
+            while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+                answer += busy.recv(65536)
+            assert answer.startswith(b"HTTP/1.1 200")
+            assert busy.recv(100) == b""
+            assert 0.8 < time.monotonic() - started < 4
 
 
 def test_an_answer_header_that_would_break_the_framing_is_refused() -> None:
