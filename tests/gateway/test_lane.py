@@ -31,7 +31,7 @@ class Served:
     """A gateway app served by uvicorn with GatewayProtocol in a thread; `lane` lists the
     (path, query) of each request its lane answered."""
 
-    def __init__(self, worker_url: str, keep_alive_s: float = 5) -> None:
+    def __init__(self, worker_url: str, keep_alive_s: int = 5) -> None:
         settings = load_settings(backends=[worker_url], api_keys=[KEY], token=WORKER_TOKEN,
                                  auth_failures=1000000, log_level="warning")
         self.app = create_app(settings)
