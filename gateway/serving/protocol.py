@@ -88,12 +88,14 @@ class GatewayProtocol(IdleTimer):
 
     def _start_lane(self, cycle: Cycle, route: APIRoute) -> None:
         assert self.lane is not None
+        answer = LaneAnswer(self, cycle)
         answering = self.lane.answer(route, cycle.scope,  # type: ignore[arg-type]
-                                     bytes(cycle.body), LaneAnswer(self, cycle).write)
+                                     bytes(cycle.body), answer.write)
         context = contextvars.Context() if self.config.reset_contextvars else None
         # In uvicorn's set of running tasks (a stopping server waits for them) until it ends;
         # it takes itself out: a done callback would cost the loop one more turn per request.
-        self.tasks.add(self.loop.create_task(_guarded(answering, self, cycle), context=context))
+        answer.task = self.loop.create_task(_guarded(answering, answer), context=context)
+        self.tasks.add(answer.task)
 
 
 class _NoWaiter:
@@ -135,10 +137,11 @@ def lane_of(app: Any) -> Lane | None:
     return lane if isinstance(lane, Lane) else None
 
 
-async def _guarded(answering: Any, protocol: GatewayProtocol, cycle: Cycle) -> None:
+async def _guarded(answering: Any, answer: LaneAnswer) -> None:
     """Run a lane answer; a failure is logged and ends the connection, as uvicorn does when
     an app fails (a 500 when nothing was written yet). The task leaves uvicorn's set at its
     end."""
+    protocol, cycle = answer.protocol, answer.cycle
     try:
         await answering
     except Exception as exc:
@@ -149,7 +152,7 @@ async def _guarded(answering: Any, protocol: GatewayProtocol, cycle: Cycle) -> N
                                       b"Internal Server Error")
         protocol.transport.close()
     finally:
-        protocol.tasks.discard(asyncio.current_task(protocol.loop))
+        protocol.tasks.discard(answer.task)
 
 
 # What header names and values may hold: no control character but tab (line breaks are
@@ -163,13 +166,14 @@ class InvalidHeader(RuntimeError):
 
 
 class LaneAnswer:
-    """A Response written on a lane request's connection."""
+    """A Response written on a lane request's connection (by the task answering it)."""
 
-    __slots__ = ("cycle", "protocol")
+    __slots__ = ("cycle", "protocol", "task")
 
     def __init__(self, protocol: GatewayProtocol, cycle: Cycle) -> None:
         self.protocol = protocol
         self.cycle = cycle
+        self.task: asyncio.Task[None] | None = None
 
     async def write(self, response: Response) -> None:
         cycle = self.cycle
