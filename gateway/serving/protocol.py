@@ -203,7 +203,7 @@ class LaneAnswer:
         """Status line and headers, and how the body is framed: its Content-Length, or None
         for chunks."""
         headers = [*self.protocol.server_state.default_headers, *response.raw_headers]
-        block = b"\r\n".join(map(b": ".join, headers)) + b"\r\n"
+        block = b"\r\n".join(map(b": ".join, headers)) + b"\r\n" if headers else b""
         # uvicorn's checks of each name and value at once: no control character, and a line
         # break only where each header ends.
         if block.translate(None, ALLOWED) or block.count(b"\n") != len(headers) \

@@ -296,6 +296,10 @@ def test_an_answer_header_that_would_break_the_framing_is_refused() -> None:
     head, length = answer._head(good)
     assert head.startswith(b"HTTP/1.1 200 OK\r\nserver: uvicorn\r\n") and head.endswith(b"\r\n\r\n")
     assert length == 2 and b"connection: close" not in head
+    Server.default_headers = []
+    bare = Response(b"", status_code=204)
+    assert answer._head(bare) == (b"HTTP/1.1 204 No Content\r\n\r\n", None)  # no header at all
+    Server.default_headers = [(b"server", b"uvicorn")]
     for value in (b"a\r\nforged: 1", b"a\nb", b"a\rb", b"a\x00b", b"a\x1bb"):
         bad = Response(b"{}")
         bad.raw_headers.append((b"x-bad", value))
