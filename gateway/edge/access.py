@@ -6,17 +6,20 @@ handler would format them, those of the last FLUSH_AFTER_S together: the logging
 record, filter, handler and formatter calls and a write per line cost the gateway about a
 tenth of its CPU per proxied request, and the same few steps run over and over cost less
 than once each among everything else a request does. So the lines reach the log up to
-FLUSH_AFTER_S late (all of them when the gateway stops; a killed gateway loses those last
-ones). Any other configuration (another handler or format, filters, a test's capture) gets
-its lines through the logging module, one by one, as they happen."""
+FLUSH_AFTER_S late (all of them when the gateway stops or its interpreter exits; a gateway
+killed with SIGKILL loses those last ones). Any other configuration (another handler or
+format, filters, a test's capture) gets its lines through the logging module, one by one,
+as they happen."""
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import functools
 import logging
 import re
 import time
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,6 +36,7 @@ FLUSH_LINES = 500
 
 class AccessLog:
     def __init__(self) -> None:
+        _ALL.add(self)  # its waiting lines are written at exit, however the gateway ends
         # The handler found plain once (its formatter is checked then), and the time stamp
         # of the current second.
         self._plain: logging.StreamHandler[Any] | None = None
@@ -117,6 +121,15 @@ class AccessLog:
                 return None
             parent = parent.parent
         return self._plain
+
+
+_ALL: weakref.WeakSet[AccessLog] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_all() -> None:
+    for access in list(_ALL):
+        access.flush()
 
 
 def _plain(handler: logging.Handler) -> bool:

@@ -8,6 +8,8 @@ import contextlib
 import io
 import logging
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -134,3 +136,19 @@ def _millis(line: str) -> int:
     clock, millis = stamp.group().strip().split(",")
     hours, minutes, seconds = clock.split()[1].split(":")
     return ((int(hours) * 60 + int(minutes)) * 60 + int(seconds)) * 1000 + int(millis)
+
+
+def test_lines_still_waiting_are_written_when_the_interpreter_exits() -> None:
+    script = (
+        "import asyncio, logging\n"
+        "from blender_http_gateway.edge.access import AccessLog\n"
+        "from blender_http_gateway.settings import LOG_FORMAT\n"
+        "logging.basicConfig(level='INFO', format=LOG_FORMAT)\n"
+        "writer = AccessLog()\n"
+        "async def answer():\n"
+        "    writer.write({'client': ('127.0.0.1', 1), 'method': 'POST', 'path': '/exec',\n"
+        "                  'state': {'request_id': 'at-exit'}}, 200, 0.001)\n"
+        "asyncio.run(answer())  # the loop ends before the lines' moment\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().endswith("POST /exec 200 1.0ms backend=- id=at-exit"), done.stderr
