@@ -19,7 +19,6 @@ import os
 import secrets
 import stat
 import sys
-from collections.abc import Iterator
 from typing import BinaryIO
 
 from ..errors import HttpError
@@ -31,6 +30,9 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _REPARSE_POINT = getattr(stat, "FILE_ATTRIBUTE_REPARSE_POINT", 0x400)
 UPLOAD_PREFIX = ".upload-"
+# Where the server keeps files in flight for one request (renders, exports, imports, see
+# scratch.py): not listed, and not reachable through client paths (folder.py).
+INTERNAL = ".blender-http"
 
 
 def _link_refused(name: str) -> HttpError:
@@ -136,13 +138,9 @@ class Folder:
     def unlink(self, name: str) -> None:
         os.unlink(self._at(name), dir_fd=self.fd)
 
-    def entries(self) -> Iterator[tuple[str, os.stat_result]]:
-        """Each entry's name and its own stat (links as links)."""
-        names = os.listdir(self.fd if self.fd is not None else self.path)
-        for name in names:
-            entry = self.lstat(name)
-            if entry is not None:
-                yield name, entry
+    def names(self) -> list[str]:
+        """The names in this folder (lstat() tells what each is, links as links)."""
+        return os.listdir(self.fd if self.fd is not None else self.path)
 
 
 def _is_link(entry: os.stat_result | None) -> bool:

@@ -10,17 +10,15 @@ import contextlib
 import errno
 import os
 import stat
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..errors import HttpError
 from ..protocol import file_path_problem
-from .dirs import UPLOAD_PREFIX, Folder
-
-# Where the server keeps files in flight for one request (renders, exports, imports, see
-# scratch.py): not listed, and not reachable through client paths.
-INTERNAL = ".blender-http"
+from . import paged
+from .dirs import INTERNAL, Folder
 
 
 class WorkFolder:
@@ -130,30 +128,10 @@ class WorkFolder:
 
     def listing(self) -> list[dict[str, Any]]:
         """Every regular file under the folder, with size and modification time; links,
-        to files or folders, are not followed and not listed."""
-        out: list[dict[str, Any]] = []
-        with Folder.open_root(str(self.root)) as root:
-            self._list(root, "", out)
+        to files or folders, are not followed and not listed (the walk of paged.py, whole)."""
+        out = paged.page(str(self.root), None, limit=sys.maxsize, max_entries=sys.maxsize).files
         out.sort(key=lambda item: str(item["path"]))
         return out
-
-    def _list(self, folder: Folder, prefix: str, out: list[dict[str, Any]]) -> None:
-        try:
-            entries = sorted(folder.entries())
-        except OSError:  # removed while we walked
-            return
-        for name, entry in entries:
-            if stat.S_ISDIR(entry.st_mode):
-                if prefix == "" and name == INTERNAL:
-                    continue
-                try:
-                    inner = folder.child(name)
-                except (OSError, HttpError):  # a link, or gone meanwhile
-                    continue
-                with inner:
-                    self._list(inner, f"{prefix}{name}/", out)
-            elif stat.S_ISREG(entry.st_mode) and not name.startswith(UPLOAD_PREFIX):
-                out.append({"path": prefix + name, "size": entry.st_size, "modified": entry.st_mtime})
 
 
 def _caller_error(exc: OSError, relative: str) -> HttpError | OSError:

@@ -10,14 +10,12 @@ flight or half-written uploads (folder.py)."""
 
 from __future__ import annotations
 
-import os
 import stat
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import HttpError
-from .dirs import UPLOAD_PREFIX, Folder
-from .folder import INTERNAL
+from .dirs import INTERNAL, UPLOAD_PREFIX, Folder
 
 
 @dataclass
@@ -51,7 +49,7 @@ class _Walk:
 
     def folder(self, folder: Folder, prefix: tuple[str, ...]) -> None:
         try:
-            names = sorted(os.listdir(folder.fd if folder.fd is not None else folder.path))
+            names = sorted(folder.names())
         except OSError:  # removed while we walked
             return
         # Where `after` goes on inside this folder (only while prefix is its start).

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..protocol import CHUNK
-from .folder import INTERNAL
+from .dirs import INTERNAL
 
 
 def create(root: Path) -> Path:

@@ -2,14 +2,26 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.blender import servers
 from tests.conftest import missing
+from tests.mcp import inspector
 
 TOKEN = secrets.token_urlsafe(16)
 BLENDER_FIXTURES = {"mcp_server", "module_server", "gui_server", "gateway_url"}
+
+
+@pytest.fixture(scope="module")
+def inspector_bin() -> Path:
+    """The MCP Inspector's bin folder (installed once, pinned)."""
+    found = inspector.install()
+    if isinstance(found, str):
+        missing(found)
+    assert isinstance(found, Path)
+    return found
 
 
 @pytest.fixture(scope="session", params=servers.MODES)

@@ -3,6 +3,7 @@ package on npm brings one), installed once, pinned, into a cache folder."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -28,3 +29,11 @@ def run(bin_dir: Path, *args: str, timeout: float = 120.0) -> subprocess.Complet
            "MCP_CATALOG_PATH": str(FOLDER / "catalog.json")}
     return subprocess.run([str(bin_dir / "mcp-inspector"), "--cli", *args], capture_output=True, text=True,
                           timeout=timeout, env=env)
+
+
+def call(bin_dir: Path, url: str, token: str, *args: str) -> dict:
+    """The JSON that `mcp-inspector --cli` prints for one request to the MCP endpoint at url
+    (streamable HTTP, the token as bearer); a failed run fails the test with its output."""
+    done = run(bin_dir, url, "--transport", "http", "--header", f"Authorization: Bearer {token}", *args)
+    assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
+    return dict(json.loads(done.stdout))

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.blender import servers
+from tests.conftest import missing
 from tests.gateway import gateways
 from tests.mcp.sdk import SPEC_TOOLS, http_client, png_of, run, text_of
 
@@ -22,7 +23,7 @@ def gateway_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real gateway in front of two real module-mode workers."""
     reason = servers.availability("module")
     if reason:
-        pytest.skip(reason)
+        missing(reason)
     workers = [servers.start("module", tmp_path_factory.mktemp(f"mcp-worker{i}"),
                              env={"BLENDER_HTTP_TOKEN": WORKER_TOKEN}) for i in range(2)]
     try:

@@ -5,29 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from tests.blender import servers
-from tests.conftest import missing
 from tests.mcp import inspector
 from tests.mcp.conftest import TOKEN
 from tests.mcp.sdk import SPEC_TOOLS
 
 
-@pytest.fixture(scope="module")
-def inspector_bin() -> Path:
-    found = inspector.install()
-    if isinstance(found, str):
-        missing(found)
-    assert isinstance(found, Path)
-    return found
-
-
 def _cli(bin_dir: Path, server: servers.Running, *args: str) -> dict:
-    done = inspector.run(bin_dir, server.url + "/mcp", "--transport", "http",
-                         "--header", f"Authorization: Bearer {TOKEN}", *args)
-    assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
-    return dict(json.loads(done.stdout))
+    return inspector.call(bin_dir, server.url + "/mcp", TOKEN, *args)
 
 
 def test_inspector_lists_and_calls_tools(inspector_bin: Path, module_server: servers.Running) -> None:

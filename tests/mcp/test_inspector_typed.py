@@ -8,29 +8,14 @@ import base64
 import json
 from pathlib import Path
 
-import pytest
-
 from blender_http_addon.mcp import resource_uris
 from tests.blender import servers
-from tests.conftest import missing
 from tests.mcp import inspector
 from tests.mcp.conftest import TOKEN
 
 
-@pytest.fixture(scope="module")
-def inspector_bin() -> Path:
-    found = inspector.install()
-    if isinstance(found, str):
-        missing(found)
-    assert isinstance(found, Path)
-    return found
-
-
 def _cli(bin_dir: Path, server: servers.Running, *args: str) -> dict:
-    done = inspector.run(bin_dir, server.url + "/mcp", "--transport", "http",
-                         "--header", f"Authorization: Bearer {TOKEN}", *args)
-    assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
-    return dict(json.loads(done.stdout))
+    return inspector.call(bin_dir, server.url + "/mcp", TOKEN, *args)
 
 
 def test_inspector_gets_typed_results_and_reads_resources(inspector_bin: Path,
