@@ -27,6 +27,8 @@ from ..settings import LOG_FORMAT
 
 access_log = logging.getLogger("blender_http_gateway.access")
 ACCESS_LINE = "%s %s %s %d %.1fms backend=%s id=%s"
+# A whole line as the gateway's LOG_FORMAT writes it: time stamp, milliseconds, the line.
+LINE = f"%s,%03d INFO {access_log.name}: {ACCESS_LINE}\n"
 # Anything but printable ASCII in a logged path is written as an escape: no forged lines.
 UNPRINTABLE = re.compile(r"[^\x21-\x7e]")
 # Lines wait at most this long, or until this many wait, to be written together.
@@ -89,9 +91,9 @@ class AccessLog:
             if second != self._second:
                 self._second = second
                 self._stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
-            text = ACCESS_LINE % (_client(client), method, _escaped_path(raw_path, path), status,
-                                  seconds * 1000, backend, request_id)
-            lines.append(f"{self._stamp},{int((now - second) * 1000):03d} INFO {access_log.name}: {text}\n")
+            lines.append(LINE % (self._stamp, int((now - second) * 1000), _client(client), method,
+                                 _escaped_path(raw_path, path), status, seconds * 1000, backend,
+                                 request_id))
         assert handler.lock is not None  # made with every handler
         with handler.lock:
             try:

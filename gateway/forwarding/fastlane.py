@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from fastapi.routing import APIRoute
@@ -58,20 +58,28 @@ class FastLane:
 
 async def respond(route: APIRoute, request: Request, gateway: Gateway) -> Response:
     """The answer of route's function to request, as FastAPI's stack would give it."""
-    return await guarded(request.scope, route, lambda: route.endpoint(request, gateway))
-
-
-async def guarded(scope: Scope, route: APIRoute, answer: Callable[[], Awaitable[Response]]) -> Response:
-    """answer()'s Response to the request of scope, matched to route, as FastAPI's stack
-    would give it: errors in the one shape, an unexpected one logged and answered 500."""
-    scope["route"] = route  # as the router would: metrics and logs label by it
+    scope = matched(request.scope, route)
     try:
-        return await answer()
-    except GatewayError as exc:
+        return await route.endpoint(request, gateway)
+    except Exception as exc:
+        return failed(scope, exc)
+
+
+def matched(scope: Scope, route: APIRoute) -> Scope:
+    """scope, marked as the router marks a request it matched to route: metrics and logs
+    label by it."""
+    scope["route"] = route
+    return scope
+
+
+def failed(scope: Scope, exc: Exception) -> Response:
+    """The answer to a route's failure on the request of scope, as FastAPI's stack would give
+    it: a GatewayError in the one error shape, anything else logged and answered 500. (Caught
+    where the route is awaited, not in a wrapper: a coroutine less per request.)"""
+    if isinstance(exc, GatewayError):
         return exc.response()
-    except Exception as exc:  # the same answer the app's handler gives
-        log.exception("unexpected error on %s %s", scope["method"], scope["path"], exc_info=exc)
-        return error_response(500, "InternalError", f"the gateway failed: {type(exc).__name__}")
+    log.exception("unexpected error on %s %s", scope["method"], scope["path"], exc_info=exc)
+    return error_response(500, "InternalError", f"the gateway failed: {type(exc).__name__}")
 
 
 def lanes(routes: Sequence[BaseRoute]) -> dict[str, APIRoute]:

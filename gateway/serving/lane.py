@@ -5,7 +5,7 @@ messages, a task running the app's layers) and the layers themselves cost the ga
 CPU than the forwarding. The lane runs the same steps, defined once elsewhere: the edge's
 admission (request id, API key, browser checks), what the route forwards of a body read
 whole (routes.WHOLE_BODY_FORWARDS, the very forwarding the route functions do, with errors
-answered as they are there: fastlane.guarded), the edge's count and access line; the
+answered as they are there: fastlane.failed), the edge's count and access line; the
 protocol (serving/protocol.py) reads the body before and writes the answer after. A request
 the lane does not take goes through ASGI to the route functions, so the two paths answer
 alike."""
@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from ..edge.middleware import Edge, refused, with_request_id
-from ..forwarding.fastlane import guarded, lanes
+from ..forwarding.fastlane import failed, lanes, matched
 from ..forwarding.forward import Forward
 from ..scopes import headers_of
 
@@ -82,9 +82,11 @@ class Lane:
             if refusal is not None:
                 response = refused(*refusal)
             else:
-                forward = self._forwards[route.path]
-                response = await guarded(scope, route,
-                                         lambda: self.gateway.forward(forward(Request(scope), body)))
+                try:
+                    response = await self.gateway.forward(
+                        self._forwards[route.path](Request(matched(scope, route)), body))
+                except Exception as exc:
+                    response = failed(scope, exc)
             status = response.status_code
             with_request_id(response.raw_headers, request_id.encode())
             await write(response)

@@ -36,7 +36,10 @@ class GatewayProtocol(IdleTimer):
         super().connection_made(transport)
         self.joined = JoinedWrites(transport, self.loop)
         self.transport = self.joined  # type: ignore[assignment]
-        self.lane = lane_of(self.app)
+        lane = lane_of(self.app)
+        # uvicorn's settings under which every request is its own (a concurrency limit answers
+        # 503 from its request cycle; a root path changes every path): no lane then.
+        self.lane = lane if self.limit_concurrency is None and not self.root_path else None
         # A lane request whose body is still arriving: it starts once the body is whole.
         self._gathering: tuple[Cycle, APIRoute] | None = None
 
@@ -48,8 +51,9 @@ class GatewayProtocol(IdleTimer):
         parser = self.parser
         target, _, query = self.url.partition(b"?")
         route = lane.route(target) if lane is not None else None
-        if (route is None or self.expect_100_continue or self.limit_concurrency is not None
-                or self.root_path or (self.cycle is not None and not self.cycle.response_complete)
+        cycle = self.cycle
+        if (route is None or self.expect_100_continue
+                or (cycle is not None and not cycle.response_complete)
                 or parser.get_method() != b"POST" or parser.should_upgrade()
                 or parser.get_http_version() != "1.1" or b"#" in query
                 or not lane.takes(self.scope, HIGH_WATER_LIMIT)):  # type: ignore[union-attr,arg-type]
@@ -165,6 +169,33 @@ class InvalidHeader(RuntimeError):
     """An answer's header would break the HTTP framing (uvicorn refuses the same)."""
 
 
+def _checked(headers: list[tuple[bytes, bytes]]) -> bytes:
+    """headers as lines of a head, checked at once as uvicorn checks each name and value: no
+    control character, and a line break only where each header ends."""
+    if not headers:
+        return b""
+    block = b"\r\n".join(map(b": ".join, headers)) + b"\r\n"
+    if block.translate(None, ALLOWED) or block.count(b"\n") != len(headers) \
+            or block.count(b"\r") != len(headers):
+        bad = next((name for name, value in headers
+                    if HEADER_RE.search(name) or HEADER_VALUE_RE.search(value)), b"?")
+        raise InvalidHeader(f"invalid header {bad!r}")
+    return block
+
+
+# uvicorn's default headers as lines: the list changes once a second (the date), so its lines
+# are made and checked then, not on every answer. The gateway's are `date` and `server` (it
+# passes uvicorn no headers of its own): none of them frames or ends a connection.
+_default_lines: tuple[list[tuple[bytes, bytes]] | None, bytes] = (None, b"")
+
+
+def _defaults(headers: list[tuple[bytes, bytes]]) -> bytes:
+    global _default_lines
+    if _default_lines[0] is not headers:
+        _default_lines = (headers, _checked(headers))
+    return _default_lines[1]
+
+
 class LaneAnswer:
     """A Response written on a lane request's connection (by the task answering it)."""
 
@@ -202,15 +233,8 @@ class LaneAnswer:
     def _head(self, response: Response) -> tuple[bytes, int | None]:
         """Status line and headers, and how the body is framed: its Content-Length, or None
         for chunks."""
-        headers = [*self.protocol.server_state.default_headers, *response.raw_headers]
-        block = b"\r\n".join(map(b": ".join, headers)) + b"\r\n" if headers else b""
-        # uvicorn's checks of each name and value at once: no control character, and a line
-        # break only where each header ends.
-        if block.translate(None, ALLOWED) or block.count(b"\n") != len(headers) \
-                or block.count(b"\r") != len(headers):
-            bad = next((name for name, value in headers
-                        if HEADER_RE.search(name) or HEADER_VALUE_RE.search(value)), b"?")
-            raise InvalidHeader(f"invalid header {bad!r}")
+        headers = response.raw_headers
+        block = _checked(headers)
         named = dict(headers)
         connection = named.get(b"connection")
         if connection is not None and b"close" in connection.lower():
@@ -220,7 +244,8 @@ class LaneAnswer:
         length = named.get(b"content-length")
         if length is None and isinstance(response, StreamingResponse):
             block += b"transfer-encoding: chunked\r\n"
-        return STATUS_LINE[response.status_code] + block + b"\r\n", None if length is None else int(length)
+        return (STATUS_LINE[response.status_code] + _defaults(self.protocol.server_state.default_headers)
+                + block + b"\r\n", None if length is None else int(length))
 
     async def _stream(self, response: StreamingResponse, length: int | None) -> bool:
         """Write a streamed body as it comes; whether it was written whole."""

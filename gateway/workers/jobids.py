@@ -54,15 +54,22 @@ def decode_key(encoded: str) -> str:
 def exec_envelope(backend: Backend) -> Callable[[bytes], bytes]:
     def rewrite(body: bytes) -> bytes:
         end = len(body)
-        while end and body[end - 1] in WHITE_SPACE:
-            end -= 1
+        if not body.endswith(b'"}'):
+            end = len(body.rstrip(WHITE_SPACE))
         start = body.rfind(EXEC_JOB_KEY, max(0, end - 200), end)
         closed = start >= 0 and body.endswith(b'"}', 0, end)
         local = body[start + len(EXEC_JOB_KEY):end - 2] if closed else b""
         if not local or local.translate(None, ID_BYTES):  # none, or a byte no id holds
             return _envelope_slow(backend, body)
-        return body[:start] + EXEC_JOB_KEY + job_id(backend, local.decode()).encode() + b'"}'
+        # job_id(), in bytes: the local id is ASCII (ID_BYTES).
+        return b"".join((body[:start], _job_key_prefix(backend.key), local, b'"}'))
     return rewrite
+
+
+@functools.lru_cache(maxsize=1024)
+def _job_key_prefix(key: str) -> bytes:
+    """An exec envelope's job key and the start of a job id of backend key."""
+    return EXEC_JOB_KEY + (_encode_key(key) + JOB_SEPARATOR).encode()
 
 
 def _envelope_slow(backend: Backend, body: bytes) -> bytes:

@@ -38,3 +38,13 @@ def test_every_section_runs_and_reports_its_targets() -> None:
     section = done.stdout.split("## Mesh vertices to numpy")[1].split("## ")[0]
     assert "exec, binary (octet-stream) | not available" not in section
     assert "exec, JSON lists | not available" not in section
+
+
+def test_the_gateways_own_steps_are_measured_on_answers_it_got_right() -> None:
+    # The measured gateway answers every request (a wrong answer stops the run with its
+    # text), and the figure is the time of those answers.
+    done = subprocess.run([sys.executable, "-m", "benchmarks.gateway_steps", "--quick"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    row = next(line for line in done.stdout.splitlines() if line.startswith("| gateway |"))
+    assert 0 < float(row.split("|")[2]) < 10_000

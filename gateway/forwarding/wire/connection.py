@@ -86,11 +86,6 @@ class Connection(asyncio.Protocol):
 
     # -- the answer side -----------------------------------------------------------------
 
-    async def head(self) -> None:
-        """Wait for the answer's status and headers."""
-        while not self.head_done:
-            await self._wait()
-
     def take(self) -> bytes:
         """The body bytes received and not yet taken."""
         chunk = self._body[0] if len(self._body) == 1 else b"".join(self._body)
@@ -104,9 +99,10 @@ class Connection(asyncio.Protocol):
     async def more(self) -> None:
         """Wait until body bytes arrive or the answer ends."""
         if not self._body and not self.complete:
-            await self._wait()
+            await self.wait()
 
-    async def _wait(self) -> None:
+    async def wait(self) -> None:
+        """Wait until the parser reports progress (head, body, end) or the connection fails."""
         if self.error is not None:
             raise self.error
         waiter = self._waiter = self._loop.create_future()
