@@ -9,12 +9,17 @@ rounds, so the load of a shared machine falls on all alike: compare the ratios m
 absolute figures. Added latency is the gateway's p50 minus the worker's own p50 (sequential
 `POST /exec` on one kept-alive connection); CPU is the gateway process's user + system time
 per request, for one client sending `POST /exec` back to back (its health checks of the
-worker included) and for 8."""
+worker included) and for 8. The one client is http.client, as in the latency rows, and again
+a client sending each request in one write (OneWrite): how a client paces its writes moves
+the server's CPU per request as much as the server's own work does."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
+import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -22,6 +27,7 @@ import tarfile
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from . import latency, throughput
 from .report import table
@@ -48,30 +54,74 @@ def gateway_at(commit: str) -> Iterator[Path]:
         yield Path(folder)
 
 
-def sequential_cpu(targets: dict[str, str], requests: int, rounds: int) -> dict[str, float]:
+class OneWrite:
+    """A sequential client that sends each `POST /exec` in one write, head and body together
+    (http.client writes the head, then the body: a server woken by the head alone often
+    sleeps once more before the body comes), and reads each answer whole."""
+
+    def __init__(self, url: str) -> None:
+        host, port = url.removeprefix("http://").split(":")
+        self.sock = socket.create_connection((host, int(port)), timeout=60)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        head = "".join(f"{name}: {value}\r\n" for name, value in latency.HEADERS.items())
+        self.request = (f"POST /exec HTTP/1.1\r\nHost: {host}:{port}\r\n{head}"
+                        f"Content-Length: {len(latency.CODE)}\r\n\r\n").encode() + latency.CODE
+
+    def round_trips(self, requests: int) -> int:
+        for _ in range(requests):
+            self.sock.sendall(self.request)
+            received = b""
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    raise RuntimeError("the server closed the connection")
+                received += chunk
+                head, found, body = received.partition(b"\r\n\r\n")
+                length = re.search(rb"(?im)^content-length: *(\d+)", head) if found else None
+                if length and len(body) >= int(length.group(1)):
+                    break
+            if not head.startswith(b"HTTP/1.1 200 ") or json.loads(body)["result"] != 2:
+                raise RuntimeError(f"bad answer: {received[:200]!r}")
+        return requests
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def sequential_cpu(targets: dict[str, str], requests: int, rounds: int,
+                   one_write: bool = False) -> dict[str, float]:
     """CPU µs of each target's process per exec while one client sends them back to back, in
-    interleaved rounds (the kernel counts CPU in 10 ms ticks: enough requests make it exact)."""
+    interleaved rounds (the kernel counts CPU in 10 ms ticks: enough requests make it exact).
+    The client is http.client (latency.round_trips), or OneWrite."""
     used = dict.fromkeys(targets, 0.0)
     sent = dict.fromkeys(targets, 0)
-    connections = {name: connection(url) for name, url in targets.items()}
+    clients: dict[str, Any] = {name: OneWrite(url) if one_write else connection(url)
+                               for name, url in targets.items()}
+
+    def send(name: str, count: int) -> int:
+        client = clients[name]
+        if isinstance(client, OneWrite):
+            return client.round_trips(count)
+        return len(latency.round_trips(client, count, warmup=0))
+
     try:
         for name in targets:
-            latency.round_trips(connections[name], 20, warmup=0)
+            send(name, 20)
         for _ in range(rounds):
             for name, url in targets.items():
                 before = cpu_seconds(url)
-                answered = latency.round_trips(connections[name], max(1, requests // rounds), warmup=0)
-                sent[name] += len(answered)
+                sent[name] += send(name, max(1, requests // rounds))
                 after = cpu_seconds(url)
                 if before is not None and after is not None:
                     used[name] += after - before
     finally:
-        for conn in connections.values():
-            conn.close()
+        for client in clients.values():
+            client.close()
     return {name: used[name] * 1e6 / sent[name] for name in targets}
 
 
-Measured = tuple[dict[str, list[float]], dict[str, list[float]], dict[str, float], dict[str, float]]
+Measured = tuple[dict[str, list[float]], dict[str, list[float]], dict[str, float], dict[str, float],
+                 dict[str, float]]
 
 
 def measure(baseline: str | None, requests: int, rounds: int, seconds: float, workers: int) -> Measured:
@@ -90,23 +140,27 @@ def measure(baseline: str | None, requests: int, rounds: int, seconds: float, wo
                 gateway(worker, "--workers", str(workers)))
         samples = latency.measure(targets, requests, rounds)
         cpu_one = sequential_cpu(targets, requests, rounds)
+        cpu_one_write = sequential_cpu(targets, requests, rounds, one_write=True)
         rates, cpu = throughput.measure(targets, 8, seconds, rounds)
-    return samples, rates, cpu, cpu_one
+    return samples, rates, cpu, cpu_one, cpu_one_write
 
 
-Figures = dict[str, tuple[float, float, float, float | None, float | None]]
+Figures = dict[str, tuple[float, float, float, float | None, float | None, float | None]]
 
 
 def figures(samples: dict[str, list[float]], rates: dict[str, list[float]],
-            cpu: dict[str, float], cpu_one: dict[str, float]) -> Figures:
+            cpu: dict[str, float], cpu_one: dict[str, float], cpu_one_write: dict[str, float]) -> Figures:
     """By target: exec p50 ms, p50 added to the direct worker's, 8-client rate, CPU µs/exec
-    at 8 clients and at one (None for `--workers N`, whose CPU is spread over processes; the
-    direct worker's is Blender's own, for scale)."""
+    at 8 clients, at one (http.client) and at one sending each request in one write (None
+    for `--workers N`, whose CPU is spread over processes; the direct worker's is Blender's
+    own, for scale)."""
     direct = statistics.median(samples[DIRECT])
+
+    def own(values: dict[str, float], name: str) -> float | None:
+        return values[name] if "--workers" not in name else None
     return {name: (statistics.median(values), statistics.median(values) - direct,
-                   statistics.median(rates[name]),
-                   cpu[name] if "--workers" not in name else None,
-                   cpu_one[name] if "--workers" not in name else None)
+                   statistics.median(rates[name]), own(cpu, name), own(cpu_one, name),
+                   own(cpu_one_write, name))
             for name, values in samples.items()}
 
 
@@ -117,17 +171,19 @@ def median_of(runs: list[Figures]) -> Figures:
         return statistics.median(known) if known else None
     return {name: (statistics.median(r[name][0] for r in runs), statistics.median(r[name][1] for r in runs),
                    statistics.median(r[name][2] for r in runs), mid([r[name][3] for r in runs]),
-                   mid([r[name][4] for r in runs]))
+                   mid([r[name][4] for r in runs]), mid([r[name][5] for r in runs]))
             for name in runs[0]}
 
 
 def report(found: Figures) -> str:
     def us(value: float | None) -> str:
         return f"{value:.0f}" if value is not None else ""
-    rows = [[name, f"{p50:.3f}", f"{added:+.3f}" if name != DIRECT else "", f"{rate:,.0f}", us(one), us(cpu)]
-            for name, (p50, added, rate, cpu, one) in found.items()]
+    rows = [[name, f"{p50:.3f}", f"{added:+.3f}" if name != DIRECT else "", f"{rate:,.0f}", us(one),
+             us(one_write), us(cpu)]
+            for name, (p50, added, rate, cpu, one, one_write) in found.items()]
     return table(["target", "exec p50 ms", "added p50 ms", "8-client exec/s",
-                  "CPU µs/exec, 1 client", "CPU µs/exec, 8 clients"], rows)
+                  "CPU µs/exec, 1 client", "1 client, one write per request",
+                  "CPU µs/exec, 8 clients"], rows)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,12 +202,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"run {run + 1} of {options.runs}\n{report(runs[-1])}\n", flush=True)
     found = median_of(runs)
     print((f"median of {options.runs} runs\n" if options.runs > 1 else "") + report(found))
-    _, added, rate, cpu, one = found[CURRENT]
+    _, added, rate, cpu, one, one_write = found[CURRENT]
     print(f"\nadded p50 {added:.3f} ms (target ≤ {ADDED_P50_TARGET_MS} ms); gateway CPU "
-          f"{one:.0f} µs per exec at 1 client, {cpu:.0f} µs at 8 (target ≤ {CPU_TARGET_US:.0f} µs "
+          f"{one:.0f} µs per exec at 1 client ({one_write:.0f} µs when it sends each request in one "
+          f"write), {cpu:.0f} µs at 8 (target ≤ {CPU_TARGET_US:.0f} µs "
           f"each); {rate:,.0f} exec/s with 8 clients (target ≥ {RATE_TARGET:,})")
     if options.baseline:
-        _, old_added, old_rate, old_cpu, _ = found[f"gateway at {options.baseline}"]
+        _, old_added, old_rate, old_cpu, _, _ = found[f"gateway at {options.baseline}"]
         assert cpu is not None and old_cpu is not None
         print(f"against {options.baseline}: CPU per exec x{cpu / old_cpu:.2f}, added p50 "
               f"x{added / old_added:.2f}, 8-client rate x{rate / old_rate:.2f}")
