@@ -63,9 +63,7 @@ class OneWrite:
         host, port = url.removeprefix("http://").split(":")
         self.sock = socket.create_connection((host, int(port)), timeout=60)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        head = "".join(f"{name}: {value}\r\n" for name, value in latency.HEADERS.items())
-        self.request = (f"POST /exec HTTP/1.1\r\nHost: {host}:{port}\r\n{head}"
-                        f"Content-Length: {len(latency.CODE)}\r\n\r\n").encode() + latency.CODE
+        self.request = latency.request_bytes(f"{host}:{port}")
 
     def round_trips(self, requests: int) -> int:
         for _ in range(requests):

@@ -28,13 +28,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from . import latency
 from .gateway import gateway_at
 from .report import table
 
 # What http.client sends for latency.round_trips (benchmarks.gateway's sequential client),
 # and what a module-mode worker answers.
-REQUEST = (b"POST /exec HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nAccept-Encoding: identity\r\n"
-           b"Content-Length: 5\r\nContent-Type: text/plain\r\n\r\n1 + 1")
+REQUEST = latency.request_bytes("127.0.0.1:8000")
 ANSWER_BODY = b'{"ok":true,"result":2,"stdout":"","stderr":"","duration_ms":0.206,"job":"47deadf4e6158b11"}'
 ANSWER = (b"HTTP/1.1 200 OK\r\nServer: blender-http\r\nContent-Type: application/json\r\n"
           b"Content-Length: %d\r\n\r\n%b" % (len(ANSWER_BODY), ANSWER_BODY))

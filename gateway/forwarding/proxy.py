@@ -62,19 +62,14 @@ class Proxy:
         transform = forward.rewrite(backend) if forward.rewrite else None
         stream_transform = forward.rewrite_stream(backend) if forward.rewrite_stream else None
         started = time.perf_counter()
-        busy = forward.busy
-        if busy:  # Occupying's count, without its three calls on every exec
-            backend.inflight += 1
         try:
-            answer = await self.send(backend, scope["method"], forward.path, scope["query_string"],
-                                     headers, forward.body)
-            response = await self._relay(answer, backend, transform, stream_transform)
+            with self.occupying(backend, forward.busy):
+                answer = await self.send(backend, scope["method"], forward.path, scope["query_string"],
+                                         headers, forward.body)
+                response = await self._relay(answer, backend, transform, stream_transform)
         except GatewayError as exc:
             self.metrics.observe(forward.route, backend.key, exc.status, time.perf_counter() - started)
             raise
-        finally:
-            if busy:
-                backend.inflight -= 1
         scope.setdefault("state", {})["backend"] = backend.key
         # Counted here, not from a callback: a callback left for the loop's next turn makes it
         # turn (and poll) once more per request.

@@ -5,7 +5,7 @@ name (which routes them)."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -16,6 +16,7 @@ from blender_http_addon.protocol import JSON, MIB
 
 from ..core import Gateway
 from ..errors import GatewayError
+from ..forwarding.forward import Body, Forward
 from ..scopes import header
 
 
@@ -91,6 +92,15 @@ def whole_body_session(body: bytes, content_type: str | None) -> str | None:
     if is_multipart(content_type):
         return form_session(body[:FORM_PEEK], content_type or "")
     return session_in(body, content_type)
+
+
+def whole_body(forward: Callable[[Request, Body, str | None], Forward]
+               ) -> Callable[[Request, bytes], Forward]:
+    """A route's forward (request, body, session) for a body read whole before the route
+    (the lane's): its session read from the body itself."""
+    def whole(request: Request, body: bytes) -> Forward:
+        return forward(request, body, whole_body_session(body, header(request.scope, b"content-type")))
+    return whole
 
 
 def form_session(head: bytes, content_type: str) -> str | None:

@@ -9,9 +9,8 @@ from blender_http_addon.protocol import EXEC, OCTET
 from ..forwarding import idempotency
 from ..forwarding.forward import Body, Forward
 from ..models import ExecRequest, ExecResult
-from ..scopes import header
 from ..workers.jobids import exec_envelope
-from .deps import GatewayDep, exec_body, whole_body_session
+from .deps import GatewayDep, exec_body
 from .openapi import CANCELLED_EXAMPLE, ERROR_TEXT, KEY_REUSED_TEXT, errors, json_body
 
 router = APIRouter(tags=["exec"])
@@ -44,8 +43,3 @@ def exec_forward(request: Request, body: Body, session: str | None) -> Forward:
     ?session=), with the caller's Idempotency-Key; the answer's job id made the gateway's."""
     return Forward(request, EXEC, body=body, session=session, key=idempotency.caller_key(request.scope),
                    rewrite=exec_envelope)
-
-
-def whole_exec(request: Request, body: bytes) -> Forward:
-    """exec_forward() of a body read whole before the route (the lane's)."""
-    return exec_forward(request, body, whole_body_session(body, header(request.scope, b"content-type")))

@@ -14,9 +14,8 @@ from ..core import Gateway
 from ..forwarding import idempotency
 from ..forwarding.forward import Body, Forward, Rewrite, StreamRewrite
 from ..models import ExecRequest, JobList, JobStatus, JobView
-from ..scopes import header
 from ..workers import choice, jobids
-from .deps import GatewayDep, exec_body, whole_body_session
+from .deps import GatewayDep, exec_body
 from .openapi import KEY_REUSED_EXAMPLE, KEY_REUSED_TEXT, errors, json_body
 
 router = APIRouter(tags=["jobs"])
@@ -42,11 +41,6 @@ def job_forward(request: Request, body: Body, session: str | None) -> Forward:
     """What POST /jobs sends on, as exec_forward(); the answer's job view made the gateway's."""
     return Forward(request, JOBS, body=body, session=session, key=idempotency.caller_key(request.scope),
                    rewrite=jobids.job_view)
-
-
-def whole_job(request: Request, body: bytes) -> Forward:
-    """job_forward() of a body read whole before the route (the lane's)."""
-    return job_forward(request, body, whole_body_session(body, header(request.scope, b"content-type")))
 
 
 @router.get(JOBS, summary="Recent jobs of every backend", response_model=JobList,

@@ -70,10 +70,9 @@ class GatewayProtocol(IdleTimer):
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
         # Called with each request's head that uvicorn made a cycle for (or, pipelined, once
-        # the one before is answered); app is not ours when uvicorn's concurrency limit
-        # answers 503.
+        # the one before is answered).
         route = None
-        if self.lane is not None and app is self.app and not cycle.waiting_for_100_continue:
+        if self.lane is not None and not cycle.waiting_for_100_continue:
             # The body must fit below uvicorn's high-water mark, where it stops reading.
             route = self.lane.route_for(cycle.scope, HIGH_WATER_LIMIT)  # type: ignore[arg-type]
         if route is None:

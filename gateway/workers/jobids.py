@@ -30,7 +30,12 @@ DONE_EVENT = re.compile(rb"(?:^|\n)event: done\n")
 
 def job_id(backend: Backend, local_id: str) -> str:
     """The gateway's id of a backend's job: the backend's key, encoded, then the local id."""
-    return _encode_key(backend.key) + JOB_SEPARATOR + local_id
+    return _job_prefix(backend.key) + local_id
+
+
+@functools.lru_cache(maxsize=1024)  # a few backends, asked on every exec
+def _job_prefix(key: str) -> str:
+    return _encode_key(key) + JOB_SEPARATOR
 
 
 def backend_tag(backend: Backend) -> str:
@@ -61,15 +66,9 @@ def exec_envelope(backend: Backend) -> Callable[[bytes], bytes]:
         local = body[start + len(EXEC_JOB_KEY):end - 2] if closed else b""
         if not local or local.translate(None, ID_BYTES):  # none, or a byte no id holds
             return _envelope_slow(backend, body)
-        # job_id(), in bytes: the local id is ASCII (ID_BYTES).
-        return b"".join((body[:start], _job_key_prefix(backend.key), local, b'"}'))
+        # job_id() put together in bytes: the local id is ASCII (ID_BYTES).
+        return b"".join((body[:start + len(EXEC_JOB_KEY)], _job_prefix(backend.key).encode(), local, b'"}'))
     return rewrite
-
-
-@functools.lru_cache(maxsize=1024)
-def _job_key_prefix(key: str) -> bytes:
-    """An exec envelope's job key and the start of a job id of backend key."""
-    return EXEC_JOB_KEY + (_encode_key(key) + JOB_SEPARATOR).encode()
 
 
 def _envelope_slow(backend: Backend, body: bytes) -> bytes:
