@@ -87,7 +87,16 @@ class Service:
 
     def start(self, *, announce: bool = True) -> None:
         """Bind and serve HTTP on a background thread; jobs wait for a pump. announce=False
-        leaves the ready file to announce(), for a pump that starts later (the GUI's)."""
+        leaves the ready file to announce(), for a pump that starts later (the GUI's). A start
+        that fails (the port taken, the ready file's folder gone) leaves nothing behind: no
+        thread, no socket, no scratch folder."""
+        try:
+            self._start(announce)
+        except BaseException:
+            self.stop(grace=0.0)
+            raise
+
+    def _start(self, announce: bool) -> None:
         config = self.config
         limits = Limits(idle_timeout=config.idle_timeout, request_timeout=config.request_timeout,
                         max_body_bytes=config.max_body_bytes)
@@ -131,7 +140,8 @@ class Service:
         self.shutdown()
         if self.server is not None and not self.stopped.is_set():
             self.server.wait_idle(grace)
-            self.server.shutdown()
+            if self._thread is not None:  # shutdown() waits for serve_forever: only once it runs
+                self.server.shutdown()
             self.server.server_close()
             self.server.drop_connections()
         self.watchdog.stop()

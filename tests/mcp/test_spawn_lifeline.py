@@ -1,7 +1,8 @@
 """No Blender that `blender-http mcp --spawn` starts outlives it, whatever moment its client
 leaves: the client closes stdin at several points of the start-up (before `initialize` is
 answered, while Blender starts, once it serves, in the middle of a call), and afterwards no
-process of that run is left. `claude mcp list` does exactly this: it connects, asks and goes."""
+process of that run is left, nor any file of it in the temporary folder. `claude mcp list`
+does exactly this: it connects, asks and goes."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import psutil
 import pytest
@@ -39,13 +41,13 @@ def _send(proc: subprocess.Popen[bytes], message: dict[str, object]) -> None:
 
 @pytest.mark.parametrize("kind", ["module", "background"])
 @pytest.mark.parametrize("moment", MOMENTS, ids=str)
-def test_no_spawned_blender_outlives_its_client(kind: str, moment: float | str) -> None:
+def test_no_spawned_blender_outlives_its_client(kind: str, moment: float | str, tmp_path: Path) -> None:
     reason = servers.availability(kind)
     if reason:
         missing(reason)
     marker = uuid.uuid4().hex
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("BLENDER_HTTP_")},
-           MARKER: marker}
+           MARKER: marker, "TMPDIR": str(tmp_path)}
     proc = subprocess.Popen([sys.executable, "-m", "blender_http", "mcp", "--spawn", kind],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     assert proc.stdout is not None
@@ -80,3 +82,4 @@ def test_no_spawned_blender_outlives_its_client(kind: str, moment: float | str) 
     for pid in left:  # leave nothing running, then fail
         psutil.Process(pid).kill()
     assert left == [], f"processes left behind: {left}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [], "files left behind"

@@ -52,7 +52,7 @@ class Upstream:
     def __init__(self, url: str | None, token: str | None) -> None:
         self.url, self.token = url, token
         self.starting: str | None = None  # why there is no url yet
-        self.spawned: Any = None
+        self.spawn: mcp_spawn.Spawn | None = None
         self._spawn_over = threading.Event()  # set once the spawn succeeded or failed
         self._next_id = 0
         # Names this process to the server, which keys a cancel on it and the request id.
@@ -60,11 +60,12 @@ class Upstream:
 
     def spawn_in_background(self, kind: str, blender: str | None) -> None:
         self.starting = f"a {kind} Blender is starting; try again in a few seconds"
+        spawn = self.spawn = mcp_spawn.Spawn(kind, blender)
 
         def run() -> None:
             try:
-                self.spawned = mcp_spawn.spawn(kind, blender)
-                self.url, self.token, self.starting = self.spawned.url, self.spawned.token, None
+                spawned = spawn.start()
+                self.url, self.token, self.starting = spawned.url, spawned.token, None
             except launcher.LaunchError as exc:
                 self.starting = f"could not start a {kind} Blender: {exc}"
             finally:
@@ -233,8 +234,8 @@ def mcp_command(url: str | None, token: str | None, spawn: str | None, blender_p
     try:
         anyio.run(serve_stdio, upstream, offered)
     finally:
-        if upstream.spawned is not None:
-            upstream.spawned.stop()
+        if upstream.spawn is not None:
+            upstream.spawn.close()
 
 
 def _offered(read_only: bool, only: str, exclude: str) -> tools.Selection:
