@@ -17,14 +17,14 @@ from blender_http import Blender
 
 def main() -> None:
     out = Path(sys.argv[2] if len(sys.argv) > 2 else "render.png")
-    with Blender() as blender:  # $BLENDER_HTTP_URL, else http://127.0.0.1:7777
+    with Blender() as blender, tempfile.TemporaryDirectory() as scratch:  # $BLENDER_HTTP_URL, else :7777
         if len(sys.argv) > 1:
             blend = Path(sys.argv[1])
         else:
-            blend = Path(tempfile.mkdtemp()) / "default.blend"
+            blend = Path(scratch) / "default.blend"
             blender.exec("bpy.ops.wm.save_as_mainfile(filepath=WORKDIR + '/default.blend', copy=True)")
             blender.download("default.blend", blend)
-            print(f"no .blend given: saved Blender's default scene to {blend}")
+            print("no .blend given: Blender's default scene, saved and downloaded")
 
         stored = blender.upload(blend, "scenes/" + blend.name)  # streamed, never read whole
         print(f"uploaded {blend} ({stored['size']} bytes) as {stored['path']}")

@@ -1,9 +1,10 @@
 """A Blender of its own for `blender-http mcp --spawn`: started in the background while
 the stdio server already answers, stopped (by its pid) when the server exits, and bound by
 a lifeline (processes.py) to end with it whenever it exits, even while still starting.
-Nothing of it stays in the temporary folder: the module-mode child's ready file and log
-live in a folder removed on exit, after the log's tail went to stderr if it did not shut
-down cleanly (stderr is the MCP client's log, never the wire)."""
+Nothing of it stays in the temporary folder: the module-mode child's ready file, log and
+temporary folder (processes.private_temp) live in a folder removed on exit, after the log's
+tail went to stderr if it did not shut down cleanly (stderr is the MCP client's log, never
+the wire)."""
 
 from __future__ import annotations
 
@@ -70,7 +71,8 @@ def _module(folder: Path, env: dict[str, str], token: str) -> Spawned:
     ready = folder / "ready.json"
     cmd = [sys.executable, "-m", "blender_http", "serve", "--no-record", "--ready-file", str(ready)]
     with open(folder / "blender.log", "wb") as out:  # never our stdout: that is the MCP wire
-        proc = processes.start_child(cmd, env={**os.environ, **env}, stdout=out)
+        proc = processes.start_child(cmd, env={**os.environ, **env, **processes.private_temp(folder / "tmp")},
+                                     stdout=out)
     deadline = time.monotonic() + START_TIMEOUT_S
     while not ready.exists():
         if proc.poll() is not None or time.monotonic() > deadline:

@@ -60,7 +60,8 @@ class Reply:
 
 
 def _own_folder() -> Path:
-    """This worker's folder (its Blender's log, the token until read), named by its pid. A
+    """This worker's folder (its Blender's log, the token until read, the Blender's temporary
+    folder), named by its pid. A
     worker Ray killed leaves its folder behind: the next worker on the node removes those
     whose process is gone."""
     parent = Path(tempfile.gettempdir()) / f"blender-http-ray-{getpass.getuser()}"
@@ -149,7 +150,8 @@ class BlenderWorker:
         ready = self._folder / "ready.json"
         ready.unlink(missing_ok=True)
         env = {**os.environ, NODE_ENV: self._node, "BLENDER_HTTP_HOST": "127.0.0.1", "BLENDER_HTTP_PORT": "0",
-               "BLENDER_HTTP_READY_FILE": str(ready), "BLENDER_HTTP_TOKEN_FILE": str(self._token_file())}
+               "BLENDER_HTTP_READY_FILE": str(ready), "BLENDER_HTTP_TOKEN_FILE": str(self._token_file()),
+               **processes.private_temp(self._folder / "tmp")}
         env.pop("BLENDER_HTTP_TOKEN", None)  # the private one, from the file, wins
         with open(self._folder / "blender.log", "ab") as log:
             proc = processes.start_child(self._command(ready), env=env, stdout=log)

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from blender_http.local.launcher import LaunchError, find_blender, launch_script
-from blender_http.local.processes import DETACHED, LIFELINE_ENV
+from blender_http.local.processes import DETACHED, LIFELINE_ENV, private_temp
 
 from ..metrics import Metrics
 from .backends import Backend, BackendPool
@@ -116,6 +116,7 @@ class Supervisor:
                     ready.set_result(None)
                 status = await proc.wait()
                 self._procs.pop(backend.key, None)
+                shutil.rmtree(self._temp(backend), ignore_errors=True)
                 if self._stopping:
                     return
                 backend.mark_lost(f"worker {backend.key} (pid {proc.pid}) exited with status {status}")
@@ -130,7 +131,7 @@ class Supervisor:
         ready_file.unlink(missing_ok=True)
         env = {**worker_environment(os.environ), "BLENDER_HTTP_HOST": "127.0.0.1",
                "BLENDER_HTTP_PORT": "0", "BLENDER_HTTP_READY_FILE": str(ready_file),
-               "BLENDER_HTTP_TOKEN_FILE": str(self._token_file())}
+               "BLENDER_HTTP_TOKEN_FILE": str(self._token_file()), **private_temp(self._temp(backend))}
         # The lifeline (a pipe as stdin, never written): the worker stops when the gateway
         # ends, however it ends, on every platform (blender_http.local.processes).
         proc = await asyncio.create_subprocess_exec(
@@ -151,6 +152,11 @@ class Supervisor:
         await self._pool.check(backend)
         log.info("worker %s (pid %s, %s mode) listening on %s", backend.key, proc.pid, self._mode, url)
         return proc
+
+    def _temp(self, backend: Backend) -> Path:
+        """The worker's own temporary folder, emptied when it ends (a stuck worker killed
+        leaves its work folder and Blender's files behind otherwise, for good)."""
+        return self._folder / f"{backend.key}.tmp"
 
     def _token_file(self) -> Path:
         """The workers' token in a file only this user may read (not in their environment,

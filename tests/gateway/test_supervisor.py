@@ -32,11 +32,15 @@ def spawned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[gateways.Gatew
     _needs_module_mode()
     folder = tmp_path_factory.mktemp("spawn")
     (folder / "keys").write_text(FILE_KEY + "\n")
+    temp = folder / "tmp"
+    temp.mkdir()
     running = gateways.start(folder, "--spawn", "1", "--kill-after", str(KILL_AFTER_S), key=KEY,
                              env={"BLENDER_HTTP_API_KEYS_FILE": str(folder / "keys"),
-                                  "BLENDER_HTTP_MAX_QUEUE": "7"})
+                                  "BLENDER_HTTP_MAX_QUEUE": "7", "TMPDIR": str(temp)})
     yield running
     running.stop()
+    # Its workers' files too, the ones killed on the way included.
+    assert sorted(p.name for p in temp.iterdir()) == []
 
 
 def worker_pid(client: httpx.Client) -> int:
@@ -76,9 +80,17 @@ def test_spawned_workers_never_see_the_keys_and_read_their_token_from_a_private_
     assert env["BLENDER_HTTP_MAX_QUEUE"] == "7"
 
 
+WORKER_FILES = ("import os, tempfile\nopen(os.path.join(tempfile.gettempdir(), 'left.txt'), 'w').close()\n"
+                "[tempfile.gettempdir(), WORKDIR]")
+
+
 def test_sigkill_mid_job_is_502_at_once_then_the_worker_is_back(spawned: gateways.Gateway) -> None:
     with spawned.client() as client:
         pid = worker_pid(client)
+        # The worker's temporary folder is its own, and a killed worker's goes with it.
+        temp, workdir = client.post("/exec", content=WORKER_FILES).json()["result"]
+        assert os.path.basename(temp) == "spawn-0.tmp" and workdir.startswith(temp + os.sep)
+        assert os.path.isfile(os.path.join(temp, "left.txt")) and os.path.isdir(workdir)
         outcome: dict[str, object] = {}
 
         def long_exec() -> None:
@@ -117,6 +129,7 @@ def test_sigkill_mid_job_is_502_at_once_then_the_worker_is_back(spawned: gateway
         assert recovered is not None, spawned.log_text()[-3000:]
         print(f"next request succeeded {(recovered - killed_at):.2f} s after SIGKILL")
         assert answer.json()["result"] == 42
+        assert not os.path.exists(os.path.join(temp, "left.txt")) and not os.path.exists(workdir)
         assert worker_pid(client) != pid
         assert not alive(pid)
         metrics = client.get("/metrics").text

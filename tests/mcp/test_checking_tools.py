@@ -264,14 +264,14 @@ def test_undo_works_after_a_restore_in_the_gui(gui_server: servers.Running) -> N
 
 
 LINK = """
-import os, tempfile
+import os
 for obj in [o for o in D.objects if o.name.startswith('CheckLinked')]:
     D.objects.remove(obj)
 for library in list(D.libraries):
     D.libraries.remove(library)
 bpy.ops.mesh.primitive_cube_add(location=(0, 0, 7))
 C.active_object.name = 'CheckLinkedBox'
-path = os.path.join(tempfile.mkdtemp(), 'parts.blend')
+path = os.path.join(WORKDIR, 'parts.blend')
 D.libraries.write(path, {C.active_object})
 D.objects.remove(D.objects['CheckLinkedBox'])
 with D.libraries.load(path, link=True) as (source, target):

@@ -111,10 +111,10 @@ def test_the_slowest_blender_calls_found_complete(spawned: gateways.Gateway) -> 
 
 def test_a_long_render_completes(spawned: gateways.Gateway) -> None:
     # About 20 s of Cycles on this machine's cores.
-    code = ("import bpy, os, tempfile\ns = bpy.context.scene\ns.render.engine = 'CYCLES'\n"
+    code = ("import bpy, os\ns = bpy.context.scene\ns.render.engine = 'CYCLES'\n"
             "s.cycles.device = 'CPU'\ns.cycles.samples = 256\ns.cycles.use_denoising = False\n"
             "s.render.resolution_x, s.render.resolution_y = 480, 360\n"
-            "s.render.filepath = os.path.join(tempfile.mkdtemp(), 'long.png')\n"
+            "s.render.filepath = os.path.join(WORKDIR, 'long.png')\n"
             "bpy.ops.render.render(write_still=True)\nimg = bpy.data.images.load(s.render.filepath)\n"
             "(s.render.engine, tuple(img.size))")
     with spawned.client() as client:
