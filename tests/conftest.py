@@ -4,6 +4,9 @@ when BLENDER_HTTP_REQUIRE_BLENDER=1 (set by the test script and CI)."""
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 
 import pytest
 
@@ -25,3 +28,25 @@ def _own_state_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
     run's own, never in the user's ~/.local/state, where a server a test killed would be left
     recorded. Tests that need their own folder set BLENDER_HTTP_STATE_DIR themselves."""
     os.environ.setdefault("BLENDER_HTTP_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _own_temp_dir() -> Iterator[None]:
+    """The processes the tests start write their temporary files in a folder of the run's
+    own, removed at its end: a server a test kills cannot remove its scratch folder, and
+    Blender leaves its session folder, autosaves and quit.blend; in /tmp they would pile up
+    run after run. Its path is short: Ray puts Unix sockets under it (at most 107 bytes)."""
+    folder = tempfile.mkdtemp(prefix="bh-tests-")
+    saved = {name: os.environ.get(name) for name in ("TMPDIR", "TEMP", "TMP")}
+    os.environ.update(dict.fromkeys(saved, folder))
+    tempfile.tempdir = None  # asked again: this folder
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        tempfile.tempdir = None
+        shutil.rmtree(folder, ignore_errors=True)
