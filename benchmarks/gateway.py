@@ -11,7 +11,9 @@ absolute figures. Added latency is the gateway's p50 minus the worker's own p50 
 per request, for one client sending `POST /exec` back to back (its health checks of the
 worker included) and for 8. The one client is http.client, as in the latency rows, and again
 a client sending each request in one write (OneWrite): how a client paces its writes moves
-the server's CPU per request as much as the server's own work does."""
+the server's CPU per request as much as the server's own work does. The relay floor
+(benchmarks/relay_floor.py) forwards the bytes without reading them, on the gateway's loop:
+what any gateway written in Python spends here at least."""
 
 from __future__ import annotations
 
@@ -31,9 +33,10 @@ from typing import Any
 
 from . import latency, throughput
 from .report import table
-from .targets import connection, cpu_seconds, gateway, server
+from .targets import connection, cpu_seconds, gateway, relay, server
 
 DIRECT = "worker, direct"
+RELAY = "relay floor (bytes only)"
 CURRENT = "gateway"
 ADDED_P50_TARGET_MS = 0.3
 CPU_TARGET_US = 200.0
@@ -126,8 +129,10 @@ def measure(baseline: str | None, requests: int, rounds: int, seconds: float, wo
     """Latency samples (ms), throughput samples (requests/s) and CPU µs per request at 8
     clients and at one, by target."""
     with contextlib.ExitStack() as stack:
-        worker = stack.enter_context(server("module"))
-        targets = {DIRECT: worker, CURRENT: stack.enter_context(gateway(worker))}
+        # Any Host: the relay passes on the client's, which names the relay, not the worker.
+        worker = stack.enter_context(server("module", env={"BLENDER_HTTP_ALLOWED_HOSTS": "*"}))
+        targets = {DIRECT: worker, RELAY: stack.enter_context(relay(worker)),
+                   CURRENT: stack.enter_context(gateway(worker))}
         if baseline:
             folder = stack.enter_context(gateway_at(baseline))
             targets[f"gateway at {baseline}"] = stack.enter_context(
@@ -205,6 +210,14 @@ def main(argv: list[str] | None = None) -> int:
           f"{one:.0f} µs per exec at 1 client ({one_write:.0f} µs when it sends each request in one "
           f"write), {cpu:.0f} µs at 8 (target ≤ {CPU_TARGET_US:.0f} µs "
           f"each); {rate:,.0f} exec/s with 8 clients (target ≥ {RATE_TARGET:,})")
+    _, _, _, floor, floor_one, floor_one_write = found[RELAY]
+    assert None not in (cpu, one, one_write, floor, floor_one, floor_one_write)
+
+    def times(value: float | None, base: float | None) -> str:
+        return f"x{value / base:.2f}" if value and base else "x?"  # --quick: too few ticks
+    print(f"the relay floor (the least a gateway on this loop and kernel can spend): {floor_one:.0f} µs "
+          f"per exec at 1 client ({floor_one_write:.0f} µs one write), {floor:.0f} µs at 8; the gateway "
+          f"{times(one, floor_one)}, {times(one_write, floor_one_write)} and {times(cpu, floor)} of it")
     if options.baseline:
         _, old_added, old_rate, old_cpu, _, _ = found[f"gateway at {options.baseline}"]
         assert cpu is not None and old_cpu is not None

@@ -155,18 +155,34 @@ def gateway(backend: str, *args: str, env: dict[str, str] | None = None) -> Iter
     """`blender-http gateway` in front of backend, on a free port (env: added to ours, e.g. a
     PYTHONPATH where an older gateway package comes first)."""
     port = free_port()
+    with _proxy([sys.executable, "-m", "blender_http", "gateway", "--backend", backend,
+                 "--port", str(port), *args], port, env) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def relay(backend: str) -> Iterator[str]:
+    """benchmarks.relay_floor in front of backend, on a free port: the floor of a gateway."""
+    port = free_port()
+    with _proxy([sys.executable, "-m", "benchmarks.relay_floor", str(port), backend], port) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def _proxy(command: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[str]:
+    """command, which serves on port in front of a worker; its URL once /health answers
+    through it, stopped by the pid started."""
     url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "blender_http", "gateway", "--backend", backend,
-                             "--port", str(port), *args], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True,
-                            env={**os.environ, **(env or {})})
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True, env={**os.environ, **(env or {})},
+                            cwd=Path(__file__).resolve().parent.parent)
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"gateway exited with {proc.returncode}")
+                raise RuntimeError(f"{command[2]} exited with {proc.returncode}")
             if time.monotonic() > deadline:
-                raise RuntimeError("gateway not healthy in time")
+                raise RuntimeError(f"{command[2]} not healthy in time")
             with contextlib.suppress(OSError, http.client.HTTPException):
                 if get(url, "/health")[0] == 200:
                     break

@@ -116,7 +116,8 @@ class Supervisor:
                     ready.set_result(None)
                 status = await proc.wait()
                 self._procs.pop(backend.key, None)
-                shutil.rmtree(self._temp(backend), ignore_errors=True)
+                # On a thread: a worker's folder may hold gigabytes of renders.
+                await asyncio.to_thread(shutil.rmtree, self._temp(backend), ignore_errors=True)
                 if self._stopping:
                     return
                 backend.mark_lost(f"worker {backend.key} (pid {proc.pid}) exited with status {status}")
@@ -129,9 +130,10 @@ class Supervisor:
     async def _launch(self, backend: Backend) -> asyncio.subprocess.Process:
         ready_file = self._folder / f"{backend.key}.json"
         ready_file.unlink(missing_ok=True)
+        temp = await asyncio.to_thread(private_temp, self._temp(backend))  # emptied: see above
         env = {**worker_environment(os.environ), "BLENDER_HTTP_HOST": "127.0.0.1",
                "BLENDER_HTTP_PORT": "0", "BLENDER_HTTP_READY_FILE": str(ready_file),
-               "BLENDER_HTTP_TOKEN_FILE": str(self._token_file()), **private_temp(self._temp(backend))}
+               "BLENDER_HTTP_TOKEN_FILE": str(self._token_file()), **temp}
         # The lifeline (a pipe as stdin, never written): the worker stops when the gateway
         # ends, however it ends, on every platform (blender_http.local.processes).
         proc = await asyncio.create_subprocess_exec(
