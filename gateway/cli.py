@@ -70,7 +70,10 @@ def serve(settings: GatewaySettings) -> None:
 
     settings.configure_logging()
     # N processes need an app each, built in the process: uvicorn imports the factory there.
-    app: Any = create_app(settings) if settings.workers == 1 else "blender_http_gateway.app:app_from_env"
+    try:
+        app: Any = create_app(settings) if settings.workers == 1 else "blender_http_gateway.app:app_from_env"
+    except OSError as exc:  # e.g. the spawned workers' folder is not the user's alone
+        raise click.ClickException(f"cannot start: {exc}") from exc
     # Once shut down, uvicorn raises the SIGTERM it caught again, under the handler that was
     # there before it: with none of ours the process would end by the signal. The stop was
     # graceful, so the gateway exits 0, as the workers do (`docker stop`, Kubernetes).

@@ -2,7 +2,7 @@
 the stdio server already answers, stopped (by its pid) when the server exits, and bound by
 a lifeline (processes.py) to end with it whenever it exits, even while still starting.
 Nothing of it stays in the temporary folder: the module-mode child's ready file, log and
-temporary folder (processes.private_temp) live in a folder removed on exit, after the log's
+temporary folder (temp.private_temp) live in a folder removed on exit, after the log's
 tail went to stderr if it did not shut down cleanly (stderr is the MCP client's log, never
 the wire)."""
 
@@ -14,12 +14,11 @@ import os
 import secrets
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from . import launcher, processes
+from . import launcher, processes, temp
 
 START_TIMEOUT_S = 180.0
 LOG_TAIL_CHARS = 2000
@@ -38,8 +37,9 @@ class Spawn:
 
     def __init__(self, kind: str, blender: str | None = None) -> None:
         self.kind, self.blender = kind, blender
-        # Made here, not in start(): close() removes it even while start() still runs.
-        self.folder = Path(tempfile.mkdtemp(prefix="blender-http-mcp-")) if kind == "module" else None
+        # Made here, not in start(): close() removes it even while start() still runs. One
+        # left by a `blender-http mcp` killed outright goes when the next one starts.
+        self.folder = temp.own_folder("mcp") if kind == "module" else None
         self.spawned: Spawned | None = None
 
     def start(self) -> Spawned:
@@ -71,7 +71,7 @@ def _module(folder: Path, env: dict[str, str], token: str) -> Spawned:
     ready = folder / "ready.json"
     cmd = [sys.executable, "-m", "blender_http", "serve", "--no-record", "--ready-file", str(ready)]
     with open(folder / "blender.log", "wb") as out:  # never our stdout: that is the MCP wire
-        proc = processes.start_child(cmd, env={**os.environ, **env, **processes.private_temp(folder / "tmp")},
+        proc = processes.start_child(cmd, env={**os.environ, **env, **temp.private_temp(folder / "tmp")},
                                      stdout=out)
     deadline = time.monotonic() + START_TIMEOUT_S
     while not ready.exists():

@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import IO, Any
 
 LIFELINE_ENV = {"BLENDER_HTTP_EXIT_WITH_STDIN": "1"}
@@ -88,17 +86,6 @@ else:
         """End pid at once."""
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-
-
-def private_temp(folder: Path) -> dict[str, str]:
-    """The environment that gives a child server folder (made empty here) as its temporary
-    folder, for Python's tempfile (TMPDIR, TEMP, TMP on every platform) and Blender (TMPDIR;
-    TEMP and TMP on Windows): its scratch work folder, Blender's own session folder and
-    whatever its code writes there are then in folder, which its parent removes once the
-    child has ended, however it ended (a killed process cleans up nothing of its own)."""
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(mode=0o700, parents=True)
-    return dict.fromkeys(("TMPDIR", "TEMP", "TMP"), str(folder))
 
 
 def start_child(command: Sequence[str], *, env: Mapping[str, str], stdout: Any,

@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import getpass
 import json
 import os
 import secrets
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -32,7 +30,7 @@ from blender_http_addon.protocol import IDEMPOTENCY_HEADER
 
 from .. import calls
 from ..errors import ConnectError, TransportError, translating
-from ..local import processes
+from ..local import processes, temp
 from ..local.launcher import find_blender, launch_script
 
 # The environment variable that tells an item's code which Ray node runs it.
@@ -59,22 +57,6 @@ class Reply:
     message: str = ""
 
 
-def _own_folder() -> Path:
-    """This worker's folder (its Blender's log, the token until read, the Blender's temporary
-    folder), named by its pid. A
-    worker Ray killed leaves its folder behind: the next worker on the node removes those
-    whose process is gone."""
-    parent = Path(tempfile.gettempdir()) / f"blender-http-ray-{getpass.getuser()}"
-    parent.mkdir(mode=0o700, exist_ok=True)
-    for old in parent.iterdir():
-        if old.name.isdigit() and not processes.alive(int(old.name)):
-            shutil.rmtree(old, ignore_errors=True)
-    folder = parent / str(os.getpid())
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(mode=0o700)
-    return folder
-
-
 class BlenderWorker:
     """One Blender on this node (module mode: `blender-http serve`; or `blender -b`)."""
 
@@ -84,7 +66,9 @@ class BlenderWorker:
         self._node: str = ray.get_runtime_context().get_node_id()
         self._blender = find_blender(blender) if mode == "background" else None
         self._token = secrets.token_urlsafe(32)
-        self._folder = _own_folder()
+        # Its Blender's log, the token until read, the Blender's temporary folder: a worker
+        # Ray killed leaves it behind, and the next worker on the node removes it.
+        self._folder = temp.own_folder("ray")
         self._proc: subprocess.Popen[bytes] | None = None
         self._url = ""
         self._http = httpx.Client(headers=calls.auth_headers(self._token), trust_env=False)
@@ -151,7 +135,7 @@ class BlenderWorker:
         ready.unlink(missing_ok=True)
         env = {**os.environ, NODE_ENV: self._node, "BLENDER_HTTP_HOST": "127.0.0.1", "BLENDER_HTTP_PORT": "0",
                "BLENDER_HTTP_READY_FILE": str(ready), "BLENDER_HTTP_TOKEN_FILE": str(self._token_file()),
-               **processes.private_temp(self._folder / "tmp")}
+               **temp.private_temp(self._folder / "tmp")}
         env.pop("BLENDER_HTTP_TOKEN", None)  # the private one, from the file, wins
         with open(self._folder / "blender.log", "ab") as log:
             proc = processes.start_child(self._command(ready), env=env, stdout=log)

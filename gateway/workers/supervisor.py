@@ -9,13 +9,13 @@ import logging
 import os
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
 from blender_http.local.launcher import LaunchError, find_blender, launch_script
-from blender_http.local.processes import DETACHED, LIFELINE_ENV, private_temp
+from blender_http.local.processes import DETACHED, LIFELINE_ENV
+from blender_http.local.temp import own_folder, private_temp
 
 from ..metrics import Metrics
 from .backends import Backend, BackendPool
@@ -53,7 +53,9 @@ class Supervisor:
         self._token = token
         self._metrics = metrics
         self._blender = blender
-        self._folder = Path(tempfile.mkdtemp(prefix="blender-http-gateway-"))
+        # The workers' token file and temporary folders; a gateway killed outright leaves it,
+        # and the next one to spawn workers removes it.
+        self._folder = own_folder("gateway")
         self._procs: dict[str, asyncio.subprocess.Process] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False

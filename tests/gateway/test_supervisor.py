@@ -3,6 +3,7 @@ restarts it."""
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import signal
@@ -39,8 +40,10 @@ def spawned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[gateways.Gatew
                                   "BLENDER_HTTP_MAX_QUEUE": "7", "TMPDIR": str(temp)})
     yield running
     running.stop()
-    # Its workers' files too, the ones killed on the way included.
-    assert sorted(p.name for p in temp.iterdir()) == []
+    # Its workers' files too, the ones killed on the way included: nothing but the user's
+    # folder of gateway folders (blender_http.local.temp), empty.
+    assert sorted(str(p.relative_to(temp)) for p in temp.rglob("*")) == [
+        f"blender-http-gateway-{getpass.getuser()}"]
 
 
 def worker_pid(client: httpx.Client) -> int:

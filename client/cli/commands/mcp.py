@@ -60,7 +60,12 @@ class Upstream:
 
     def spawn_in_background(self, kind: str, blender: str | None) -> None:
         self.starting = f"a {kind} Blender is starting; try again in a few seconds"
-        spawn = self.spawn = mcp_spawn.Spawn(kind, blender)
+        try:
+            spawn = self.spawn = mcp_spawn.Spawn(kind, blender)
+        except OSError as exc:  # its folder: see blender_http.local.temp
+            self.starting = f"could not start a {kind} Blender: {exc}"
+            self._spawn_over.set()
+            return
 
         def run() -> None:
             try:
