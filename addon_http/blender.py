@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import bpy
 
-from .config import Config
+from .config import Config, ConfigError
+from .scene import gpu
 from .service import Service
+
+log = logging.getLogger("blender_http")
 
 
 def bindings() -> dict[str, Any]:
@@ -20,5 +24,13 @@ def version() -> str:
 
 
 def create_service(config: Config, mode: str) -> Service:
-    """A Service whose jobs see this Blender."""
+    """A Service whose jobs see this Blender (its Cycles on the GPU first, if configured:
+    ConfigError when it cannot be)."""
+    config.validate()
+    if config.cycles_device is not None:
+        try:
+            devices = gpu.use(config.cycles_device)
+        except gpu.GpuUnavailable as exc:
+            raise ConfigError(str(exc)) from None
+        log.info("blender-http: Cycles renders on %s", ", ".join(devices))
     return Service(config, mode=mode, blender_version=version(), bindings=bindings)

@@ -12,6 +12,8 @@ from typing import Any
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")
 
 MIB = 1024 * 1024
+# Cycles' GPU device types (its compute_device_type), for cycles_device.
+CYCLES_DEVICES = ("CUDA", "OPTIX", "HIP", "ONEAPI", "METAL")
 BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False,
             "off": False}
 
@@ -64,6 +66,9 @@ class Config:
     mcp_read_only: bool = False
     mcp_tools: tuple[str, ...] = ()
     mcp_exclude_tools: tuple[str, ...] = ()
+    # Cycles renders on this type of GPU (one of CYCLES_DEVICES, any case): set at start, in
+    # every scene, and in every .blend opened later (scene/gpu.py). None: as Blender has it.
+    cycles_device: str | None = None
 
     def validate(self) -> None:
         """Refuse settings that are unsafe or impossible."""
@@ -82,6 +87,9 @@ class Config:
                      "max_connections"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
+        if self.cycles_device is not None and self.cycles_device.upper() not in CYCLES_DEVICES:
+            raise ConfigError(f"cycles_device {self.cycles_device!r} is not one of "
+                              f"{', '.join(CYCLES_DEVICES)}")
         for name in ("idle_timeout", "request_timeout", "session_ttl", "first_byte_timeout"):
             seconds = getattr(self, name)
             if not math.isfinite(seconds) or seconds <= 0:

@@ -27,7 +27,7 @@ ALLOWED: dict[str, set[str]] = {
     "pumps": {"pumps", "http", "jobs", "service", "errors", "config"},
     "service": {"api", "http", "jobs", "files", "config", "errors", "protocol", "lifeline"},
     "lifeline": {"descriptors"},
-    "blender": {"config", "service"},
+    "blender": {"config", "service", "scene"},  # scene/gpu.py: Cycles' device at start
     "gui": {"blender", "config", "service", "pumps"},
     "launch": {"blender", "config", "gui", "pumps"},
     "config": set(),
@@ -44,8 +44,8 @@ ALLOWED: dict[str, set[str]] = {
 # The only modules that import bpy (and run inside Blender only).
 BPY_ROOMS = {"scene/compat.py", "scene/exchange.py", "scene/render.py", "scene/screenshot.py",
              "scene/state.py", "scene/view.py", "scene/agent.py", "scene/rna.py", "scene/inspection.py",
-             "scene/views.py", "scene/area_shot.py", "scene/checkpoints.py", "blender.py", "gui.py",
-             "launch.py", "pumps/timer.py"}
+             "scene/views.py", "scene/area_shot.py", "scene/checkpoints.py", "scene/gpu.py", "blender.py",
+             "gui.py", "launch.py", "pumps/timer.py"}
 
 
 MODULES = layers.modules(ROOT)

@@ -87,6 +87,8 @@ def test_gpu_workers_ask_for_a_gpu_on_gpu_nodes(rendered: Rendered) -> None:
     assert pod_spec(worker)["nodeSelector"]
     env = {e["name"]: e["value"] for e in container(worker)["env"] if "value" in e}
     assert "compute" in env["NVIDIA_DRIVER_CAPABILITIES"].split(",")
+    # OptiX needs the driver's graphics libraries (libnvoptix).
+    assert env["BLENDER_HTTP_CYCLES_DEVICE"] == "OPTIX" and "graphics" in env["NVIDIA_DRIVER_CAPABILITIES"]
     # The patch adds to the worker; its base settings stay.
     assert container(worker)["resources"]["requests"] == container(
         one(rendered["base"], "StatefulSet", "worker"))["resources"]["requests"]

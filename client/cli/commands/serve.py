@@ -7,6 +7,8 @@ import os
 
 import click
 
+from blender_http_addon.config import ConfigError
+
 from ...local import embedded, state
 from ..server_options import server_config, server_options
 from ..terminal import Unreachable
@@ -42,6 +44,8 @@ def serve(host: str | None, port: int | None, token: str | None, workdir: str | 
         embedded.serve(config, on_ready=ready)
     except embedded.BpyMissing as exc:
         raise Unreachable(str(exc)) from exc
+    except ConfigError as exc:  # a setting this Blender cannot honour (BLENDER_HTTP_CYCLES_DEVICE)
+        raise click.UsageError(str(exc)) from exc
     except OSError as exc:
         raise Unreachable(f"cannot listen on {config.host}:{config.port}: {exc}") from exc
     finally:
