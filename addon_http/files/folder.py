@@ -126,6 +126,11 @@ class WorkFolder:
                 raise HttpError(404, f"no file {relative!r} in the files folder")
             folder.unlink(parts[-1])  # a link is removed itself, never its target
 
+    def page(self, after: tuple[str, ...] | None, limit: int) -> paged.Page:
+        """The files after the path parts `after`, at most limit of them and paged.MAX_ENTRIES
+        names looked at (paged.py)."""
+        return paged.page(str(self.root), after, limit, paged.MAX_ENTRIES)
+
     def listing(self) -> list[dict[str, Any]]:
         """Every regular file under the folder, with size and modification time; links,
         to files or folders, are not followed and not listed (the walk of paged.py, whole)."""

@@ -25,6 +25,10 @@ class Page:
     resume: tuple[str, ...] | None = None
 
 
+# Names one page looks at, at most: a page is then bounded work, however large the folder.
+MAX_ENTRIES = 10_000
+
+
 class _Full(Exception):
     """The page is full, or its bound on names looked at is reached."""
 

@@ -157,7 +157,13 @@ def cancel_job(service: Service, args: Arguments) -> dict[str, Any]:
 
 
 def list_files(service: Service, args: Arguments) -> dict[str, Any]:
-    return results.data({"root": str(service.files.root), "files": service.files.listing()})
+    """One page of the work folder's files; `next` continues it (the walk of each page is
+    bounded: files/paged.py)."""
+    after = args.text("after")
+    limit = args.integer("limit", tools.FILES_PAGE, 1, tools.MAX_FILES_PAGE) or tools.FILES_PAGE
+    found = service.files.page(tuple(after.split("/")) if after else None, limit)
+    return results.data({"root": str(service.files.root), "files": found.files,
+                         "next": "/".join(found.resume) if found.resume is not None else None})
 
 
 def read_file(service: Service, args: Arguments) -> dict[str, Any]:

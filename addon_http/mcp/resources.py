@@ -2,9 +2,9 @@
 (resource_uris.py). resources/list pages them, resources/templates/list gives the one
 template, resources/read answers one file whole: text when it is UTF-8, else base64.
 
-Every call has bounds: a page of at most PAGE files after looking at most SCAN names, and a
-read of at most MAX_READ_BYTES (a larger file is paged with the read_file tool). A read
-goes through the work folder's own access (files/folder.py): a name at a time from an open
+Every call has bounds: a page of at most PAGE files after looking at most paged.MAX_ENTRIES
+names, and a read of at most MAX_READ_BYTES (a larger file is paged with the read_file
+tool). A read goes through the work folder's own access (files/folder.py): a name at a time from an open
 folder, never through a symbolic link."""
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from ..errors import HttpError
-from ..files import paged
 from . import resource_uris, tools
 
 if TYPE_CHECKING:
@@ -23,7 +22,6 @@ if TYPE_CHECKING:
 
 METHODS = frozenset({"resources/list", "resources/templates/list", "resources/read"})
 PAGE = 100
-SCAN = 10_000
 # As much as one read_file page. /mcp is answered on Blender's main thread in module and
 # background mode (pumps/parked.py): reading, base64 and JSON of 1 MB took 12-25 ms on the
 # build machine, of 16 MiB 250-400 ms, which every other request would wait for.
@@ -58,7 +56,7 @@ def answer(method: str, params: dict[str, Any], files: WorkFolder | None, versio
 
 
 def _listing(files: WorkFolder, cursor: Any) -> dict[str, Any]:
-    found = paged.page(str(files.root), _after(cursor), PAGE, SCAN)
+    found = files.page(_after(cursor), PAGE)
     out: dict[str, Any] = {"resources": [
         {"uri": resource_uris.uri(item["path"]), "name": item["path"],
          "mimeType": resource_uris.mime_type(item["path"]), "size": item["size"]}

@@ -48,6 +48,11 @@ READ_ONLY_VALUE = "1"
 SERVER_READ_ONLY = "this server is read-only (BLENDER_HTTP_MCP_READ_ONLY, --read-only)"
 CALLER_READ_ONLY = f"this caller is read-only (a read-only API key of the gateway, {READ_ONLY_HEADER})"
 
+# list_files' page of files by default (about 90 characters each: it fits the budget) and at
+# most; each page also looks at no more than files/paged.MAX_ENTRIES names (the call runs on
+# Blender's main thread in module and background mode).
+FILES_PAGE = 200
+MAX_FILES_PAGE = 2000
 # inspect's page of objects by default: each takes 400-700 characters (a page is cut short
 # where more would not fit the budget, as get_scene's).
 INSPECT_PAGE = 25
@@ -224,8 +229,14 @@ TOOLS: tuple[dict[str, Any], ...] = (
                    "timeout": _WORK_TIMEOUT}, ("path",)),
           read_only=False),
     _tool("list_files", "List the work folder",
-          "Every file in the work folder (the folder Blender and you share) with sizes.",
-          _schema(), read_only=True, idempotent=True),
+          "The files of the work folder (the folder Blender and you share) with sizes, folder by "
+          "folder in name order, a page at a time: pass a page's `next` as `after` for the next "
+          "one (`next` is null after the last).",
+          _schema({"after": {"type": "string",
+                             "description": "Continue after this path: the `next` of the page before."},
+                   "limit": {"type": "integer", "minimum": 1, "maximum": MAX_FILES_PAGE,
+                             "default": FILES_PAGE, "description": "Most files in the page."}}),
+          read_only=True, idempotent=True),
     _tool("read_file", "Read a file",
           "A file from the work folder, one page at a time: `limit` bytes from byte `offset`, fewer "
           "when more would pass max_chars (never splitting a UTF-8 character). Text as is, binary "

@@ -124,3 +124,44 @@ def test_export_and_import_take_a_timeout(module_server: servers.Running) -> Non
     assert imported.get("isError") is not True, imported
     too_short = call(module_server, "import_file", {"path": "timed/scene.stl", "timeout": 0}).json()["result"]
     assert too_short["isError"] is True and "timeout" in too_short["content"][0]["text"]
+
+
+MAKE_FILES = """
+import os
+root = os.path.join(WORKDIR, 'paged')
+for i in range(130):
+    folder = os.path.join(root, f'set{i % 3}', 'deep' if i % 5 == 0 else '')
+    os.makedirs(folder, exist_ok=True)
+    open(os.path.join(folder, f'f{i:03d}.txt'), 'w').close()
+sorted(os.path.relpath(os.path.join(d, n), WORKDIR).replace(os.sep, '/')
+       for d, _, names in os.walk(root) for n in names)
+"""
+
+
+def _page(server: servers.Running, arguments: dict[str, Any]) -> dict[str, Any]:
+    answer = call(server, "list_files", arguments).json()["result"]
+    assert answer.get("isError") is not True, answer
+    return json.loads(answer["content"][0]["text"])
+
+
+def test_list_files_comes_in_pages_that_add_up_to_the_folder(module_server: servers.Running) -> None:
+    made = call(module_server, "exec_python", {"code": MAKE_FILES}).json()["result"]
+    expected = json.loads(made["content"][0]["text"])["result"]
+    assert len(expected) == 130
+    seen: list[str] = []
+    after: str | None = None
+    while True:  # pages of 7: each file once, in the folder-by-folder order
+        page = _page(module_server, {"limit": 7, **({"after": after} if after else {})})
+        assert len(page["files"]) <= 7
+        seen += [f["path"] for f in page["files"]]
+        after = page["next"]
+        if after is None:
+            break
+    ours = [path for path in seen if path.startswith("paged/")]
+    assert sorted(ours) == expected and len(set(seen)) == len(seen)
+    assert ours == sorted(ours, key=lambda path: path.split("/"))
+    first = _page(module_server, {})  # the default page: FILES_PAGE files, or all there are
+    assert [f["path"] for f in first["files"]] == seen[:tools.FILES_PAGE]
+    assert (first["next"] is None) == (len(seen) <= tools.FILES_PAGE)
+    too_many = call(module_server, "list_files", {"limit": tools.MAX_FILES_PAGE + 1}).json()["result"]
+    assert too_many["isError"] is True
