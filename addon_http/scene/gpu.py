@@ -25,14 +25,14 @@ def use(device_type: str) -> list[str]:
     try:
         preferences.compute_device_type = device_type
     except TypeError:
-        raise GpuUnavailable(f"{setting}: this Blender's Cycles has no {device_type} devices on this "
-                          "platform") from None
+        raise GpuUnavailable(f"{setting}: this Blender's Cycles has no {device_type} devices on "
+                             "this platform") from None
     preferences.get_devices()  # finds them now (the list is empty until asked)
     found = [device for device in preferences.devices if device.type == device_type]
     if not found:
         seen = ", ".join(f"{device.name} ({device.type})" for device in preferences.devices) or "none"
-        raise GpuUnavailable(f"{setting}: no {device_type} device found (devices: {seen}); check the "
-                          "GPU driver and that the container sees the GPU")
+        raise GpuUnavailable(f"{setting}: no {device_type} device found (devices: {seen}); check "
+                             "the GPU driver and that the container sees the GPU")
     for device in preferences.devices:
         device.use = device.type == device_type
     keep_scenes_on_gpu()
