@@ -107,6 +107,31 @@ def test_a_post_is_sent_again_only_with_an_idempotency_key(run: Run) -> None:
     run(main())
 
 
+def test_a_keyed_post_a_backend_died_with_is_dropped_not_never_sent(run: Run) -> None:
+    """A backend that dies (stops listening and closes) with a keyed POST in hand, on a
+    connection that carried an answer before: the one more try finds nothing listening, so
+    the request may have run there, and it fails as dropped. A ConnectError would tell the
+    proxy it never arrived, and the proxy would send it to another worker, which does not
+    know its key and would run it again."""
+    async def once_then_die(exchange: Exchange, backend: Backend) -> None:
+        assert await exchange.request() is not None
+        await exchange.answer(200, b"once")
+        assert await exchange.request() is not None  # the next one, in hand
+        assert backend._server is not None
+        backend._server.close()  # the process is gone: nothing listens on its port
+
+    async def main() -> None:
+        async with Backend(once_then_die) as backend:
+            client = upstream.Upstream(3.0)
+            keyed = [(b"idempotency-key", b"item-1")]
+            assert await (await send(client, backend, headers=keyed)).read() == b"once"
+            with pytest.raises(upstream.DroppedError, match="closed before answering"):
+                await send(client, backend, headers=keyed)
+            await client.close()
+        assert backend.connections == 1  # the try on a connection of its own found none
+    run(main())
+
+
 def test_a_backend_dying_mid_answer_is_a_dropped_connection(run: Run) -> None:
     async def dies(exchange: Exchange, backend: Backend) -> None:
         await exchange.request()

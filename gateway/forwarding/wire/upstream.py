@@ -78,18 +78,32 @@ class Upstream:
         than timeout (None: no limit; code may run for hours)."""
         chunked = _is_stream(body) and not any(name == b"content-length" for name, _ in headers)
         head = _head(where, method, path, query, headers, body, chunked)
-        while True:
-            connection = await self._connection(where, timeout)
+        connection = await self._connection(where, timeout)
+        try:
+            return await self._send(where, connection, head, body, chunked, timeout)
+        except DroppedError as dropped:
+            if not (connection.served and not connection.received and not _is_stream(body)
+                    and _repeatable(method, headers)):
+                raise
+            # A reused connection closed before any answer: the server closed it idle just as
+            # we reused it, and the request never reached it; or the server died (killed,
+            # crashed) with the request in hand, maybe running it. Once more, on a connection
+            # of its own: where none can be opened, the server is gone, and the first failure
+            # stands (a "never reached" would send it to another worker, which does not know
+            # its Idempotency-Key and would run it again).
             try:
-                if timeout is None:
-                    return await _exchange(self, where, connection, head, body, chunked)
-                async with asyncio.timeout(timeout):
-                    return await _exchange(self, where, connection, head, body, chunked)
-            except DroppedError:
-                if not (connection.served and not connection.received and not _is_stream(body)
-                        and _repeatable(method, headers)):
-                    raise
-                # A server's idle close met our reuse: the request never reached it; once more.
+                fresh = await self._connect(where, min(self.connect_timeout,
+                                                       timeout or self.connect_timeout))
+            except ConnectError:
+                raise dropped from None
+            return await self._send(where, fresh, head, body, chunked, timeout)
+
+    async def _send(self, where: Origin, connection: Connection, head: bytes, body: Body, chunked: bool,
+                    timeout: float | None) -> Answer:
+        if timeout is None:
+            return await _exchange(self, where, connection, head, body, chunked)
+        async with asyncio.timeout(timeout):
+            return await _exchange(self, where, connection, head, body, chunked)
 
     async def _connection(self, where: Origin, timeout: float | None) -> Connection:
         idle = self._idle.get(where)
