@@ -79,8 +79,11 @@ class Upstream:
         chunked = _is_stream(body) and not any(name == b"content-length" for name, _ in headers)
         head = _head(where, method, path, query, headers, body, chunked)
         connection = await self._connection(where, timeout)
-        try:
-            return await self._send(where, connection, head, body, chunked, timeout)
+        try:  # the exchange inline, twice here: a helper would cost a coroutine per request
+            if timeout is None:
+                return await _exchange(self, where, connection, head, body, chunked)
+            async with asyncio.timeout(timeout):
+                return await _exchange(self, where, connection, head, body, chunked)
         except DroppedError as dropped:
             if not (connection.served and not connection.received and not _is_stream(body)
                     and _repeatable(method, headers)):
@@ -96,14 +99,10 @@ class Upstream:
                                                        timeout or self.connect_timeout))
             except ConnectError:
                 raise dropped from None
-            return await self._send(where, fresh, head, body, chunked, timeout)
-
-    async def _send(self, where: Origin, connection: Connection, head: bytes, body: Body, chunked: bool,
-                    timeout: float | None) -> Answer:
-        if timeout is None:
-            return await _exchange(self, where, connection, head, body, chunked)
-        async with asyncio.timeout(timeout):
-            return await _exchange(self, where, connection, head, body, chunked)
+            if timeout is None:
+                return await _exchange(self, where, fresh, head, body, chunked)
+            async with asyncio.timeout(timeout):
+                return await _exchange(self, where, fresh, head, body, chunked)
 
     async def _connection(self, where: Origin, timeout: float | None) -> Connection:
         idle = self._idle.get(where)
