@@ -41,6 +41,7 @@ class _Client(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's are alike, not subclasses
+        # Held: the loop keeps only a weak reference to a task.
         self.task = asyncio.get_running_loop().create_task(self._connect())
 
     async def _connect(self) -> None:

@@ -29,7 +29,7 @@ def own_folder(kind: str) -> Path:
         pass
     _check_private(parent)
     for old in parent.iterdir():
-        if old.name.isdigit() and int(old.name) != os.getpid() and not processes.alive(int(old.name)):
+        if old.name.isdigit() and not processes.alive(int(old.name)):
             shutil.rmtree(old, ignore_errors=True)
     folder = parent / str(os.getpid())
     shutil.rmtree(folder, ignore_errors=True)

@@ -79,30 +79,27 @@ class Upstream:
         chunked = _is_stream(body) and not any(name == b"content-length" for name, _ in headers)
         head = _head(where, method, path, query, headers, body, chunked)
         connection = await self._connection(where, timeout)
-        try:  # the exchange inline, twice here: a helper would cost a coroutine per request
-            if timeout is None:
-                return await _exchange(self, where, connection, head, body, chunked)
-            async with asyncio.timeout(timeout):
-                return await _exchange(self, where, connection, head, body, chunked)
-        except DroppedError as dropped:
-            if not (connection.served and not connection.received and not _is_stream(body)
-                    and _repeatable(method, headers)):
-                raise
-            # A reused connection closed before any answer: the server closed it idle just as
-            # we reused it, and the request never reached it; or the server died (killed,
-            # crashed) with the request in hand, maybe running it. Once more, on a connection
-            # of its own: where none can be opened, the server is gone, and the first failure
-            # stands (a "never reached" would send it to another worker, which does not know
-            # its Idempotency-Key and would run it again).
+        while True:  # twice at most: the second connection is new, and a new one is not retried
             try:
-                fresh = await self._connect(where, min(self.connect_timeout,
-                                                       timeout or self.connect_timeout))
-            except ConnectError:
-                raise dropped from None
-            if timeout is None:
-                return await _exchange(self, where, fresh, head, body, chunked)
-            async with asyncio.timeout(timeout):
-                return await _exchange(self, where, fresh, head, body, chunked)
+                if timeout is None:
+                    return await _exchange(self, where, connection, head, body, chunked)
+                async with asyncio.timeout(timeout):
+                    return await _exchange(self, where, connection, head, body, chunked)
+            except DroppedError as dropped:
+                if not (connection.served and not connection.received and not _is_stream(body)
+                        and _repeatable(method, headers)):
+                    raise
+                # A reused connection closed before any answer: the server closed it idle just
+                # as we reused it, and the request never reached it; or the server died
+                # (killed, crashed) with the request in hand, maybe running it. Once more, on a
+                # new connection: where none can be opened, the server is gone, and the first
+                # failure stands (a "never reached" would send it to another worker, which does
+                # not know its Idempotency-Key and would run it again).
+                try:
+                    connection = await self._connect(where, min(self.connect_timeout,
+                                                                timeout or self.connect_timeout))
+                except ConnectError:
+                    raise dropped from None
 
     async def _connection(self, where: Origin, timeout: float | None) -> Connection:
         idle = self._idle.get(where)
