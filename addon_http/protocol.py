@@ -98,6 +98,11 @@ def _name_problem(name: str) -> str | None:
 MAX_TIMEOUT_S = 7 * 24 * 3600.0
 MAX_LONG_POLL_S = 300.0
 MAX_SCENE_PAGE = 1000
+# GET /files answers a page of the work folder at a time: this many files unless ?limit=
+# says fewer or more, up to the most; `next` continues it (each page's walk is bounded too:
+# files/paged.py).
+FILES_PAGE = 1000
+MAX_FILES_PAGE = 10_000
 MAX_RENDER_SIZE = 16384
 MAX_RENDER_SAMPLES = 1 << 16
 # POST /exec and /jobs: a repeated key answers with its first job instead of running again.

@@ -112,8 +112,10 @@ class Calls:
     def delete_session(self, name: str) -> httpx.Request:
         return self._build("DELETE", f"/sessions/{quote(name, safe='')}")
 
-    def files(self) -> httpx.Request:
-        return self._build("GET", "/files")
+    def files(self, after: str | None = None) -> httpx.Request:
+        """A page of the work folder's listing, from the start or after the `next` of the
+        page before."""
+        return self._build("GET", "/files", params={"after": after} if after else None)
 
     def upload(self, remote_path: str, content: Any, size: int | None) -> httpx.Request:
         headers = {"Content-Type": OCTET}

@@ -126,6 +126,8 @@ class FileEntry(Open):
 class FileList(Open):
     root: str | None = None
     files: list[FileEntry]
+    next: str | None = Field(None, description="Where the next page starts: send it back as "
+                             "`?after=`; null on the last page")
 
 
 class FileStored(Open):

@@ -6,17 +6,26 @@ import mimetypes
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO
 
+from ..errors import HttpError
 from ..http.request import Request
 from ..http.response import Response
-from ..protocol import CHUNK, OCTET
+from ..protocol import CHUNK, FILES_PAGE, MAX_FILE_PATH_CHARS, MAX_FILES_PAGE, OCTET
+from .queries import int_query
 
 if TYPE_CHECKING:
     from ..service import Service
 
 
 def list_files(service: Service, req: Request) -> Response:
-    """Every file in the work folder."""
-    return Response.json({"root": str(service.files.root), "files": service.files.listing()})
+    """A page of the work folder's files (?limit=), from the start or after the path
+    ?after= (the `next` of the page before); `next` is null on the last page."""
+    limit = int_query(req, "limit", FILES_PAGE, 1, MAX_FILES_PAGE)
+    after = req.query.get("after") or None
+    if after is not None and len(after) > MAX_FILE_PATH_CHARS:
+        raise HttpError(400, f"?after= is a path of at most {MAX_FILE_PATH_CHARS} characters")
+    found = service.files.page(tuple(after.split("/")) if after else None, limit)
+    return Response.json({"root": str(service.files.root), "files": found.files,
+                          "next": found.next_after})
 
 
 def get_file(service: Service, req: Request) -> Response:

@@ -10,10 +10,9 @@ import contextlib
 import errno
 import os
 import stat
-import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from ..errors import HttpError
 from ..protocol import file_path_problem
@@ -131,12 +130,6 @@ class WorkFolder:
         names looked at (paged.py)."""
         return paged.page(str(self.root), after, limit, paged.MAX_ENTRIES)
 
-    def listing(self) -> list[dict[str, Any]]:
-        """Every regular file under the folder, with size and modification time; links,
-        to files or folders, are not followed and not listed (the walk of paged.py, whole)."""
-        out = paged.page(str(self.root), None, limit=sys.maxsize, max_entries=sys.maxsize).files
-        out.sort(key=lambda item: str(item["path"]))
-        return out
 
 
 def _caller_error(exc: OSError, relative: str) -> HttpError | OSError:

@@ -1,5 +1,5 @@
 """The work folder's files one page at a time, in a fixed order, with a bound on the work of
-each page: what MCP's resources/list answers.
+each page: what GET /files and MCP's list_files and resources/list answer.
 
 The order is that of the paths' parts (('a', 'b') before ('a.txt',)), which is the order of
 a walk that visits each folder's names sorted, so a page starts where the last one ended by
@@ -23,6 +23,11 @@ class Page:
     files: list[dict[str, Any]] = field(default_factory=list)
     # The parts of the last path looked at, where the next page starts (None: no more).
     resume: tuple[str, ...] | None = None
+
+    @property
+    def next_after(self) -> str | None:
+        """Where the next page starts, as the path a client sends back (None: no more)."""
+        return "/".join(self.resume) if self.resume is not None else None
 
 
 # Names one page looks at, at most: a page is then bounded work, however large the folder.

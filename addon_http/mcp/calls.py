@@ -162,8 +162,7 @@ def list_files(service: Service, args: Arguments) -> dict[str, Any]:
     after = args.text("after")
     limit = args.integer("limit", tools.FILES_PAGE, 1, tools.MAX_FILES_PAGE) or tools.FILES_PAGE
     found = service.files.page(tuple(after.split("/")) if after else None, limit)
-    return results.data({"root": str(service.files.root), "files": found.files,
-                         "next": "/".join(found.resume) if found.resume is not None else None})
+    return results.data({"root": str(service.files.root), "files": found.files, "next": found.next_after})
 
 
 def read_file(service: Service, args: Arguments) -> dict[str, Any]:

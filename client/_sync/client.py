@@ -254,8 +254,16 @@ class Blender:
         return self._send(self._calls.download(remote_path)).content
 
     def files(self) -> list[dict[str, Any]]:
-        """Every file in the work folder: {"path", "size", "modified"}."""
-        return list(calls.read_json(self._send(self._calls.files())).get("files", []))
+        """Every file in the work folder: {"path", "size", "modified"}, folder by folder in
+        the order of their names (the server answers a page at a time: this asks for each)."""
+        found: list[dict[str, Any]] = []
+        after = None
+        while True:
+            page = calls.read_json(self._send(self._calls.files(after)))
+            found += page.get("files", [])
+            if not page.get("next") or page["next"] == after:  # the last page (or no progress)
+                return found
+            after = page["next"]
 
     def delete_file(self, remote_path: str) -> None:
         """Remove a file from the work folder."""

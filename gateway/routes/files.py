@@ -5,9 +5,19 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
-from blender_http_addon.protocol import FILE, FILE_PATH, FILE_PATH_RULE, FILES, OCTET, file_path_problem
+from blender_http_addon.protocol import (
+    FILE,
+    FILE_PATH,
+    FILE_PATH_RULE,
+    FILES,
+    FILES_PAGE,
+    MAX_FILE_PATH_CHARS,
+    MAX_FILES_PAGE,
+    OCTET,
+    file_path_problem,
+)
 
 from ..core import Gateway
 from ..errors import GatewayError
@@ -29,8 +39,15 @@ PLACE = ("Files live on one backend: the one of `?session=`, the one named by X-
 
 @router.get(FILES, summary="List the work folder", description=PLACE, response_model=FileList,
             responses=errors())
-async def list_files(request: Request, gateway: GatewayDep) -> Response:
-    """Every file in the work folder."""
+async def list_files(request: Request, gateway: GatewayDep,
+                     limit: Annotated[int, Query(ge=1, le=MAX_FILES_PAGE,
+                                                 description="Most files in the page")] = FILES_PAGE,
+                     after: Annotated[str | None, Query(
+                         max_length=MAX_FILE_PATH_CHARS,
+                         description="The `next` of the page before")] = None) -> Response:
+    """A page of the work folder's files, folder by folder in the order of their names; `next`
+    continues it. (The query goes to the backend as sent: limit and after are declared for
+    the schema and checked here.)"""
     return await gateway.forward(Forward(request, FILES, busy=False,
                                          backend=gateway.pick_for_files(request)))
 

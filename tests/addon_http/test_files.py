@@ -25,6 +25,13 @@ def read(folder: WorkFolder, relative: str) -> bytes:
     return data
 
 
+def listing(folder: WorkFolder) -> list[dict[str, object]]:
+    """Every file, as GET /files lists them (one page holds them all here)."""
+    page = folder.page(None, 1000)
+    assert page.resume is None
+    return page.files
+
+
 def leftovers(folder: WorkFolder) -> list[str]:
     return [name for _, _, names in os.walk(folder.root) for name in names if name.startswith(".upload-")]
 
@@ -36,11 +43,11 @@ def test_write_read_list_delete(folder: WorkFolder) -> None:
     assert folder.write("a/b/mesh.bin", [b"new"])[1:] == (3, False)
     assert read(folder, "a/b/mesh.bin") == b"new"
     folder.write("top.txt", [b"t"])
-    listing = folder.listing()
-    assert [(f["path"], f["size"]) for f in listing] == [("a/b/mesh.bin", 3), ("top.txt", 1)]
-    assert all(isinstance(f["modified"], float) for f in listing)
+    listed = listing(folder)
+    assert [(f["path"], f["size"]) for f in listed] == [("a/b/mesh.bin", 3), ("top.txt", 1)]
+    assert all(isinstance(f["modified"], float) for f in listed)
     folder.delete("a/b/mesh.bin")
-    assert [f["path"] for f in folder.listing()] == ["top.txt"]
+    assert [f["path"] for f in listing(folder)] == ["top.txt"]
 
 
 def test_missing_files_are_404(folder: WorkFolder) -> None:
@@ -77,7 +84,7 @@ def test_new_file_is_not_visible_until_complete(folder: WorkFolder) -> None:
     def chunks() -> Iterator[bytes]:
         yield b"part"
         seen.append(target.exists())
-        assert [f["path"] for f in folder.listing()] == []  # the temp file is not listed
+        assert [f["path"] for f in listing(folder)] == []  # the temp file is not listed
         yield b"rest"
 
     folder.write("fresh.bin", chunks())
@@ -144,7 +151,7 @@ def test_no_link_is_followed_even_inside_the_folder(folder: WorkFolder) -> None:
         folder.write("alias/new.txt", [b"y"])
     folder.delete("same.txt")  # the link itself goes; its target stays
     assert read(folder, "real/data.txt") == b"x"
-    assert [item["path"] for item in folder.listing()] == ["real/data.txt"]
+    assert [item["path"] for item in listing(folder)] == ["real/data.txt"]
 
 
 def test_folder_targets_are_refused(folder: WorkFolder) -> None:
@@ -162,7 +169,7 @@ def test_listing_skips_links_to_folders(folder: WorkFolder, tmp_path: Path) -> N
     outside.mkdir()
     (outside / "hidden.txt").write_bytes(b"x")
     (folder.root / "link").symlink_to(outside, target_is_directory=True)
-    assert folder.listing() == []
+    assert listing(folder) == []
 
 
 def test_files_in_flight_are_neither_listed_nor_reachable(folder: WorkFolder) -> None:
@@ -170,13 +177,13 @@ def test_files_in_flight_are_neither_listed_nor_reachable(folder: WorkFolder) ->
     folder.write("mine.txt", [b"x"])
     path, _, _ = folder.write(f"{INTERNAL}/abc/render.png", [b"png"], internal=True)
     assert path.read_bytes() == b"png"
-    assert [item["path"] for item in folder.listing()] == ["mine.txt"]
+    assert [item["path"] for item in listing(folder)] == ["mine.txt"]
     for relative in (f"{INTERNAL}/abc/render.png", f"{INTERNAL}/x"):
         with pytest.raises(HttpError) as refused:
             folder.resolve(relative)
         assert refused.value.status == 400
     folder.write(f"sub/{INTERNAL}/kept.txt", [b"y"])  # only the top-level folder is the server's
-    assert f"sub/{INTERNAL}/kept.txt" in [item["path"] for item in folder.listing()]
+    assert f"sub/{INTERNAL}/kept.txt" in [item["path"] for item in listing(folder)]
 
 
 def test_the_file_path_rule_in_words() -> None:

@@ -102,3 +102,63 @@ def test_folder_paths_are_refused(client: httpx.Client, error_of: ErrorOf) -> No
     error_of(client.delete("/files/sub"), 404)
     error_of(client.put("/files/sub", content=b"x"), 400)
     error_of(client.put("/files/sub/", content=b"x"), 400)
+
+
+def _made(root: Any, paths: list[str]) -> None:
+    for path in paths:
+        target = root.joinpath(*path.split("/"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.encode())
+
+
+# In the order of their names folder by folder ("a/..." before "a.txt", unlike a sort of the
+# whole paths): the order GET /files pages through.
+LISTED = ["a/b.txt", "a/c/d.txt", "a.txt", "b/x1.txt", "b/x2.txt", "b/x3.txt", "c.txt", "z/1/2/3.txt"]
+
+
+def test_listing_comes_in_pages_each_file_once(server: Any, client: httpx.Client, error_of: ErrorOf) -> None:
+    _made(server.service.files.root, LISTED)
+    (server.service.files.root / "empty" / "folders").mkdir(parents=True)
+    pages, after = [], None
+    while True:
+        page = client.get("/files", params={"limit": 3, **({"after": after} if after else {})}).json()
+        pages.append([f["path"] for f in page["files"]])
+        after = page["next"]
+        if after is None:
+            break
+    assert pages == [LISTED[:3], LISTED[3:6], LISTED[6:]]
+    whole = client.get("/files").json()  # a page of FILES_PAGE: all of them, and no next
+    assert [(f["path"], f["size"]) for f in whole["files"]] == [(p, len(p)) for p in LISTED]
+    assert whole["next"] is None
+    assert client.get("/files", params={"after": "c.txt"}).json()["files"][0]["path"] == "z/1/2/3.txt"
+    assert client.get("/files", params={"after": "zz"}).json() == {
+        "root": str(server.service.files.root), "files": [], "next": None}
+
+
+def test_a_page_stops_after_looking_at_its_bound_of_names(server: Any, client: httpx.Client,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from blender_http_addon.files import paged
+    monkeypatch.setattr(paged, "MAX_ENTRIES", 4)
+    paths = [f"many/{n:02d}.txt" for n in range(10)]
+    _made(server.service.files.root, paths)
+    seen, after, pages = [], None, 0
+    while True:
+        page = client.get("/files", params={"limit": 100, **({"after": after} if after else {})}).json()
+        assert len(page["files"]) <= 4
+        seen += [f["path"] for f in page["files"]]
+        pages += 1
+        after = page["next"]
+        if after is None:
+            break
+    assert seen == paths and pages >= 3
+
+
+@pytest.mark.parametrize(("params", "words"), [
+    ({"limit": "0"}, "?limit= must be between 1 and 10000"),
+    ({"limit": "10001"}, "?limit= must be between 1 and 10000"),
+    ({"limit": "many"}, "?limit= must be a number"),
+    ({"after": "a/" * 600}, "?after= is a path of at most 1024 characters"),
+])
+def test_bad_listing_queries_are_400(client: httpx.Client, error_of: ErrorOf, params: dict[str, str],
+                                     words: str) -> None:
+    assert error_of(client.get("/files", params=params), 400)["message"] == words

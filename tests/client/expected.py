@@ -30,3 +30,16 @@ def render_engine(scene: dict) -> str:
     """An engine this Blender renders with headless: Cycles when it has it (always on CPU)."""
     engines = scene["render"]["engines"]
     return "CYCLES" if "CYCLES" in engines else engines[0]
+
+
+def make_files(folder: str, count: int) -> str:
+    """Code that makes count empty files in folder of the work folder and gives their paths
+    as GET /files lists them."""
+    return (f"import os\nnames = [f'f{{n:05d}}.txt' for n in range({count})]\n"
+            f"os.makedirs(os.path.join(WORKDIR, {folder!r}), exist_ok=True)\n"
+            f"for name in names:\n    open(os.path.join(WORKDIR, {folder!r}, name), 'w').close()\n"
+            f"[{folder!r} + '/' + name for name in names]")
+
+
+def remove_folder(folder: str) -> str:
+    return f"import shutil, os\nshutil.rmtree(os.path.join(WORKDIR, {folder!r}))"

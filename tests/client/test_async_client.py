@@ -18,6 +18,7 @@ from blender_http import (
     JobNotFinished,
     NotFound,
 )
+from blender_http_addon.protocol import FILES_PAGE
 from tests.blender import servers
 from tests.client import expected
 
@@ -102,6 +103,16 @@ async def test_failed_job_result_raises_exec_error(ablender: AsyncBlender) -> No
     with pytest.raises(ExecError) as caught:
         await job.result(timeout=30)
     assert caught.value.line == 3
+
+
+async def test_files_lists_every_page_in_order(ablender: AsyncBlender) -> None:
+    # More files than the server lists in one page (FILES_PAGE): files() asks for each page.
+    made = (await ablender.exec(expected.make_files("many-async", FILES_PAGE + 150))).result
+    try:
+        listed = [f["path"] for f in await ablender.files() if f["path"].startswith("many-async/")]
+        assert listed == made
+    finally:
+        await ablender.exec(expected.remove_folder("many-async"))
 
 
 async def test_upload_and_download_stream_files(ablender: AsyncBlender, tmp_path: Path) -> None:

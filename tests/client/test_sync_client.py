@@ -18,6 +18,7 @@ from blender_http import (
     JobNotFinished,
     NotFound,
 )
+from blender_http_addon.protocol import FILES_PAGE
 from tests.blender import servers
 from tests.client import expected
 
@@ -101,6 +102,16 @@ def test_failed_job_result_raises_exec_error(blender: Blender) -> None:
     with pytest.raises(ExecError) as caught:
         job.result(timeout=30)
     assert caught.value.line == 3
+
+
+def test_files_lists_every_page_in_order(blender: Blender) -> None:
+    # More files than the server lists in one page (FILES_PAGE): files() asks for each page.
+    made = (blender.exec(expected.make_files("many-sync", FILES_PAGE + 150))).result
+    try:
+        listed = [f["path"] for f in blender.files() if f["path"].startswith("many-sync/")]
+        assert listed == made
+    finally:
+        blender.exec(expected.remove_folder("many-sync"))
 
 
 def test_upload_and_download_stream_files(blender: Blender, tmp_path: Path) -> None:

@@ -170,6 +170,30 @@ def test_files_stream_both_ways(client: httpx.Client) -> None:
     assert client.get("/files/../etc/passwd").status_code in (400, 403, 404)
 
 
+def test_the_listing_pages_through_the_gateway(client: httpx.Client) -> None:
+    made = client.post("/exec", json={"code": (
+        "import os\nos.makedirs(os.path.join(WORKDIR, 'gw-pages', 'sub'), exist_ok=True)\n"
+        "for name in ('a.txt', 'b.txt', 'sub/c.txt', 'z.txt'):\n"
+        "    open(os.path.join(WORKDIR, 'gw-pages', name), 'w').close()")})
+    assert made.json()["ok"] is True, made.text
+    try:
+        # The query goes to the worker as sent; its pages come back whole, `next` with them.
+        first = client.get("/files", params={"limit": 2, "after": "gw-pages"}).json()
+        assert [f["path"] for f in first["files"]] == ["gw-pages/a.txt", "gw-pages/b.txt"]
+        assert first["next"] == "gw-pages/b.txt"
+        rest = client.get("/files", params={"limit": 2, "after": first["next"]}).json()
+        assert [f["path"] for f in rest["files"]][:2] == ["gw-pages/sub/c.txt", "gw-pages/z.txt"]
+        for params, words in (({"limit": 0}, "limit: Input should be greater than or equal to 1"),
+                              ({"limit": protocol.MAX_FILES_PAGE + 1}, "limit: Input should be less than"),
+                              ({"after": "a" * 1025}, "after: String should have at most 1024 characters")):
+            refused = client.get("/files", params=params)
+            assert refused.status_code == 400, refused.text
+            assert refused.json()["error"]["message"].startswith(words)
+    finally:
+        client.post("/exec", json={"code": "import shutil, os\n"
+                                           "shutil.rmtree(os.path.join(WORKDIR, 'gw-pages'))"})
+
+
 def test_request_ids_are_passed_on_and_logged(gateway: gateways.Gateway, client: httpx.Client) -> None:
     given = client.post("/exec", content="1", headers={"X-Request-ID": "trace-abc-123"})
     assert given.headers.get_list("x-request-id") == ["trace-abc-123"]
