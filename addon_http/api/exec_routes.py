@@ -29,7 +29,7 @@ def health(service: Service, req: Request) -> Response:
 
 def exec_code(service: Service, req: Request) -> Response:
     """Run code and answer its envelope (or raw bytes with Accept: application/octet-stream)."""
-    key = idempotency_key(req)
+    key = idempotency_key(req)  # checked before the body is read: a bad key costs no upload
     # A keyed job keeps its answer: a repeat of the request is answered with it too.
     job = _submit(service, req, EXEC, _exec_request(service, req), key,
                   want_binary=req.accepts(OCTET), keep_result=key is not None)
@@ -43,7 +43,8 @@ def exec_code(service: Service, req: Request) -> Response:
 
 def submit_job(service: Service, req: Request) -> Response:
     """Queue code to run; answer at once with the job's URL."""
-    job = _submit(service, req, JOBS, _exec_request(service, req), idempotency_key(req))
+    key = idempotency_key(req)  # checked before the body is read: a bad key costs no upload
+    job = _submit(service, req, JOBS, _exec_request(service, req), key)
     return Response.json(job.view(), status=202, headers={"Location": f"/jobs/{job.id}"})
 
 

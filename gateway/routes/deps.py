@@ -16,6 +16,7 @@ from blender_http_addon.protocol import JSON, MIB
 
 from ..core import Gateway
 from ..errors import GatewayError
+from ..forwarding import idempotency
 from ..forwarding.forward import Body, Forward
 from ..scopes import header
 
@@ -66,7 +67,9 @@ FORM_PEEK = 64 * 1024
 async def exec_body(request: Request) -> tuple[bytes | AsyncIterator[bytes], str | None]:
     """The body of POST /exec or /jobs to forward, and the session it names (None: routing
     reads ?session= instead). A JSON or text body is read whole (under MAX_BUFFERED_BODY);
-    a multipart form (binary arguments, up to the worker's own limit) streams through."""
+    a multipart form (binary arguments, up to the worker's own limit) streams through.
+    A bad Idempotency-Key is refused first (400): the client need not send the body."""
+    idempotency.caller_key(request.scope)
     content_type = header(request.scope, b"content-type")
     if not is_multipart(content_type):
         body = await read_body(request)

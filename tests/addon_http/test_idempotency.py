@@ -184,6 +184,21 @@ def test_a_bad_key_is_400(client: httpx.Client) -> None:
     assert "Idempotency-Key" in response.json()["error"]["message"]
 
 
+@pytest.mark.parametrize("path", ["/exec", "/jobs"])
+def test_a_bad_key_is_refused_before_the_body_is_sent(server: Any, raw: Callable[..., Any],
+                                                      path: str) -> None:
+    # A client about to send a large body learns at once that its key is wrong: the answer
+    # comes while the body is still unsent (a server reading it first would wait for it).
+    connection = raw(server.port)
+    connection.sock.settimeout(10)
+    connection.send(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+                    "Content-Type: text/plain\r\nContent-Length: 1000000\r\n"
+                    f"Idempotency-Key: {'k' * 256}\r\n\r\n".encode())
+    answer = connection.read_response()
+    assert answer.status == 400, answer.body
+    assert json.loads(answer.body)["error"]["message"] == "Idempotency-Key must be 1-255 characters"
+
+
 def test_a_key_refused_by_a_full_queue_can_run_later(make_server: Callable[..., Any],
                                                      gate: threading.Event) -> None:
     server = make_server(max_queue=1)
