@@ -2,7 +2,13 @@
 preferences, every device of that type on (the CPU off), and the device of every scene
 "GPU", now and in every .blend opened later (a .blend brings its own scenes, whose device
 is the CPU unless it was saved otherwise). Without a device of that type the server does not
-start: a GPU worker quietly rendering on its CPU is what the setting is there to prevent."""
+start: a GPU worker quietly rendering on its CPU is what the setting is there to prevent.
+
+Blender's GUI saves changed preferences when it quits (Auto-Save Preferences, on by
+default), and these are the user's own: the change does not mark them changed (they are
+saved with it only when they were changed already or are changed later), and a refused
+start puts the device type back. A user's Blender does not go on rendering on a device type
+a server was once started with, or on one it does not have."""
 
 from __future__ import annotations
 
@@ -19,9 +25,21 @@ class GpuUnavailable(Exception):
 def use(device_type: str) -> list[str]:
     """Render with Cycles on the devices of device_type (one of config.CYCLES_DEVICES);
     their names. Raises GpuUnavailable when this Blender has no such device."""
-    device_type = device_type.upper()
-    setting = f"BLENDER_HTTP_CYCLES_DEVICE={device_type}"
+    saved = bpy.context.preferences
+    was_dirty = saved.is_dirty
     preferences = _cycles_preferences()
+    before = preferences.compute_device_type
+    try:
+        return _use(preferences, device_type.upper())
+    except GpuUnavailable:
+        preferences.compute_device_type = before
+        raise
+    finally:
+        saved.is_dirty = was_dirty
+
+
+def _use(preferences: Any, device_type: str) -> list[str]:
+    setting = f"BLENDER_HTTP_CYCLES_DEVICE={device_type}"
     try:
         preferences.compute_device_type = device_type
     except TypeError:

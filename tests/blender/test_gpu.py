@@ -35,6 +35,30 @@ def test_no_device_of_the_type_stops_the_start_and_says_so(mode: str, tmp_path: 
     assert "(CPU)" in said  # what it did find
 
 
+SAVED_DEVICE = ("import bpy\ncycles = bpy.context.preferences.addons.get('cycles')\n"
+                "print('saved device:', cycles.preferences.compute_device_type if cycles else None)")
+
+
+def test_a_refused_start_in_the_gui_leaves_the_saved_preferences_alone(tmp_path: Path) -> None:
+    # Blender's GUI saves changed preferences when it quits; a first start in a new
+    # configuration folder has them changed already, so they are saved on the way out: with
+    # the device type the refused server tried, unless it was put back.
+    reason = servers.availability("gui")
+    if reason:
+        missing(reason)
+    config = tmp_path / "config"
+    env = {**os.environ, "BLENDER_USER_CONFIG": str(config), "BLENDER_HTTP_PORT": "0",
+           "BLENDER_HTTP_CYCLES_DEVICE": "CUDA", "BLENDER_HTTP_READY_FILE": str(tmp_path / "ready.json")}
+    gui = [arg for arg in servers.command("gui", tmp_path / "ready.json") if arg != "--factory-startup"]
+    done = subprocess.run(gui, env=env, capture_output=True, text=True, timeout=servers.START_TIMEOUT,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 2, (done.stdout[-2000:], done.stderr[-2000:])
+    assert (config / "userpref.blend").exists(), "the GUI saved no preferences: nothing was checked"
+    saved = subprocess.run(["blender", "--background", "--python-expr", SAVED_DEVICE], env=env,
+                           capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert "saved device: NONE" in saved.stdout, saved.stdout[-2000:]
+
+
 def test_a_type_this_platform_lacks_is_named(tmp_path: Path) -> None:
     said = _refused("module", "METAL", tmp_path)
     assert "BLENDER_HTTP_CYCLES_DEVICE=METAL: this Blender's Cycles has no METAL devices" in said
