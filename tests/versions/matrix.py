@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,9 +58,25 @@ TARGETS = (
     Target("5.3.0", "module", "3.13"),  # the newest bpy, which needs Python 3.13
 )
 MODULE_TARGETS = tuple(t for t in TARGETS if t.mode == "module")
-# The client, CLI and gateway (no bpy) are also tested on this Python.
+# The client, CLI and gateway (no bpy) are also tested on this Python, with the oldest uvicorn
+# the gateway supports (its protocol builds on uvicorn's: serving/protocol.py); the project's
+# own virtualenv has the newest.
 CLIENT_ONLY_PYTHON = "3.12"
 CLIENT_VENV = CACHE / f"client-py{CLIENT_ONLY_PYTHON}"
+
+
+def lowest(package: str, extra: str = "gateway") -> str:
+    """The lowest version of package that pyproject.toml's extra accepts (its `>=` bound)."""
+    with open(ROOT / "pyproject.toml", "rb") as file:
+        wanted = tomllib.load(file)["project"]["optional-dependencies"][extra]
+    for requirement in wanted:
+        name, found, version = requirement.partition(">=")
+        if found and name.strip() == package:
+            return version.split(",")[0].split(";")[0].strip()
+    raise LookupError(f"no {package}>=... in the {extra} extra of pyproject.toml")
+
+
+OLDEST_UVICORN = lowest("uvicorn")
 
 
 class MatrixError(Exception):
@@ -123,7 +140,8 @@ def prepare() -> None:
     for target in MODULE_TARGETS:
         assert target.venv is not None
         prepare_venv(target.venv, target.python, [f"bpy=={target.blender}", "numpy"], "")
-    prepare_venv(CLIENT_VENV, CLIENT_ONLY_PYTHON, [], "[gateway]")
+    # Installed first, it stays: the project's `uvicorn>=` accepts it.
+    prepare_venv(CLIENT_VENV, CLIENT_ONLY_PYTHON, [f"uvicorn=={OLDEST_UVICORN}"], "[gateway]")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Python 3.12, which has no bpy wheel: the client, the CLI and the gateway install
 (`.[gateway]`) and work there against a real module-mode server started from this Python,
-while `.[bpy]` and `blender-http serve` say what to do instead."""
+while `.[bpy]` and `blender-http serve` say what to do instead. The gateway runs there on
+the oldest uvicorn it supports."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from packaging.version import Version
 
 from blender_http.local.embedded import bpy_missing_message
 from tests.blender import servers
 from tests.conftest import missing
 from tests.gateway import gateways
-from tests.versions.matrix import CLIENT_ONLY_PYTHON, CLIENT_VENV, ROOT
+from tests.versions.matrix import CLIENT_ONLY_PYTHON, CLIENT_VENV, OLDEST_UVICORN, ROOT
 
 pytestmark = [pytest.mark.blender, pytest.mark.timeout(300)]
 TOKEN = "python-312-token"
@@ -79,6 +81,8 @@ def test_the_cli_works_on_python_312(server: servers.Running) -> None:
 def test_the_gateway_runs_on_python_312(server: servers.Running, tmp_path: Path) -> None:
     if not PYTHON.exists():
         python312()  # fails with the reason
+    uvicorn = python312("-c", "import uvicorn; print(uvicorn.__version__)")
+    assert Version(uvicorn.stdout.strip()) == Version(OLDEST_UVICORN), uvicorn
     running = gateways.start(tmp_path, "--backend", server.url, key=API_KEY,
                              env={"BLENDER_HTTP_TOKEN": TOKEN},
                              command=(str(PYTHON), "-m", "blender_http", "gateway"), cwd=ROOT)
@@ -91,6 +95,10 @@ def test_the_gateway_runs_on_python_312(server: servers.Running, tmp_path: Path)
         done = python312("-c", CLIENT_SCRIPT, url, API_KEY)  # the 3.12 client through the 3.12 gateway
         assert done.returncode == 0, done.stderr
         assert "CLIENT OK 5." in done.stdout
+        # A body too large for the gateway's hot path goes through uvicorn's request cycle.
+        big = httpx.post(url + "/exec", json={"code": "len(args['s'])", "args": {"s": "x" * 200_000}},
+                         headers=headers, timeout=60).json()
+        assert big["result"] == 200_000
     finally:
         running.stop()
 
