@@ -131,7 +131,6 @@ class WorkFolder:
         return paged.page(str(self.root), after, limit, paged.MAX_ENTRIES)
 
 
-
 def _caller_error(exc: OSError, relative: str) -> HttpError | OSError:
     """The OS's refusals that are the caller's, as 4xx; anything else stays a server error."""
     if exc.errno == errno.ENAMETOOLONG:

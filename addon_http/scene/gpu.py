@@ -7,8 +7,8 @@ start: a GPU worker quietly rendering on its CPU is what the setting is there to
 Blender's GUI saves changed preferences when it quits (Auto-Save Preferences, on by
 default), and these are the user's own: the change does not mark them changed (they are
 saved with it only when they were changed already or are changed later), and a refused
-start puts the device type back. A user's Blender does not go on rendering on a device type
-a server was once started with, or on one it does not have."""
+start puts the device type back: a server that could not start leaves no device type of
+its own in them."""
 
 from __future__ import annotations
 
