@@ -3,6 +3,7 @@
     .venv/bin/python -m benchmarks.gateway                       # this gateway vs direct
     .venv/bin/python -m benchmarks.gateway --baseline 2850789    # ... and the gateway at a commit
     .venv/bin/python -m benchmarks.gateway --baseline 2850789 --runs 3   # medians of 3 runs
+    .venv/bin/python -m benchmarks.gateway --gateway-python /usr/bin/python3.11  # ... and on it
 
 Every target runs at once in front of one module-mode worker and is measured in interleaved
 rounds, so the load of a shared machine falls on all alike: compare the ratios more than the
@@ -13,7 +14,10 @@ worker included) and for 8. The one client is http.client, as in the latency row
 a client sending each request in one write (OneWrite): how a client paces its writes moves
 the server's CPU per request as much as the server's own work does. The relay floor
 (benchmarks/relay_floor.py) forwards the bytes without reading them, on the gateway's loop:
-what any gateway written in Python spends here at least."""
+what any gateway written in Python spends here at least. --gateway-python runs the gateway
+a second time on another interpreter (one with the gateway installed): how CPython was built
+(with profile-guided and link-time optimization, as python.org's, Docker's and Debian's are,
+or without, as pyenv builds by default) moves its CPU as much as its own code does."""
 
 from __future__ import annotations
 
@@ -34,6 +38,12 @@ from typing import Any
 from . import latency, throughput
 from .report import table
 from .targets import connection, cpu_seconds, gateway, relay, server
+
+# What the gateway runs on, as the reports name it.
+INTERPRETER = ("import platform, sys, sysconfig; o = sysconfig.get_config_var('CONFIG_ARGS') or ''; "
+               "print(platform.python_version(), sys.executable, "
+               "'(configured with PGO or LTO)' if '--enable-optimizations' in o or 'lto' in o "
+               "else '(its configure flags name no PGO or LTO)')")
 
 DIRECT = "worker, direct"
 RELAY = "relay floor (bytes only)"
@@ -125,7 +135,15 @@ Measured = tuple[dict[str, list[float]], dict[str, list[float]], dict[str, float
                  dict[str, float]]
 
 
-def measure(baseline: str | None, requests: int, rounds: int, seconds: float, workers: int) -> Measured:
+def interpreter(python: str) -> str:
+    """python's version and path, and whether its build says it was optimized (a
+    distribution's own build may be optimized without saying so)."""
+    done = subprocess.run([python, "-c", INTERPRETER], capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def measure(baseline: str | None, requests: int, rounds: int, seconds: float, workers: int,
+            gateway_python: str | None = None) -> Measured:
     """Latency samples (ms), throughput samples (requests/s) and CPU µs per request at 8
     clients and at one, by target."""
     with contextlib.ExitStack() as stack:
@@ -137,6 +155,9 @@ def measure(baseline: str | None, requests: int, rounds: int, seconds: float, wo
             folder = stack.enter_context(gateway_at(baseline))
             targets[f"gateway at {baseline}"] = stack.enter_context(
                 gateway(worker, env={"PYTHONPATH": str(folder)}))
+        if gateway_python:
+            targets[f"gateway on {gateway_python}"] = stack.enter_context(
+                gateway(worker, python=gateway_python))
         if workers > 1:
             # Its CPU is spread over child processes: only its rate is shown.
             targets[f"gateway --workers {workers}"] = stack.enter_context(
@@ -193,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", help="also measure the gateway as it was at this commit")
     parser.add_argument("--workers", type=int, default=1, help="also measure `--workers N`")
+    parser.add_argument("--gateway-python", metavar="PATH",
+                        help="also measure the gateway on this interpreter (the gateway installed there)")
     parser.add_argument("--runs", type=int, default=1,
                         help="measure N times, each with fresh processes, and report the medians")
     parser.add_argument("--quick", action="store_true", help="tiny counts: checks the benchmark runs")
@@ -200,11 +223,14 @@ def main(argv: list[str] | None = None) -> int:
     requests, rounds, seconds = (40, 2, 0.2) if options.quick else (2000, 10, 1.0)
     runs = []
     for run in range(options.runs):
-        runs.append(figures(*measure(options.baseline, requests, rounds, seconds, options.workers)))
+        runs.append(figures(*measure(options.baseline, requests, rounds, seconds, options.workers,
+                                     options.gateway_python)))
         if options.runs > 1:
             print(f"run {run + 1} of {options.runs}\n{report(runs[-1])}\n", flush=True)
     found = median_of(runs)
     print((f"median of {options.runs} runs\n" if options.runs > 1 else "") + report(found))
+    print(f"\nthe gateway runs on {interpreter(sys.executable)}" + (
+        f"; and on {interpreter(options.gateway_python)}" if options.gateway_python else ""))
     _, added, rate, cpu, one, one_write = found[CURRENT]
     print(f"\nadded p50 {added:.3f} ms (target ≤ {ADDED_P50_TARGET_MS} ms); gateway CPU "
           f"{one:.0f} µs per exec at 1 client ({one_write:.0f} µs when it sends each request in one "
@@ -218,6 +244,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"the relay floor (the least a gateway on this loop and kernel can spend): {floor_one:.0f} µs "
           f"per exec at 1 client ({floor_one_write:.0f} µs one write), {floor:.0f} µs at 8; the gateway "
           f"{times(one, floor_one)}, {times(one_write, floor_one_write)} and {times(cpu, floor)} of it")
+    if options.gateway_python:
+        other = found[f"gateway on {options.gateway_python}"]
+        _, _, other_rate, other_cpu, other_one, other_one_write = other
+        assert None not in (other_cpu, other_one, other_one_write)
+        print(f"on {options.gateway_python}: {other_one:.0f} µs per exec at 1 client "
+              f"({other_one_write:.0f} one write), {other_cpu:.0f} µs at 8, {other_rate:,.0f} exec/s; "
+              f"{times(other_one, one)}, "
+              f"{times(other_one_write, one_write)} and {times(other_cpu, cpu)} of the gateway on "
+              f"{sys.executable}")
     if options.baseline:
         _, old_added, old_rate, old_cpu, _, _ = found[f"gateway at {options.baseline}"]
         assert cpu is not None and old_cpu is not None

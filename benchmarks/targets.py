@@ -151,11 +151,13 @@ def gateway_available() -> str | None:
 
 
 @contextlib.contextmanager
-def gateway(backend: str, *args: str, env: dict[str, str] | None = None) -> Iterator[str]:
+def gateway(backend: str, *args: str, env: dict[str, str] | None = None,
+            python: str = sys.executable) -> Iterator[str]:
     """`blender-http gateway` in front of backend, on a free port (env: added to ours, e.g. a
-    PYTHONPATH where an older gateway package comes first)."""
+    PYTHONPATH where an older gateway package comes first; python: the interpreter it runs
+    on, which must have the gateway installed)."""
     port = free_port()
-    with _proxy([sys.executable, "-m", "blender_http", "gateway", "--backend", backend,
+    with _proxy([python, "-m", "blender_http", "gateway", "--backend", backend,
                  "--port", str(port), *args], port, env) as url:
         yield url
 
