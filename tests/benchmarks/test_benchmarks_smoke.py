@@ -48,3 +48,19 @@ def test_the_gateways_own_steps_are_measured_on_answers_it_got_right() -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     row = next(line for line in done.stdout.splitlines() if line.startswith("| gateway |"))
     assert 0 < float(row.split("|")[2]) < 10_000
+
+
+@pytest.mark.blender
+def test_the_gateway_is_measured_beside_the_worker_and_on_another_interpreter() -> None:
+    reason = servers.availability("module")
+    if reason:
+        missing(reason)
+    done = subprocess.run([sys.executable, "-m", "benchmarks.gateway", "--quick",
+                           "--gateway-python", sys.executable],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = [line.split("|")[1].strip() for line in done.stdout.splitlines() if line.startswith("| ")]
+    assert rows[1:] == ["worker, direct", "relay floor (bytes only)", "gateway",
+                        f"gateway on {sys.executable}"]
+    said = next(line for line in done.stdout.splitlines() if line.startswith("the gateway runs on "))
+    assert said.count(sys.executable) == 2, said
