@@ -17,7 +17,7 @@ the server's CPU per request as much as the server's own work does. The relay fl
 what any gateway written in Python spends here at least. --gateway-python runs the gateway
 a second time on another interpreter (one with the gateway installed): how CPython was built
 (with profile-guided and link-time optimization, as python.org's, Docker's and Debian's are,
-or without, as pyenv builds by default) moves its CPU as much as its own code does."""
+or without, as pyenv builds by default) moved its CPU per request by about a tenth here."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ from .targets import connection, cpu_seconds, gateway, relay, server
 # What the gateway runs on, as the reports name it.
 INTERPRETER = ("import platform, sys, sysconfig; o = sysconfig.get_config_var('CONFIG_ARGS') or ''; "
                "print(platform.python_version(), sys.executable, "
-               "'(configured with PGO or LTO)' if '--enable-optimizations' in o or 'lto' in o "
+               "'(configured with PGO or LTO)' if '--enable-optimizations' in o or '--with-lto' in o "
                "else '(its configure flags name no PGO or LTO)')")
 
 DIRECT = "worker, direct"
