@@ -26,7 +26,7 @@ def version() -> str:
 def create_service(config: Config, mode: str) -> Service:
     """A Service whose jobs see this Blender (its Cycles on the GPU first, if configured:
     ConfigError when it cannot be)."""
-    config.validate()
+    config.validate()  # before the preferences are touched (Service checks it again: cheap)
     if config.cycles_device is not None:
         try:
             devices = gpu.use(config.cycles_device)

@@ -6,10 +6,10 @@ import mimetypes
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, BinaryIO
 
-from ..errors import HttpError
+from ..files import paged
 from ..http.request import Request
 from ..http.response import Response
-from ..protocol import CHUNK, FILES_PAGE, MAX_FILE_PATH_CHARS, MAX_FILES_PAGE, OCTET
+from ..protocol import CHUNK, FILES_PAGE, MAX_FILES_PAGE, OCTET
 from .queries import int_query
 
 if TYPE_CHECKING:
@@ -20,10 +20,7 @@ def list_files(service: Service, req: Request) -> Response:
     """A page of the work folder's files (?limit=), from the start or after the path
     ?after= (the `next` of the page before); `next` is null on the last page."""
     limit = int_query(req, "limit", FILES_PAGE, 1, MAX_FILES_PAGE)
-    after = req.query.get("after") or None
-    if after is not None and len(after) > MAX_FILE_PATH_CHARS:
-        raise HttpError(400, f"?after= is a path of at most {MAX_FILE_PATH_CHARS} characters")
-    found = service.files.page(tuple(after.split("/")) if after else None, limit)
+    found = service.files.page(paged.after_parts(req.query.get("after"), "?after="), limit)
     return Response.json({"root": str(service.files.root), "files": found.files,
                           "next": found.next_after})
 

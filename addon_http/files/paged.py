@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import HttpError
+from ..protocol import MAX_FILE_PATH_CHARS
 from .dirs import INTERNAL, UPLOAD_PREFIX, Folder
 
 
@@ -32,6 +33,16 @@ class Page:
 
 # Names one page looks at, at most: a page is then bounded work, however large the folder.
 MAX_ENTRIES = 10_000
+
+
+def after_parts(path: str | None, name: str) -> tuple[str, ...] | None:
+    """The parts of a path a client sent back to continue a listing (a page's next_after; None
+    or empty: from the start); 400 naming the parameter when no path is that long."""
+    if not path:
+        return None
+    if len(path) > MAX_FILE_PATH_CHARS:
+        raise HttpError(400, f"{name} is a path of at most {MAX_FILE_PATH_CHARS} characters")
+    return tuple(path.split("/"))
 
 
 class _Full(Exception):

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..api import outcome
 from ..errors import HttpError
+from ..files import paged
 from ..jobs import job as jobs
 from ..jobs.work import Code
 from ..protocol import MAX_LONG_POLL_S, MAX_TIMEOUT_S
@@ -159,9 +160,8 @@ def cancel_job(service: Service, args: Arguments) -> dict[str, Any]:
 def list_files(service: Service, args: Arguments) -> dict[str, Any]:
     """One page of the work folder's files; `next` continues it (the walk of each page is
     bounded: files/paged.py)."""
-    after = args.text("after")
     limit = args.integer("limit", tools.FILES_PAGE, 1, tools.MAX_FILES_PAGE) or tools.FILES_PAGE
-    found = service.files.page(tuple(after.split("/")) if after else None, limit)
+    found = service.files.page(paged.after_parts(args.text("after"), "after"), limit)
     return results.data({"root": str(service.files.root), "files": found.files, "next": found.next_after})
 
 

@@ -25,8 +25,8 @@ class GpuUnavailable(Exception):
 def use(device_type: str) -> list[str]:
     """Render with Cycles on the devices of device_type (one of config.CYCLES_DEVICES);
     their names. Raises GpuUnavailable when this Blender has no such device."""
-    saved = bpy.context.preferences
-    was_dirty = saved.is_dirty
+    user_preferences = bpy.context.preferences
+    was_dirty = user_preferences.is_dirty
     preferences = _cycles_preferences()
     before = preferences.compute_device_type
     try:
@@ -35,7 +35,7 @@ def use(device_type: str) -> list[str]:
         preferences.compute_device_type = before
         raise
     finally:
-        saved.is_dirty = was_dirty
+        user_preferences.is_dirty = was_dirty
 
 
 def _use(preferences: Any, device_type: str) -> list[str]:

@@ -24,14 +24,21 @@ _CALLER_SALT = b"blender-http idempotency caller\0"
 _CALLER_HEX = 32  # 128 bits
 
 
-def caller_key(scope: MutableMapping[str, Any]) -> bytes | None:
-    """The Idempotency-Key to forward for the request in scope, None when it sends none;
-    400 for a key the add-on would refuse (empty or over MAX_IDEMPOTENCY_KEY characters)."""
+def sent_key(scope: MutableMapping[str, Any]) -> bytes | None:
+    """The Idempotency-Key the request in scope sends, None when none; 400 for a key the
+    add-on would refuse (empty or over MAX_IDEMPOTENCY_KEY characters)."""
     key = raw_header(scope, HEADER)
+    if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
+        raise GatewayError(400, f"{IDEMPOTENCY_HEADER} must be 1-{MAX_IDEMPOTENCY_KEY} characters")
+    return key
+
+
+def caller_key(scope: MutableMapping[str, Any]) -> bytes | None:
+    """The Idempotency-Key to forward for the request in scope (sent_key(), scoped to its
+    caller), None when it sends none."""
+    key = sent_key(scope)
     if key is None:
         return None
-    if not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
-        raise GatewayError(400, f"{IDEMPOTENCY_HEADER} must be 1-{MAX_IDEMPOTENCY_KEY} characters")
     caller = _caller(raw_header(scope, b"authorization") or b"")
     scoped = caller + b":" + key
     if len(scoped) <= MAX_IDEMPOTENCY_KEY:

@@ -69,7 +69,7 @@ async def exec_body(request: Request) -> tuple[bytes | AsyncIterator[bytes], str
     reads ?session= instead). A JSON or text body is read whole (under MAX_BUFFERED_BODY);
     a multipart form (binary arguments, up to the worker's own limit) streams through.
     A bad Idempotency-Key is refused first (400): the client need not send the body."""
-    idempotency.caller_key(request.scope)
+    idempotency.sent_key(request.scope)
     content_type = header(request.scope, b"content-type")
     if not is_multipart(content_type):
         body = await read_body(request)
