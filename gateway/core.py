@@ -95,18 +95,26 @@ class Gateway:
     async def forward(self, forward: Forward) -> Response:
         """Forward to the backend forward names, else the picked one; a backend refusing the
         connection before the request reached it is skipped once for another when the choice
-        was free (least busy) and the body can be sent again."""
+        was free (least busy) and the body can be sent again. A 503 has the backend's health
+        checked at once."""
         if forward.backend is not None:
             backend, free = forward.backend, False
         else:
             backend, free = self._choose(forward.request, forward.session, forward.key)
         try:
-            return await self.proxy.forward(forward, backend)
+            response = await self.proxy.forward(forward, backend)
         except Unreachable:
             others = [b for b in self.pool.healthy() if b is not backend]
             if not (free and others and forward.replayable):
                 raise
-            return await self.proxy.forward(forward, min(others, key=lambda b: b.load))
+            backend = min(others, key=lambda b: b.load)
+            response = await self.proxy.forward(forward, backend)
+        if response.status_code == 503:
+            # A worker refusing work may be stopping: asked now, it gets no new requests from
+            # the moment its /health says so, not from the next round of checks (by then it
+            # may have closed its port with a request in its backlog, which reads as a crash).
+            self.pool.check_soon(backend)
+        return response
 
     async def call(self, method: str, path: str, *, backend: Backend | None = None,
                    session: str | None = None, json_body: Any = None,

@@ -56,6 +56,9 @@ class Tracker(Protocol):
     def request_finished(self) -> None: ...
     def idle(self, sock: socket.socket) -> None: ...
     def active(self, sock: socket.socket) -> None: ...
+    # True once the server is stopping: every answer then ends its connection.
+    @property
+    def closing(self) -> bool: ...
 
 
 class Connection:
@@ -126,7 +129,7 @@ class Connection:
                               inline=inline)
             response = self._app(request)
             status = response.status
-            keep = head.keep_alive and not response.close
+            keep = head.keep_alive and not response.close and not self._tracker.closing
             if keep and not request.body_done and not request.discard_body():
                 keep = False  # unread body bytes would be taken for the next request
             self._send(response, keep=keep, head_only=head.method == "HEAD")

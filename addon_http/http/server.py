@@ -27,6 +27,12 @@ from .response import Response
 from .socket_io import DeferringWriter, SocketReader
 
 Serve = Callable[[socket.socket, Any], None]
+# After a stop closed the kept-alive connections waiting for a request: how long the server
+# still listens. A client that sent a request on one just as it closed sends it again on a
+# new connection (RFC 9112 section 9.3.1); it must find the server there and be answered
+# (503: nothing ran), not refused: a refused retry after a drop reads as a crash, which may
+# have run the request, so a gateway could neither send it elsewhere nor say it did not run.
+LINGER_S = 0.5
 
 
 class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
@@ -65,6 +71,7 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
         # Kept-alive connections waiting for their next request, with since when.
         self._idle: dict[socket.socket, float] = {}
         self._reserved = 0
+        self._closing = False
         self._lock = threading.Lock()
         self._quiet = threading.Condition(self._lock)
         self._in_flight = 0
@@ -229,6 +236,20 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
             self._in_flight -= 1
             if self._in_flight == 0:
                 self._quiet.notify_all()
+
+    @property
+    def closing(self) -> bool:
+        return self._closing
+
+    def close_idle(self) -> bool:
+        """From now on every answer ends its connection; the connections waiting for their
+        next request are closed now. True when there were any (see LINGER_S)."""
+        with self._lock:
+            self._closing = True
+            idle = list(self._idle)
+        for sock in idle:
+            _hang_up(sock)
+        return bool(idle)
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until no request is being answered; False on timeout."""

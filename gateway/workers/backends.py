@@ -143,6 +143,8 @@ class BackendPool:
         self._health_interval = health_interval
         self._dns_interval = dns_interval
         self._tasks: list[asyncio.Task[None]] = []
+        # Checks asked for out of turn (check_soon), held until done.
+        self._soon: dict[Backend, asyncio.Task[None]] = {}
         self._metrics = metrics
         # The addresses each configured URL last resolved to.
         self._expanded: dict[str, list[str]] = {}
@@ -217,6 +219,12 @@ class BackendPool:
         if backend.url == url:
             stuck.watch(backend, running, self.kill_after, self.replace)
         self._metrics.backend_state(backend.key, backend.healthy, backend.queued, backend.busy)
+
+    def check_soon(self, backend: Backend) -> None:
+        """check(backend) now, beside the caller (once at a time per backend)."""
+        if backend.url and backend not in self._soon:
+            self._soon[backend] = task = asyncio.create_task(self.check(backend))
+            task.add_done_callback(lambda _: self._soon.pop(backend, None))
 
     async def _probe(self, url: str, path: str,
                      query: bytes = b"") -> tuple[int, dict[str, Any], str | None, bool]:
@@ -293,9 +301,10 @@ class BackendPool:
                        asyncio.create_task(self._every(self._dns_interval, self.resolve))]
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._soon.values()]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     @staticmethod
     async def _every(seconds: float, action: Any) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from gateway.workers.jobids import decode_key
 from tests.blender import servers
 from tests.gateway import gateways
 from tests.gateway.conftest import KEY, WORKER_TOKEN, _needs_module_mode
@@ -84,6 +85,43 @@ def test_a_stuck_worker_not_spawned_here_is_routed_around(tmp_path: Path) -> Non
                 assert answer.headers["x-blender-backend"] != stuck
             # Not ours to kill: both workers still run.
             assert all(w.proc.poll() is None for w in workers)
+    finally:
+        gateway.stop()
+        for worker in workers:
+            worker.stop()
+
+
+def test_a_worker_answering_503_is_asked_at_once_whether_it_is_stopping(tmp_path: Path) -> None:
+    """Health checks come every minute here: the 503 itself has the gateway look, and from
+    then on the stopping worker gets nothing new (its port may close any moment; a request
+    caught there reads as a crash)."""
+    _needs_module_mode()
+    workers = [servers.start("module", tmp_path / f"worker{i}", env=TOKEN) for i in range(2)]
+    gateway = gateways.start(tmp_path / "gateway", "--backend", workers[0].url, "--backend",
+                             workers[1].url, key=KEY,
+                             env={**TOKEN, "BLENDER_HTTP_GATEWAY_HEALTH_INTERVAL": "60"})
+    try:
+        with gateway.client() as client:
+            job = client.post("/jobs", content="import time\ntime.sleep(10)")
+            assert job.status_code == 202, job.text
+            pin = {"X-Blender-Backend": job.headers["x-blender-backend"]}
+            by_url = {worker.url: worker for worker in workers}
+            leaving = by_url.pop(decode_key(pin["X-Blender-Backend"]))
+            (staying,) = by_url.values()
+            leaving.proc.send_signal(signal.SIGTERM)  # it runs its job to the end, then goes
+            wait_for(lambda: httpx.get(leaving.url + "/health").json()["status"] == "stopping",
+                     "the worker is stopping")
+            refused = client.post("/exec", content="'late'", headers=pin)
+            assert refused.status_code == 503, refused.text
+            assert refused.json()["error"] == {"type": "Unavailable",
+                                               "message": "the server is shutting down"}
+            wait_for(lambda: {b["url"]: b["stopping"] for b in client.get("/health").json()["backends"]}
+                     == {leaving.url: True, staying.url: False}, "the gateway saw the worker stopping")
+            for n in range(6):
+                answer = client.post("/exec", json={"code": f"{n} * 7"})
+                assert answer.status_code == 200, answer.text
+                assert (answer.json()["result"], decode_key(answer.headers["x-blender-backend"])) == (
+                    n * 7, staying.url), answer.text
     finally:
         gateway.stop()
         for worker in workers:

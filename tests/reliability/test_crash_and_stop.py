@@ -7,7 +7,9 @@ running job, queued ones and new arrivals at once, and nothing may be left runni
 
 from __future__ import annotations
 
+import json
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -140,5 +142,49 @@ def test_graceful_stop_finishes_the_running_job_refuses_the_rest_and_exits_0(
         assert isinstance(answer, httpx.Response), answer
         assert answer.status_code == 503
         assert answer.json()["error"]["type"] == "Unavailable"
+    assert running.proc.wait(30) == 0
+    _no_process_left(running)
+
+
+def _exchange(sock: socket.socket, request: bytes) -> bytes:
+    """Send one request on sock; its answer (head and body) once Content-Length is met."""
+    sock.sendall(request)
+    data = b""
+    while b"\r\n\r\n" not in data or len(data) < data.index(b"\r\n\r\n") + 4 + _length(data):
+        chunk = sock.recv(65536)
+        assert chunk, f"closed mid-answer: {data!r}"
+        data += chunk
+    return data
+
+
+def _length(data: bytes) -> int:
+    head = data.partition(b"\r\n\r\n")[0].decode("latin-1").lower()
+    return int(head.split("content-length:")[1].split("\r\n")[0])
+
+
+@pytest.mark.parametrize("mode", HEADLESS)
+def test_a_request_caught_in_the_closing_of_a_kept_alive_connection_is_answered_503_on_a_new_one(
+        mode: str, own_server: Callable[..., servers.Running]) -> None:
+    """HTTP/1.1's one race: the server closes an idle kept-alive connection as the client
+    sends on it. The client sends again on a new connection (RFC 9112 9.3.1); a server that
+    stops must still be listening then and say nothing ran (503), else the retry is refused
+    and a gateway cannot tell the stop from a crash that may have run the code."""
+    running = own_server(mode)
+    host, port = running.url.removeprefix("http://").rsplit(":", 1)
+    auth = f"Authorization: Bearer {running.token}\r\n".encode() if running.token else b""
+    exec_request = (b"POST /exec HTTP/1.1\r\nHost: " + f"{host}:{port}".encode() + b"\r\n" + auth
+                    + b"Content-Length: 6\r\n\r\n'done'")
+    with socket.create_connection((host, int(port)), timeout=30) as kept:
+        first = _exchange(kept, exec_request)
+        assert first.startswith(b"HTTP/1.1 200 "), first
+        assert json.loads(first.partition(b"\r\n\r\n")[2])["result"] == "done"
+        running.proc.send_signal(signal.SIGTERM)
+        assert kept.recv(1) == b""  # the idle connection is closed: a request sent now is lost
+        with socket.create_connection((host, int(port)), timeout=30) as again:
+            answer = _exchange(again, exec_request)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 503 "), answer
+    assert b"\r\nconnection: close" in head.lower(), head
+    assert json.loads(body)["error"] == {"type": "Unavailable", "message": "the server is shutting down"}
     assert running.proc.wait(30) == 0
     _no_process_left(running)
