@@ -10,7 +10,7 @@ import secrets
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from .errors import GatewayError
 from .forwarding.forward import Forward
@@ -93,10 +93,10 @@ class Gateway:
         return choice.session_owner(self.pool, caller, what="this API key's files")
 
     async def forward(self, forward: Forward) -> Response:
-        """Forward to the backend forward names, else the picked one; a backend refusing the
-        connection before the request reached it is skipped once for another when the choice
-        was free (least busy) and the body can be sent again. A 503 has the backend's health
-        checked at once."""
+        """Forward to the backend forward names, else the picked one. When the choice was free
+        (no session, no pin) and the body can be sent again, a request that never ran where it
+        went (the connection refused, or a 503: a worker stopping, starting or full) goes once
+        to another healthy backend. A 503 also has the backend's health checked at once."""
         if forward.backend is not None:
             backend, free = forward.backend, False
         else:
@@ -104,17 +104,35 @@ class Gateway:
         try:
             response = await self.proxy.forward(forward, backend)
         except Unreachable:
-            others = [b for b in self.pool.healthy() if b is not backend]
-            if not (free and others and forward.replayable):
+            elsewhere = self._elsewhere(forward, backend) if free else None
+            if elsewhere is None:
                 raise
-            backend = min(others, key=lambda b: b.load)
-            response = await self.proxy.forward(forward, backend)
-        if response.status_code == 503:
+            return await self.proxy.forward(forward, elsewhere)
+        if response.status_code == 503 and not isinstance(response, StreamingResponse):
             # A worker refusing work may be stopping: asked now, it gets no new requests from
             # the moment its /health says so, not from the next round of checks (by then it
             # may have closed its port with a request in its backlog, which reads as a crash).
-            self.pool.check_soon(backend)
+            checked = self.pool.check_soon(backend)
+            if free and forward.key and checked is not None:
+                # A key may move only with its owner: while this worker stays healthy (its
+                # queue full, say) a retry of the key comes back to it and must find it here.
+                await asyncio.shield(checked)
+            elsewhere = self._elsewhere(forward, backend) if free else None
+            if elsewhere is not None and not (forward.key and backend.healthy):
+                return await self.proxy.forward(forward, elsewhere)
         return response
+
+    def _elsewhere(self, forward: Forward, refused: Backend) -> Backend | None:
+        """Where a request that did not run on refused goes instead: a keyed one to its key's
+        owner among the other healthy backends (a retry of the key meets it there, whichever
+        gateway replica sends it), any other to the least busy; None if none or if the body
+        is a stream the first try consumed."""
+        others = [b for b in self.pool.healthy() if b is not refused]
+        if not (others and forward.replayable):
+            return None
+        if forward.key:
+            return choice.owner(others, forward.key.decode("latin-1"))
+        return min(others, key=lambda b: b.load)
 
     async def call(self, method: str, path: str, *, backend: Backend | None = None,
                    session: str | None = None, json_body: Any = None,

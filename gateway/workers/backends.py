@@ -220,11 +220,16 @@ class BackendPool:
             stuck.watch(backend, running, self.kill_after, self.replace)
         self._metrics.backend_state(backend.key, backend.healthy, backend.queued, backend.busy)
 
-    def check_soon(self, backend: Backend) -> None:
-        """check(backend) now, beside the caller (once at a time per backend)."""
-        if backend.url and backend not in self._soon:
+    def check_soon(self, backend: Backend) -> asyncio.Task[None] | None:
+        """check(backend) now, beside the caller (once at a time per backend): its task, None
+        for a backend without an address (a spawned worker starting again)."""
+        if not backend.url:
+            return None
+        task = self._soon.get(backend)
+        if task is None:
             self._soon[backend] = task = asyncio.create_task(self.check(backend))
             task.add_done_callback(lambda _: self._soon.pop(backend, None))
+        return task
 
     async def _probe(self, url: str, path: str,
                      query: bytes = b"") -> tuple[int, dict[str, Any], str | None, bool]:

@@ -32,8 +32,7 @@ def session_owner(pool: BackendPool, session: str, what: str | None = None) -> B
     backends = pool.all()
     if not backends:
         raise no_backend(pool)
-    owner = max(backends, key=lambda b: _weight(b.key, session))
-    return _healthy(owner, f"the backend that holds {what or f'session {session!r}'}")
+    return _healthy(owner(backends, session), f"the backend that holds {what or f'session {session!r}'}")
 
 
 def key_owner(pool: BackendPool, key: str) -> Backend:
@@ -43,7 +42,12 @@ def key_owner(pool: BackendPool, key: str) -> Backend:
     candidates = pool.healthy()
     if not candidates:
         raise no_backend(pool)
-    return max(candidates, key=lambda b: _weight(b.key, key))
+    return owner(candidates, key)
+
+
+def owner(candidates: list[Backend], name: str) -> Backend:
+    """The backend of candidates (not empty) that a session or key named name hashes to."""
+    return max(candidates, key=lambda b: _weight(b.key, name))
 
 
 def _weight(key: str, session: str) -> int:
