@@ -116,7 +116,7 @@ class Gateway:
             if free and forward.key and checked is not None:
                 # A key may move only with its owner: while this worker stays healthy (its
                 # queue full, say) a retry of the key comes back to it and must find it here.
-                await asyncio.shield(checked)
+                await asyncio.wait((checked,))  # neither its failure nor our cancel spreads
             elsewhere = self._elsewhere(forward, backend) if free else None
             if elsewhere is not None and not (forward.key and backend.healthy):
                 return await self.proxy.forward(forward, elsewhere)
