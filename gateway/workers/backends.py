@@ -28,6 +28,9 @@ LOST_AFTER_FAILURES = 2
 # spawned worker: the stuck rule watches its process, and replaces it if it hangs.
 LOST_AFTER_SILENT_S = 60.0
 HEALTH_TIMEOUT_S = 2.0
+# A worker answering 503 has its health checked at once (check_soon), at most this often:
+# a full queue answers 503 to every request while it lasts.
+RECHECK_AFTER_S = 0.1
 HEALTH_ERRORS: tuple[type[BaseException], ...] = (*upstream.CONNECT_ERRORS, *upstream.TRANSPORT_ERRORS,
                                                   TimeoutError, ValueError)
 STOPPING = "stopping"
@@ -143,8 +146,9 @@ class BackendPool:
         self._health_interval = health_interval
         self._dns_interval = dns_interval
         self._tasks: list[asyncio.Task[None]] = []
-        # Checks asked for out of turn (check_soon), held until done.
+        # Checks asked for out of turn (check_soon), held until done; when each last ended.
         self._soon: dict[Backend, asyncio.Task[None]] = {}
+        self._checked_soon: dict[Backend, float] = {}
         self._metrics = metrics
         # The addresses each configured URL last resolved to.
         self._expanded: dict[str, list[str]] = {}
@@ -221,14 +225,21 @@ class BackendPool:
         self._metrics.backend_state(backend.key, backend.healthy, backend.queued, backend.busy)
 
     def check_soon(self, backend: Backend) -> asyncio.Task[None] | None:
-        """check(backend) now, beside the caller (once at a time per backend): its task, None
-        for a backend without an address (a spawned worker starting again)."""
-        if not backend.url:
-            return None
+        """check(backend) now, beside the caller: its task (the one running, if any), None
+        when one ended less than RECHECK_AFTER_S ago (its word stands) or the backend has no
+        address (a spawned worker starting again)."""
         task = self._soon.get(backend)
-        if task is None:
-            self._soon[backend] = task = asyncio.create_task(self.check(backend))
-            task.add_done_callback(lambda _: self._soon.pop(backend, None))
+        if task is not None or not backend.url:
+            return task
+        if time.monotonic() - self._checked_soon.get(backend, float("-inf")) < RECHECK_AFTER_S:
+            return None
+        self._soon[backend] = task = asyncio.create_task(self.check(backend))
+
+        def done(_: object) -> None:
+            del self._soon[backend]
+            self._checked_soon[backend] = time.monotonic()
+
+        task.add_done_callback(done)
         return task
 
     async def _probe(self, url: str, path: str,

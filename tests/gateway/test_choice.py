@@ -121,3 +121,38 @@ def test_pool_follows_dns_changes(monkeypatch: pytest.MonkeyPatch) -> None:
     assert asyncio.run(scenario()) == [["http://10.0.0.1:7777", "http://10.0.0.2:7777"],
                                        ["http://10.0.0.2:7777", "http://10.0.0.3:7777"],
                                        ["http://10.0.0.2:7777", "http://10.0.0.3:7777"]]
+
+
+def test_a_storm_of_503s_checks_a_worker_once_per_interval(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every 503 asks for the worker's health (it may be stopping), but a full queue answers
+    503 to every request: the checks come one at a time, and not again within
+    RECHECK_AFTER_S of the last one's end."""
+    pool = pool_of("http://a:1")
+    backend = pool.get("http://a:1")
+    assert backend is not None
+    checks: list[Backend] = []
+
+    async def check(checked: Backend) -> None:
+        checks.append(checked)
+        await asyncio.sleep(0.01)
+
+    monkeypatch.setattr(pool, "check", check)
+    monkeypatch.setattr(backends_module, "RECHECK_AFTER_S", 0.2)
+
+    async def storm() -> list[object]:
+        first = [pool.check_soon(backend) for _ in range(50)]  # while the first check runs
+        assert first[0] is not None
+        await first[0]
+        during = [pool.check_soon(backend) for _ in range(50)]  # within the interval after it
+        await asyncio.sleep(0.25)
+        after = pool.check_soon(backend)
+        assert after is not None
+        await after
+        return [*first, *during, after]
+
+    tasks = asyncio.run(storm())
+    assert checks == [backend, backend]
+    assert all(task is tasks[0] for task in tasks[:50])
+    assert tasks[50:100] == [None] * 50
+    assert tasks[100] is not tasks[0]
+    assert pool_of("http://b:1").check_soon(Backend(key="spawn-1", url=None)) is None

@@ -13,10 +13,10 @@ from typing import Any
 
 import httpx
 
-from gateway.forwarding.idempotency import caller_key
-from gateway.workers import choice
-from gateway.workers.backends import Backend
-from gateway.workers.jobids import backend_tag, decode_key
+from blender_http_gateway.forwarding.idempotency import caller_key
+from blender_http_gateway.workers import choice
+from blender_http_gateway.workers.backends import Backend
+from blender_http_gateway.workers.jobids import backend_tag, decode_key
 from tests.blender import servers
 from tests.gateway import gateways
 from tests.gateway.conftest import KEY, WORKER_TOKEN, _needs_module_mode
