@@ -27,7 +27,7 @@ from .config import Config
 from .errors import HttpError
 from .files.folder import WorkFolder
 from .http.connection import Limits
-from .http.server import LINGER_S, Server
+from .http.server import Server
 from .jobs import execution
 from .jobs import job as jobs
 from .jobs.idempotency import IdempotencyKeys, KeyReused
@@ -140,10 +140,8 @@ class Service:
         self.shutdown()
         if self.server is not None and not self.stopped.is_set():
             self.server.wait_idle(grace)
-            if self._thread is not None and self.server.close_idle():
-                time.sleep(LINGER_S)  # still listening: a request caught in the close comes again
-                self.server.wait_idle(grace)
             if self._thread is not None:  # shutdown() waits for serve_forever: only once it runs
+                self.server.close_idle(grace)  # still listening: a request caught in it comes again
                 self.server.shutdown()
             self.server.server_close()
             self.server.drop_connections()

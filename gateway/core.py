@@ -117,9 +117,10 @@ class Gateway:
                 # A key may move only with its owner: while this worker stays healthy (its
                 # queue full, say) a retry of the key comes back to it and must find it here.
                 await asyncio.wait((checked,))  # neither its failure nor our cancel spreads
-            elsewhere = self._elsewhere(forward, backend) if free else None
-            if elsewhere is not None and not (forward.key and backend.healthy):
-                return await self.proxy.forward(forward, elsewhere)
+            if free and not (forward.key and backend.healthy):
+                elsewhere = self._elsewhere(forward, backend)
+                if elsewhere is not None:
+                    return await self.proxy.forward(forward, elsewhere)
         return response
 
     def _elsewhere(self, forward: Forward, refused: Backend) -> Backend | None:

@@ -241,15 +241,18 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
     def closing(self) -> bool:
         return self._closing
 
-    def close_idle(self) -> bool:
+    def close_idle(self, grace: float) -> None:
         """From now on every answer ends its connection; the connections waiting for their
-        next request are closed now. True when there were any (see LINGER_S)."""
+        next request are closed now and, when there were any, the server goes on listening
+        for LINGER_S, then waits (up to grace) for what it is answering."""
         with self._lock:
             self._closing = True
             idle = list(self._idle)
         for sock in idle:
             _hang_up(sock)
-        return bool(idle)
+        if idle:
+            time.sleep(LINGER_S)
+            self.wait_idle(grace)
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until no request is being answered; False on timeout."""
