@@ -10,14 +10,16 @@ rounds, so the load of a shared machine falls on all alike: compare the ratios m
 absolute figures. Added latency is the gateway's p50 minus the worker's own p50 (sequential
 `POST /exec` on one kept-alive connection); CPU is the gateway process's user + system time
 per request, for one client sending `POST /exec` back to back (its health checks of the
-worker included) and for 8. The one client is http.client, as in the latency rows, and again
-a client sending each request in one write (OneWrite): how a client paces its writes moves
-the server's CPU per request as much as the server's own work does. The relay floor
-(benchmarks/relay_floor.py) forwards the bytes without reading them, on the gateway's loop:
-what any gateway written in Python spends here at least. --gateway-python runs the gateway
-a second time on another interpreter (one with the gateway installed): how CPython was built
-(with profile-guided and link-time optimization, as python.org's, Docker's and Debian's are,
-or without, as pyenv builds by default) moved its CPU per request by about a tenth here."""
+worker included) and for 8, and at one client the system part of it (the relay floor makes
+the same system calls: what the gateway spends above it is its Python). The one client is
+http.client, as in the latency rows, and again a client sending each request in one write
+(OneWrite): how a client paces its writes moves the server's CPU per request as much as the
+server's own work does. The relay floor (benchmarks/relay_floor.py) forwards the bytes
+without reading them, on the gateway's loop: what any gateway written in Python spends here
+at least. --gateway-python runs the gateway a second time on another interpreter (one with
+the gateway installed): how CPython was built (with profile-guided and link-time
+optimization, as python.org's, Docker's and Debian's are, or without, as pyenv builds by
+default) moved its CPU per request by about a tenth here."""
 
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ from typing import Any
 
 from . import latency, throughput
 from .report import table
-from .targets import connection, cpu_seconds, gateway, relay, server
+from .targets import connection, cpu_times, gateway, relay, server
 
 # What the gateway runs on, as the reports name it.
 INTERPRETER = ("import platform, sys, sysconfig; o = sysconfig.get_config_var('CONFIG_ARGS') or ''; "
@@ -99,12 +101,16 @@ class OneWrite:
         self.sock.close()
 
 
+Split = dict[str, tuple[float, float]]  # by target: CPU µs per exec, and the system part of it
+
+
 def sequential_cpu(targets: dict[str, str], requests: int, rounds: int,
-                   one_write: bool = False) -> dict[str, float]:
+                   one_write: bool = False) -> Split:
     """CPU µs of each target's process per exec while one client sends them back to back, in
-    interleaved rounds (the kernel counts CPU in 10 ms ticks: enough requests make it exact).
-    The client is http.client (latency.round_trips), or OneWrite."""
+    interleaved rounds (the kernel counts CPU in 10 ms ticks: enough requests make it exact),
+    and the system part of it. The client is http.client (latency.round_trips), or OneWrite."""
     used = dict.fromkeys(targets, 0.0)
+    system = dict.fromkeys(targets, 0.0)
     sent = dict.fromkeys(targets, 0)
     clients: dict[str, Any] = {name: OneWrite(url) if one_write else connection(url)
                                for name, url in targets.items()}
@@ -120,19 +126,19 @@ def sequential_cpu(targets: dict[str, str], requests: int, rounds: int,
             send(name, 20)
         for _ in range(rounds):
             for name, url in targets.items():
-                before = cpu_seconds(url)
+                before = cpu_times(url)
                 sent[name] += send(name, max(1, requests // rounds))
-                after = cpu_seconds(url)
+                after = cpu_times(url)
                 if before is not None and after is not None:
-                    used[name] += after - before
+                    used[name] += sum(after) - sum(before)
+                    system[name] += after[1] - before[1]
     finally:
         for client in clients.values():
             client.close()
-    return {name: used[name] * 1e6 / sent[name] for name in targets}
+    return {name: (used[name] * 1e6 / sent[name], system[name] * 1e6 / sent[name]) for name in targets}
 
 
-Measured = tuple[dict[str, list[float]], dict[str, list[float]], dict[str, float], dict[str, float],
-                 dict[str, float]]
+Measured = tuple[dict[str, list[float]], dict[str, list[float]], dict[str, float], Split, Split]
 
 
 def interpreter(python: str) -> str:
@@ -169,22 +175,22 @@ def measure(baseline: str | None, requests: int, rounds: int, seconds: float, wo
     return samples, rates, cpu, cpu_one, cpu_one_write
 
 
-Figures = dict[str, tuple[float, float, float, float | None, float | None, float | None]]
+Figures = dict[str, tuple[float, float, float, float | None, float | None, float | None, float | None]]
 
 
-def figures(samples: dict[str, list[float]], rates: dict[str, list[float]],
-            cpu: dict[str, float], cpu_one: dict[str, float], cpu_one_write: dict[str, float]) -> Figures:
+def figures(samples: dict[str, list[float]], rates: dict[str, list[float]], cpu: dict[str, float],
+            cpu_one: Split, cpu_one_write: Split) -> Figures:
     """By target: exec p50 ms, p50 added to the direct worker's, 8-client rate, CPU µs/exec
-    at 8 clients, at one (http.client) and at one sending each request in one write (None
-    for `--workers N`, whose CPU is spread over processes; the direct worker's is Blender's
-    own, for scale)."""
+    at 8 clients, at one (http.client), at one sending each request in one write, and the
+    system part of the one-client (http.client) figure (None for `--workers N`, whose CPU is
+    spread over processes; the direct worker's is Blender's own, for scale)."""
     direct = statistics.median(samples[DIRECT])
 
-    def own(values: dict[str, float], name: str) -> float | None:
-        return values[name] if "--workers" not in name else None
+    def own(value: float, name: str) -> float | None:
+        return value if "--workers" not in name else None
     return {name: (statistics.median(values), statistics.median(values) - direct,
-                   statistics.median(rates[name]), own(cpu, name), own(cpu_one, name),
-                   own(cpu_one_write, name))
+                   statistics.median(rates[name]), own(cpu[name], name), own(cpu_one[name][0], name),
+                   own(cpu_one_write[name][0], name), own(cpu_one[name][1], name))
             for name, values in samples.items()}
 
 
@@ -195,7 +201,8 @@ def median_of(runs: list[Figures]) -> Figures:
         return statistics.median(known) if known else None
     return {name: (statistics.median(r[name][0] for r in runs), statistics.median(r[name][1] for r in runs),
                    statistics.median(r[name][2] for r in runs), mid([r[name][3] for r in runs]),
-                   mid([r[name][4] for r in runs]), mid([r[name][5] for r in runs]))
+                   mid([r[name][4] for r in runs]), mid([r[name][5] for r in runs]),
+                   mid([r[name][6] for r in runs]))
             for name in runs[0]}
 
 
@@ -203,10 +210,10 @@ def report(found: Figures) -> str:
     def us(value: float | None) -> str:
         return f"{value:.0f}" if value is not None else ""
     rows = [[name, f"{p50:.3f}", f"{added:+.3f}" if name != DIRECT else "", f"{rate:,.0f}", us(one),
-             us(one_write), us(cpu)]
-            for name, (p50, added, rate, cpu, one, one_write) in found.items()]
+             us(system), us(one_write), us(cpu)]
+            for name, (p50, added, rate, cpu, one, one_write, system) in found.items()]
     return table(["target", "exec p50 ms", "added p50 ms", "8-client exec/s",
-                  "CPU µs/exec, 1 client", "1 client, one write per request",
+                  "CPU µs/exec, 1 client", "of it system", "1 client, one write per request",
                   "CPU µs/exec, 8 clients"], rows)
 
 
@@ -231,22 +238,28 @@ def main(argv: list[str] | None = None) -> int:
     print((f"median of {options.runs} runs\n" if options.runs > 1 else "") + report(found))
     print(f"\nthe gateway runs on {interpreter(sys.executable)}" + (
         f"; and on {interpreter(options.gateway_python)}" if options.gateway_python else ""))
-    _, added, rate, cpu, one, one_write = found[CURRENT]
+    _, added, rate, cpu, one, one_write, system = found[CURRENT]
     print(f"\nadded p50 {added:.3f} ms (target ≤ {ADDED_P50_TARGET_MS} ms); gateway CPU "
           f"{one:.0f} µs per exec at 1 client ({one_write:.0f} µs when it sends each request in one "
           f"write), {cpu:.0f} µs at 8 (target ≤ {CPU_TARGET_US:.0f} µs "
           f"each); {rate:,.0f} exec/s with 8 clients (target ≥ {RATE_TARGET:,})")
-    _, _, _, floor, floor_one, floor_one_write = found[RELAY]
-    assert None not in (cpu, one, one_write, floor, floor_one, floor_one_write)
+    _, _, _, floor, floor_one, floor_one_write, floor_system = found[RELAY]
+    assert None not in (cpu, one, one_write, system, floor, floor_one, floor_one_write, floor_system)
 
     def times(value: float | None, base: float | None) -> str:
         return f"x{value / base:.2f}" if value and base else "x?"  # --quick: too few ticks
     print(f"the relay floor (the least a gateway on this loop and kernel can spend): {floor_one:.0f} µs "
           f"per exec at 1 client ({floor_one_write:.0f} µs one write), {floor:.0f} µs at 8; the gateway "
           f"{times(one, floor_one)}, {times(one_write, floor_one_write)} and {times(cpu, floor)} of it")
+    assert one is not None and system is not None and floor_one is not None and floor_system is not None
+    # Both make the same system calls per exec: what the gateway spends above the floor at one
+    # client is its user time, its Python, which runs on caches other processes left cold.
+    print(f"at 1 client the gateway's system time {system:.0f} µs per exec (the floor's {floor_system:.0f}), "
+          f"its user time {one - system:.0f} µs (the floor's {floor_one - floor_system:.0f}; "
+          f"benchmarks.gateway_steps measures the same Python with warm caches)")
     if options.gateway_python:
         other = found[f"gateway on {options.gateway_python}"]
-        _, _, other_rate, other_cpu, other_one, other_one_write = other
+        _, _, other_rate, other_cpu, other_one, other_one_write, _ = other
         assert None not in (other_cpu, other_one, other_one_write)
         print(f"on {options.gateway_python}: {other_one:.0f} µs per exec at 1 client "
               f"({other_one_write:.0f} one write), {other_cpu:.0f} µs at 8, {other_rate:,.0f} exec/s; "
@@ -254,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{times(other_one_write, one_write)} and {times(other_cpu, cpu)} of the gateway on "
               f"{sys.executable}")
     if options.baseline:
-        _, old_added, old_rate, old_cpu, _, _ = found[f"gateway at {options.baseline}"]
+        _, old_added, old_rate, old_cpu, _, _, _ = found[f"gateway at {options.baseline}"]
         assert cpu is not None and old_cpu is not None
         print(f"against {options.baseline}: CPU per exec x{cpu / old_cpu:.2f}, added p50 "
               f"x{added / old_added:.2f}, 8-client rate x{rate / old_rate:.2f}")

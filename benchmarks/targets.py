@@ -103,15 +103,22 @@ def stop(proc: subprocess.Popen[bytes], url: str | None) -> None:
             proc.wait()
 
 
-def cpu_seconds(url: str) -> float | None:
-    """User + system CPU time so far of the process serving url (Linux), or None."""
+def cpu_times(url: str) -> tuple[float, float] | None:
+    """User and system CPU seconds so far of the process serving url (Linux), or None."""
     pid = PIDS.get(url)
     try:
         with open(f"/proc/{pid}/stat") as stat:
             fields = stat.read().rsplit(")", 1)[1].split()
     except (OSError, TypeError):
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def cpu_seconds(url: str) -> float | None:
+    """User + system CPU time so far of the process serving url (Linux), or None."""
+    times = cpu_times(url)
+    return None if times is None else sum(times)
 
 
 def connection(url: str, timeout: float = 60.0) -> http.client.HTTPConnection:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hashlib
-import json
 import secrets
 from typing import Any
 
@@ -135,18 +133,6 @@ class Gateway:
             return choice.owner(others, forward.key.decode("latin-1"))
         return min(others, key=lambda b: b.load)
 
-    async def call(self, method: str, path: str, *, backend: Backend | None = None,
-                   session: str | None = None, json_body: Any = None,
-                   params: dict[str, Any] | None = None, busy: bool = True) -> tuple[Backend, Answer]:
-        """One request from inside the gateway (MCP tools), routed like a client's."""
-        if backend is None:
-            backend = (choice.session_owner(self.pool, session) if session
-                       else choice.least_busy(self.pool))
-        with self.proxy.occupying(backend, busy):
-            status, headers, content = await self.proxy.fetch(backend, method, path, params=params,
-                                                              json_body=json_body)
-        return backend, Answer(status, headers, content)
-
     async def gather_json(self, request: Request, path: str,
                           params: dict[str, str] | None = None) -> list[tuple[Backend, int, Any]]:
         """GET path from every healthy backend (aggregated listings)."""
@@ -163,18 +149,6 @@ class Gateway:
                 raise answer
             out.append((backend, *answer))
         return out
-
-
-@dataclasses.dataclass(frozen=True)
-class Answer:
-    """A backend's answer to an internal call (MCP tools): status, headers, body."""
-
-    status: int
-    headers: dict[str, str]
-    content: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.content)
 
 
 def _session_query(request: Request) -> str | None:

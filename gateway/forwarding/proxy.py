@@ -82,27 +82,17 @@ class Proxy:
         while it runs; busy=False for requests that do not occupy the worker."""
         return Occupying(backend, busy)
 
-    async def fetch(self, backend: Backend, method: str, path: str, *,
-                    params: dict[str, Any] | None = None, json_body: Any = None,
-                    request_id: str | None = None) -> tuple[int, dict[str, str], bytes]:
-        """One request read whole (aggregated listings, MCP tools): status, headers, body."""
-        headers = [(b"authorization", self._auth)] if self._auth else []
-        if request_id:
-            headers.append((b"x-request-id", request_id.encode()))
-        body = None
-        if json_body is not None:
-            body = json.dumps(json_body).encode()
-            headers.append((b"content-type", JSON.encode()))
-        query = urlencode({k: v for k, v in (params or {}).items() if v is not None}).encode()
-        answer = await self.send(backend, method, path, query, headers, body)
-        content = await _read_all(answer, backend)
-        return answer.status, {k.decode("latin-1"): v.decode("latin-1") for k, v in answer.headers}, content
-
     async def fetch_json(self, backend: Backend, request: Request, path: str,
                          params: dict[str, str] | None = None) -> tuple[int, Any]:
         """GET path on backend as JSON (GET /jobs, /sessions over every backend)."""
-        status, _, content = await self.fetch(backend, "GET", path, params=params,
-                                              request_id=request.scope.get("state", {}).get("request_id"))
+        headers = [(b"authorization", self._auth)] if self._auth else []
+        request_id = request.scope.get("state", {}).get("request_id")
+        if request_id:
+            headers.append((b"x-request-id", request_id.encode()))
+        query = urlencode({k: v for k, v in (params or {}).items() if v is not None}).encode()
+        answer = await self.send(backend, "GET", path, query, headers, None)
+        content = await _read_all(answer, backend)
+        status = answer.status
         try:
             return status, json.loads(content)
         except ValueError as exc:
