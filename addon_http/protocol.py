@@ -174,3 +174,8 @@ SCREENSHOT = "/screenshot"
 EXPORT = "/export"
 IMPORT = "/import"
 MCP = "/mcp"
+# The headers of an MCP request over HTTP in protocol 2026-07-28 (a proxy routes and filters
+# on them): a tools/call names itself in Mcp-Method, and its client cancels it by closing the
+# connection.
+MCP_VERSION_HEADER, MCP_METHOD_HEADER, MCP_NAME_HEADER = "MCP-Protocol-Version", "Mcp-Method", "Mcp-Name"
+MCP_TOOL_CALL = "tools/call"

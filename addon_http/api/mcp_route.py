@@ -2,8 +2,9 @@
 mcp/jsonrpc.py and the tools in mcp/calls.py; this route checks the HTTP side (media types,
 the version header), keeps each tools/call under its caller and request id so that a
 client's notifications/cancelled reaches its jobs (mcp/watch.py), and, for a client that
-accepts an event stream, follows a call on this connection's thread (mcp/progress.py):
-progress notifications when it sent a progressToken, and a cancel when it hangs up.
+accepts an event stream or speaks 2026-07-28, follows a call on this connection's thread
+(mcp/progress.py): progress notifications when it sent a progressToken and takes a stream,
+and a cancel when it hangs up.
 
 The caller is the MCP session: `initialize` (2025-11-25 and older) answers a fresh
 Mcp-Session-Id, which the client sends back. It names the client, nothing more: the server
@@ -26,7 +27,7 @@ from ..http.response import Response
 from ..mcp import calls, jsonrpc, modern, profile, progress, tools
 from ..mcp.errors import RpcError
 from ..mcp.watch import Call, Running
-from ..protocol import JSON
+from ..protocol import JSON, MCP_TOOL_CALL
 from .exec_request import media_type
 
 if TYPE_CHECKING:
@@ -64,9 +65,10 @@ def post_mcp(service: Service, req: Request) -> Response:
     body = req.body()
     hooks = _Hooks(service, req)
     # Following a call needs this thread free of Blender's: a request served on the main
-    # thread itself (pumps/main_loop.py hands any that accepts a stream to a thread) runs as
-    # it always did.
-    if not req.inline and req.accepts(progress.EVENT_STREAM):
+    # thread itself (pumps/main_loop.py hands any that accepts a stream, and any 2026-07-28
+    # tool call, to a thread) runs as it always did.
+    if not req.inline and (req.accepts(progress.EVENT_STREAM)
+                           or req.headers.get(modern.METHOD_HEADER) == MCP_TOOL_CALL):
         try:
             message = jsonrpc.parse(body)
         except ValueError:  # TooLong too: handle() answers it below
@@ -116,7 +118,7 @@ def _follow(service: Service, req: Request, message: dict[str, Any], hooks: _Hoo
 
     threading.Thread(target=run, name="blender-http-mcp-call", daemon=True).start()
     token = _progress_token(message)
-    if token is None:
+    if token is None or not req.accepts(progress.EVENT_STREAM):  # no progress: its answer alone
         progress.wait(call, req.peer_closed)
         return _answer(call.answer, req, hooks)
     return Response(stream=progress.sse(call, token, message.get("id"), req.peer_closed),

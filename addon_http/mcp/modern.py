@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from ..protocol import MCP_METHOD_HEADER, MCP_NAME_HEADER, MCP_VERSION_HEADER
 from .errors import (
     HEADER_MISMATCH,
     INVALID_PARAMS,
@@ -32,7 +33,7 @@ ALL_VERSIONS = HANDSHAKE_VERSIONS + MODERN_VERSIONS
 
 PROTOCOL_VERSION_KEY = "io.modelcontextprotocol/protocolVersion"
 CLIENT_CAPABILITIES_KEY = "io.modelcontextprotocol/clientCapabilities"
-VERSION_HEADER, METHOD_HEADER, NAME_HEADER = "MCP-Protocol-Version", "Mcp-Method", "Mcp-Name"
+VERSION_HEADER, METHOD_HEADER, NAME_HEADER = MCP_VERSION_HEADER, MCP_METHOD_HEADER, MCP_NAME_HEADER
 # Methods whose params name a thing that Mcp-Name repeats.
 NAMED_BY = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
 

@@ -11,9 +11,10 @@ from typing import Any
 
 from ..http.head import Head, HeadError, parse_head
 from ..http.socket_io import SocketReader
+from ..protocol import EXEC, HEALTH, MCP, MCP_METHOD_HEADER, MCP_TOOL_CALL
 
 # Requests the main thread answers itself; the rest may block (long polls, streams).
-INLINE = frozenset({("POST", "/exec"), ("GET", "/health"), ("POST", "/mcp")})
+INLINE = frozenset({("POST", EXEC), ("GET", HEALTH), ("POST", MCP)})
 # A request bigger than this is finished by a thread (a large upload streams).
 MAX_BUFFERED = 64 * 1024
 # How long the rest of a request that came in pieces (its head, then its body) is waited
@@ -74,9 +75,11 @@ def read_some(parked: Parked) -> str:
 
 
 def _may_stream(head: Head) -> bool:
-    """An MCP request whose client takes an event stream: its answer may be progress as the
-    call runs, which a connection's thread writes, never the main thread that runs it."""
-    return head.target.startswith("/mcp") and EVENT_STREAM in (head.headers.get("Accept") or "")
+    """An MCP request whose client takes an event stream (its answer may be progress as the
+    call runs) or a 2026-07-28 tool call (its client cancels it by hanging up): a
+    connection's thread follows the call while the main thread runs it."""
+    return head.target.startswith(MCP) and (EVENT_STREAM in (head.headers.get("Accept") or "")
+                                            or head.headers.get(MCP_METHOD_HEADER) == MCP_TOOL_CALL)
 
 
 def _may_be_inline(buffer: bytearray) -> bool:

@@ -24,7 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     "api": {"api", "http", "jobs", "files", "scene", "errors", "protocol", "config", "convert", "mcp",
             "json_text"},
     "mcp": {"mcp", "api", "jobs", "files", "scene", "errors", "protocol", "convert", "json_text"},
-    "pumps": {"pumps", "http", "jobs", "service", "errors", "config"},
+    "pumps": {"pumps", "http", "jobs", "service", "errors", "config", "protocol"},
     "service": {"api", "http", "jobs", "files", "config", "errors", "protocol", "lifeline"},
     "lifeline": {"descriptors"},
     "blender": {"config", "service", "scene"},  # scene/gpu.py: Cycles' device at start

@@ -23,7 +23,7 @@ from tests.gateway import gateways
 from tests.mcp import typescript
 from tests.mcp.conftest import TOKEN
 from tests.mcp.sdk import MODERN, SPEC_TOOLS, http_client, png_of, run, text_of
-from tests.mcp.test_progress_cancel import LONG
+from tests.mcp.test_progress_cancel import LONG, find_job, hang_up_during_a_json_only_call
 
 KEY = "mcp-modern-key-5e1c"
 WORKER_TOKEN = "mcp-modern-worker-7a40"
@@ -107,11 +107,20 @@ def test_a_call_cancelled_through_the_gateway_ends_its_job_cancelled(gateway: tu
                                        read_timeout_seconds=1.5)
             async with httpx.AsyncClient(headers={"Authorization": f"Bearer {KEY}"}, trust_env=False,
                                          timeout=30) as http:
-                job = await _find_job(http, url, session)
+                job = await find_job(http, url, session)
                 states.append((await http.get(f"{url}/jobs/{job}", params={"wait": 10})).json())
 
     run(main)
     assert states[0]["status"] == "cancelled", states
+
+
+def test_a_json_only_call_cancelled_by_hanging_up_on_the_gateway_ends_its_job_cancelled(
+        gateway: tuple[str, list[int]]) -> None:
+    """A 2026-07-28 client that takes JSON only hangs up on the gateway: the gateway drops its
+    connection to the worker, which follows the call and cancels it."""
+    url, _ = gateway
+    job = hang_up_during_a_json_only_call(url, {"Authorization": f"Bearer {KEY}"}, modern=True)
+    assert job["status"] == "cancelled", job
 
 
 def test_progress_streams_through_the_gateway(gateway: tuple[str, list[int]]) -> None:
@@ -150,16 +159,6 @@ def test_the_typescript_sdk_calls_tools_on_the_gateway_and_the_add_on(
 
 def _json(result: dict[str, Any]) -> Any:
     return json.loads(result["content"][-1]["text"])
-
-
-async def _find_job(http: httpx.AsyncClient, url: str, session: str) -> str:
-    with anyio.fail_after(30):
-        while True:
-            listed = (await http.get(url + "/jobs")).json()["jobs"]
-            found = [job["id"] for job in listed if job["session"] == session]
-            if found:
-                return str(found[0])
-            await anyio.sleep(0.05)
 
 
 def _python_pids(worker_pids: list[int]) -> list[int]:

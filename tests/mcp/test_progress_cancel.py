@@ -5,9 +5,11 @@ client cannot cancel another's call that has the same request id."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import secrets
 import threading
+import time
 from typing import Any
 
 import anyio
@@ -18,6 +20,7 @@ from mcp.shared.exceptions import MCPError
 from tests.blender import servers
 from tests.mcp.conftest import TOKEN
 from tests.mcp.sdk import MODERN, http_client, png_of, run, text_of
+from tests.mcp.test_modern_http import META
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 STREAM = {**AUTH, "Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-11-25"}
@@ -117,7 +120,7 @@ def test_a_cancelled_call_ends_its_blender_job_cancelled(mcp_server: servers.Run
                                        read_timeout_seconds=1.5)
             # Still connected: the answer to the cancelled call may come meanwhile.
             async with httpx.AsyncClient(headers=AUTH, trust_env=False, timeout=30) as http:
-                job = await _find_job(http, module_server, session)
+                job = await find_job(http, module_server.url, session)
                 states.append((await http.get(f"{module_server.url}/jobs/{job}", params={"wait": 10})).json())
 
     run(main)
@@ -134,7 +137,7 @@ def test_one_client_cannot_cancel_another_clients_call(module_server: servers.Ru
         headers={**AUTH, "Mcp-Session-Id": mine}, trust_env=False, timeout=120)))
     caller.start()
     try:
-        job = _job_of_session(module_server, session)
+        job = job_of_session(module_server.url, session)
         cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 5}}
         refused = httpx.post(url, json=cancel, headers={**AUTH, "Mcp-Session-Id": theirs}, trust_env=False)
         assert refused.status_code == 202
@@ -169,7 +172,7 @@ def test_a_call_answered_on_blenders_main_thread_is_cancelled_too(module_server:
         caller = threading.Thread(target=lambda: answered.append(kept.post(
             url, json=_call(2, "exec_python", {"code": LONG, "session": session}))))
         caller.start()
-        job = _job_of_session(module_server, session)
+        job = job_of_session(module_server.url, session)
         cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 2}}
         assert httpx.post(url, json=cancel, headers=headers, trust_env=False).status_code == 202
         caller.join(30)
@@ -181,6 +184,47 @@ def test_a_call_answered_on_blenders_main_thread_is_cancelled_too(module_server:
     done = httpx.get(f"{module_server.url}/jobs/{job}", headers=AUTH, trust_env=False).json()
     assert done["status"] == "cancelled", done
     assert answered[0].json()["result"]["isError"]
+
+
+@pytest.mark.parametrize("mode", ["legacy", MODERN])
+def test_a_2026_call_from_a_client_that_takes_only_json_is_cancelled_when_it_hangs_up(
+        mcp_server: servers.Running, mode: str) -> None:
+    """curl and some CLIs take JSON only (the transport asks for both forms): at 2026-07-28
+    their hang-up cancels the call too, also on a kept-alive connection that module mode's
+    main loop would answer itself. A handshake client's hang-up is no cancel (it has
+    notifications/cancelled): its call runs on, checked as the counter-proof."""
+    job = hang_up_during_a_json_only_call(mcp_server.url, AUTH, modern=mode == MODERN)
+    if mode == MODERN:
+        assert job["status"] == "cancelled", job
+    else:
+        assert job["status"] == "running", job
+        httpx.delete(f"{mcp_server.url}/jobs/{job['id']}", headers=AUTH, trust_env=False)
+
+
+def hang_up_during_a_json_only_call(url: str, auth: dict[str, str], *, modern: bool) -> dict[str, Any]:
+    """Send LONG as a tools/call that takes JSON only, on a connection kept alive from an
+    earlier request; close it once the call's job runs. The job 10 s later (or as it ended)."""
+    session = f"cancel-json-{secrets.token_hex(4)}"
+    params: dict[str, Any] = {"name": "exec_python", "arguments": {"code": LONG, "session": session}}
+    headers = {**auth, "Accept": "application/json", "Content-Type": "application/json"}
+    if modern:
+        params["_meta"] = META
+        headers.update({"MCP-Protocol-Version": MODERN, "Mcp-Method": "tools/call",
+                        "Mcp-Name": "exec_python"})
+    host, port = url.removeprefix("http://").split(":")
+    kept = http.client.HTTPConnection(host, int(port), timeout=60)
+    try:
+        kept.request("GET", "/health", headers=auth)
+        assert kept.getresponse().read()
+        time.sleep(0.2)  # an idle kept-alive connection: module mode's main loop holds it now
+        kept.request("POST", "/mcp", body=json.dumps({"jsonrpc": "2.0", "id": 9, "method": "tools/call",
+                                                      "params": params}), headers=headers)
+        job = job_of_session(url, session, auth)
+        kept.close()  # the client hangs up
+        return dict(httpx.get(f"{url}/jobs/{job}", params={"wait": 10}, headers=auth, trust_env=False,
+                              timeout=30).json())
+    finally:
+        kept.close()
 
 
 def test_a_render_streams_through_the_python_sdk_at_2026(module_server: servers.Running) -> None:
@@ -208,22 +252,23 @@ def _session_id(url: str) -> str:
     return opened.headers["Mcp-Session-Id"]
 
 
-def _job_of_session(server: servers.Running, session: str) -> str:
-    """The id of the job running in exec session `session` (waits for it to show up)."""
+def job_of_session(url: str, session: str, auth: dict[str, str] = AUTH) -> str:
+    """The id of the job running in exec session `session` on the server (or gateway) at
+    url (waits for it to show up)."""
     found: list[str] = []
 
     async def main() -> None:
-        async with httpx.AsyncClient(headers=AUTH, trust_env=False) as http:
-            found.append(await _find_job(http, server, session))
+        async with httpx.AsyncClient(headers=auth, trust_env=False) as http:
+            found.append(await find_job(http, url, session))
 
     anyio.run(main)
     return found[0]
 
 
-async def _find_job(http: httpx.AsyncClient, server: servers.Running, session: str) -> str:
+async def find_job(http: httpx.AsyncClient, url: str, session: str) -> str:
     with anyio.fail_after(30):
         while True:
-            listed = (await http.get(server.url + "/jobs")).json()["jobs"]
+            listed = (await http.get(url + "/jobs")).json()["jobs"]
             found = [job["id"] for job in listed if job["session"] == session]
             if found:
                 return str(found[0])

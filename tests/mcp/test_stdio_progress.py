@@ -20,7 +20,7 @@ from mcp.shared.exceptions import MCPError
 from tests.blender import servers
 from tests.mcp.conftest import TOKEN
 from tests.mcp.sdk import run, text_of
-from tests.mcp.test_progress_cancel import AUTH, LONG, SHORT, _find_job
+from tests.mcp.test_progress_cancel import AUTH, LONG, SHORT, find_job
 
 
 @contextlib.asynccontextmanager
@@ -59,7 +59,7 @@ def test_a_call_cancelled_over_stdio_ends_its_job_cancelled(module_server: serve
                 await client.call_tool("exec_python", {"code": LONG, "session": session},
                                        read_timeout_seconds=1.5)
             async with httpx.AsyncClient(headers=AUTH, trust_env=False, timeout=30) as http:
-                job = await _find_job(http, module_server, session)
+                job = await find_job(http, module_server.url, session)
                 states.append((await http.get(f"{module_server.url}/jobs/{job}", params={"wait": 10})).json())
 
     run(main)
