@@ -194,11 +194,10 @@ def test_a_2026_call_from_a_client_that_takes_only_json_is_cancelled_when_it_han
     main loop would answer itself. A handshake client's hang-up is no cancel (it has
     notifications/cancelled): its call runs on, checked as the counter-proof."""
     job = hang_up_during_a_json_only_call(mcp_server.url, AUTH, modern=mode == MODERN)
-    if mode == MODERN:
-        assert job["status"] == "cancelled", job
-    else:
-        assert job["status"] == "running", job
-        httpx.delete(f"{mcp_server.url}/jobs/{job['id']}", headers=AUTH, trust_env=False)
+    if job["status"] == "running":  # stopped whatever the verdict: the server is shared
+        stopped = httpx.delete(f"{mcp_server.url}/jobs/{job['id']}", headers=AUTH, trust_env=False)
+        assert stopped.status_code in (200, 202), stopped.text
+    assert job["status"] == ("cancelled" if mode == MODERN else "running"), job
 
 
 def hang_up_during_a_json_only_call(url: str, auth: dict[str, str], *, modern: bool) -> dict[str, Any]:
