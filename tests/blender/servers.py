@@ -28,9 +28,9 @@ class Running:
     log: Path
     token: str | None = None
 
-    def client(self, **kwargs: object) -> httpx.Client:
+    def client(self, timeout: float = 60.0, **kwargs: object) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=60.0, **kwargs)  # type: ignore[arg-type]
+        return httpx.Client(base_url=self.url, headers=headers, timeout=timeout, **kwargs)  # type: ignore[arg-type]
 
     def stop(self) -> int | None:
         """Stop the process this test started (its own process group), return its status."""
