@@ -1,14 +1,49 @@
 """Shared test policy: real-Blender tests skip on a laptop without Blender, but fail
-when BLENDER_HTTP_REQUIRE_BLENDER=1 (set by the test script and CI)."""
+when BLENDER_HTTP_REQUIRE_BLENDER=1 (set by the test script and CI); and no process a test
+started outlives the run."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
 
 import pytest
+
+# Every process the tests start inherits this run's marker (unless a test gives it another).
+RUN_MARKER = f"run-{os.getpid()}-{secrets.token_hex(4)}"
+# How long processes may still be ending when the run is over (a wineserver lingers 3 s).
+LEFT_AFTER_RUN_S = 15.0
+
+
+def _can_watch() -> bool:
+    # psutil finds the processes (tests/processes.py); a copy of the pure suite that another
+    # Python runs (tests/windows) has neither.
+    return all(importlib.util.find_spec(name) is not None for name in ("psutil", "tests.processes"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if _can_watch():
+        from tests import processes
+        os.environ[processes.MARKER] = RUN_MARKER
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A process a test started that still runs now outlived the test that should have
+    stopped it: the run fails, naming it, and it is killed (by its pid)."""
+    if not _can_watch():
+        return
+    from tests import processes
+    named = processes.outlived(RUN_MARKER, LEFT_AFTER_RUN_S)
+    if named:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line("processes the tests started outlived the run (killed now):\n  "
+                                + "\n  ".join(named), red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def blender_required() -> bool:

@@ -20,11 +20,10 @@ import pytest
 
 from blender_http.ray.worker import NODE_ENV
 from tests.conftest import missing
-from tests.processes import MARKER, marked
+from tests.processes import GONE_WITHIN_S, MARKER, marked, wait_gone
 
 # The Blender workers' resource on each simulated node: one Blender per node.
 NODE_RESOURCES = {"blender": 1.0}
-GONE_WITHIN_S = 90.0
 
 
 @dataclasses.dataclass
@@ -69,22 +68,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def wait_gone(pids: list[int], within: float = GONE_WITHIN_S) -> list[int]:
-    """Those of pids still running after waiting up to `within` seconds for them to end."""
-    deadline = time.monotonic() + within
-    while (left := [pid for pid in pids if psutil.pid_exists(pid) and _running(pid)]) and \
-            time.monotonic() < deadline:
-        time.sleep(0.2)
-    return left
-
-
-def _running(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,8 @@ from blender_http import Blender, ConnectionLost, ServerError
 from blender_http.batching import ItemResult
 from tests.blender import servers
 from tests.conftest import missing
-from tests.ray.conftest import RayCluster, wait_gone
+from tests.processes import wait_gone
+from tests.ray.conftest import RayCluster
 
 pytestmark = [pytest.mark.blender, pytest.mark.timeout(600)]
 
