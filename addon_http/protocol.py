@@ -8,6 +8,7 @@ never disagree. Standard library only: this module is imported outside Blender t
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 MIB = 1024 * 1024
 
@@ -120,6 +121,7 @@ OCTET = "application/octet-stream"
 JSON = "application/json"
 NPY = "application/x-npy"
 MULTIPART = "multipart/form-data"
+EVENT_STREAM = "text/event-stream"
 
 # -- error types -----------------------------------------------------------------
 
@@ -179,3 +181,10 @@ MCP = "/mcp"
 # connection.
 MCP_VERSION_HEADER, MCP_METHOD_HEADER, MCP_NAME_HEADER = "MCP-Protocol-Version", "Mcp-Method", "Mcp-Name"
 MCP_TOOL_CALL = "tools/call"
+
+
+def mcp_call_followed(headers: Mapping[str, str]) -> bool:
+    """Whether a POST /mcp with these headers (names in any case) is answered by a thread
+    that follows the call while Blender's main thread runs it: its client takes an event
+    stream (progress may come), or it is a 2026-07-28 tool call (cancelled by a hang-up)."""
+    return EVENT_STREAM in (headers.get("Accept") or "") or headers.get(MCP_METHOD_HEADER) == MCP_TOOL_CALL

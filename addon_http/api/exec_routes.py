@@ -13,7 +13,15 @@ from ..http.request import Request
 from ..http.response import Response
 from ..jobs import job as jobs
 from ..jobs.work import Code
-from ..protocol import EXEC, IDEMPOTENCY_HEADER, JOBS, MAX_IDEMPOTENCY_KEY, MAX_LONG_POLL_S, OCTET
+from ..protocol import (
+    EVENT_STREAM,
+    EXEC,
+    IDEMPOTENCY_HEADER,
+    JOBS,
+    MAX_IDEMPOTENCY_KEY,
+    MAX_LONG_POLL_S,
+    OCTET,
+)
 from . import outcome
 from .exec_request import ExecRequest, parse_exec, parse_exec_form
 from .queries import float_query, int_query
@@ -109,7 +117,7 @@ def job_events(service: Service, req: Request) -> Response:
     job = service.get_job(req.params["id"])
     last = req.headers.get("Last-Event-ID", "")
     start = int(last) + 1 if last.isdigit() else 0
-    return Response(content_type="text/event-stream", stream=_sse(job, start),
+    return Response(content_type=EVENT_STREAM, stream=_sse(job, start),
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 

@@ -27,7 +27,7 @@ from ..http.response import Response
 from ..mcp import calls, jsonrpc, modern, profile, progress, tools
 from ..mcp.errors import RpcError
 from ..mcp.watch import Call, Running
-from ..protocol import JSON, MCP_TOOL_CALL
+from ..protocol import EVENT_STREAM, JSON, mcp_call_followed
 from .exec_request import media_type
 
 if TYPE_CHECKING:
@@ -67,8 +67,7 @@ def post_mcp(service: Service, req: Request) -> Response:
     # Following a call needs this thread free of Blender's: a request served on the main
     # thread itself (pumps/main_loop.py hands any that accepts a stream, and any 2026-07-28
     # tool call, to a thread) runs as it always did.
-    if not req.inline and (req.accepts(progress.EVENT_STREAM)
-                           or req.headers.get(modern.METHOD_HEADER) == MCP_TOOL_CALL):
+    if not req.inline and mcp_call_followed(req.headers):
         try:
             message = jsonrpc.parse(body)
         except ValueError:  # TooLong too: handle() answers it below
@@ -118,11 +117,11 @@ def _follow(service: Service, req: Request, message: dict[str, Any], hooks: _Hoo
 
     threading.Thread(target=run, name="blender-http-mcp-call", daemon=True).start()
     token = _progress_token(message)
-    if token is None or not req.accepts(progress.EVENT_STREAM):  # no progress: its answer alone
+    if token is None or not req.accepts(EVENT_STREAM):  # no progress: its answer alone
         progress.wait(call, req.peer_closed)
         return _answer(call.answer, req, hooks)
     return Response(stream=progress.sse(call, token, message.get("id"), req.peer_closed),
-                    content_type=progress.EVENT_STREAM, headers=dict(progress.SSE_HEADERS))
+                    content_type=EVENT_STREAM, headers=dict(progress.SSE_HEADERS))
 
 
 def _progress_token(message: dict[str, Any]) -> Any:
@@ -135,10 +134,10 @@ def _progress_token(message: dict[str, Any]) -> Any:
 def _answer(answer: Any, req: Request, hooks: _Hooks) -> Response:
     if answer is None:
         return Response(status=202)
-    if hooks.withdrawn and req.accepts(progress.EVENT_STREAM):
+    if hooks.withdrawn and req.accepts(EVENT_STREAM):
         # The client cancelled the call with notifications/cancelled: no answer, as the
         # protocol asks, in the one form a request may get none (an event stream that ends).
-        return Response(stream=iter(()), content_type=progress.EVENT_STREAM)
+        return Response(stream=iter(()), content_type=EVENT_STREAM)
     headers = {SESSION_HEADER: hooks.minted} if hooks.minted else {}
     status = modern.http_status(answer) if _is_modern(answer, req) else 200
     return _json(answer, status=status, headers=headers)

@@ -25,7 +25,6 @@ PROGRESS_EVERY_S = 1.0
 SAMPLES_EVERY_S = 0.25
 # How often the connection's thread looks at the call's jobs and at the client's socket.
 POLL_S = 0.05
-EVENT_STREAM = "text/event-stream"
 SSE_HEADERS = {"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"}
 
 PeerGone = Callable[[], bool]

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..http.head import Head, HeadError, parse_head
 from ..http.socket_io import SocketReader
-from ..protocol import EXEC, HEALTH, MCP, MCP_METHOD_HEADER, MCP_TOOL_CALL
+from ..protocol import EXEC, HEALTH, MCP, mcp_call_followed
 
 # Requests the main thread answers itself; the rest may block (long polls, streams).
 INLINE = frozenset({("POST", EXEC), ("GET", HEALTH), ("POST", MCP)})
@@ -21,7 +21,6 @@ MAX_BUFFERED = 64 * 1024
 # for here before a thread takes it over and waits, with the request timeout, instead.
 PARTIAL_GRACE_S = 0.5
 INLINE_READY, WAITING, HAND_OFF, CLOSED = "inline", "waiting", "hand off", "closed"
-EVENT_STREAM = "text/event-stream"
 
 
 @dataclasses.dataclass
@@ -75,11 +74,9 @@ def read_some(parked: Parked) -> str:
 
 
 def _may_stream(head: Head) -> bool:
-    """An MCP request whose client takes an event stream (its answer may be progress as the
-    call runs) or a 2026-07-28 tool call (its client cancels it by hanging up): a
-    connection's thread follows the call while the main thread runs it."""
-    return head.target.startswith(MCP) and (EVENT_STREAM in (head.headers.get("Accept") or "")
-                                            or head.headers.get(MCP_METHOD_HEADER) == MCP_TOOL_CALL)
+    """An MCP call a connection's thread follows while the main thread runs it (progress as
+    it runs, a cancel when its client hangs up): never answered by the main thread itself."""
+    return head.target.startswith(MCP) and mcp_call_followed(head.headers)
 
 
 def _may_be_inline(buffer: bytearray) -> bool:

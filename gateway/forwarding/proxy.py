@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from blender_http_addon.protocol import JOBS, JSON, OCTET
+from blender_http_addon.protocol import EVENT_STREAM, JOBS, JSON, OCTET
 
 from ..errors import GatewayError
 from ..metrics import Metrics
@@ -38,8 +38,9 @@ DROP_RESPONSE = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b
                            b"date", b"server"})
 # Bodies up to this size (by Content-Length) are read whole; larger ones and streams flow through.
 BUFFER_LIMIT = 256 * 1024
-STREAMED_TYPES = tuple(kind.encode() for kind in ("text/event-stream", OCTET, "image/", "model/"))
+STREAMED_TYPES = tuple(kind.encode() for kind in (EVENT_STREAM, OCTET, "image/", "model/"))
 JSON_BYTES = JSON.encode()
+EVENT_STREAM_BYTES = EVENT_STREAM.encode()
 JOB_PREFIX = (JOBS + "/").encode()
 
 
@@ -217,7 +218,7 @@ async def _stream(answer: upstream.Answer, kind: bytes) -> AsyncIterator[bytes]:
             yield chunk
     except upstream.TRANSPORT_ERRORS as exc:
         # The status is sent already; an event stream can still say why it ends.
-        if kind.startswith(b"text/event-stream"):
+        if kind.startswith(EVENT_STREAM_BYTES):
             yield (b'event: error\ndata: {"ok":false,"error":{"type":"BackendDied","message":'
                    b'"the backend dropped the connection: ' + type(exc).__name__.encode() + b'"}}\n\n')
     finally:

@@ -32,6 +32,7 @@ import httpx
 from httpx_sse import EventSource
 
 from blender_http_addon.mcp import jsonrpc, tools
+from blender_http_addon.protocol import EVENT_STREAM
 
 from ... import settings
 from ...local import launcher, mcp_spawn
@@ -39,7 +40,6 @@ from ..support import client_options
 
 CALL_TIMEOUT_S = 7 * 24 * 3600.0  # a call lasts as long as its code; the server enforces timeouts
 CANCEL_TIMEOUT_S = 5.0
-EVENT_STREAM = "text/event-stream"
 SPAWN_POLL_S = 0.1
 SURROGATE = re.compile("[\ud800-\udfff]")
 # (progress, total, message): passes a progress notification on to the stdio client.
